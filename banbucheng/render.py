@@ -1,0 +1,211 @@
+"""Terminal output with rich. On a pipe: no colour, no truncation (rich follows NO_COLOR)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .lifecycle import OUTCOMES, SATISFACTION
+
+
+def console() -> Console:
+    if sys.stdout.isatty():
+        return Console()
+    # Piped output is for grep and files: wide enough that nothing is cut or wrapped.
+    return Console(width=max(200, shutil.get_terminal_size().columns), no_color=True)
+
+
+def _due(row: dict[str, Any]) -> str:
+    if not row["due_date"]:
+        return "—"
+    return row["due_date"] + ("（暂定）" if row["provisional"] else "")
+
+
+def _left(row: dict[str, Any]) -> str:
+    if row["status"] == "closed":
+        return "按期" if row["on_time"] else "超期办结"
+    if row["overdue"]:
+        return f"超期{row['days_overdue']}个工作日" if row["days_overdue"] else "今日已超时"
+    if row["days_left"] is None:
+        return "—"
+    return "今日到期" if row["days_left"] == 0 else f"剩{row['days_left']}个工作日"
+
+
+def case_table(rows: list[dict[str, Any]], *, title: str) -> None:
+    table = Table(title=title, show_lines=False)
+    for header in (
+        "编号",
+        "状态",
+        "分类",
+        "主办单位",
+        "受理时间",
+        "期限",
+        "时限",
+        "反映人",
+        "事项",
+    ):
+        table.add_column(header, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["number"],
+            r["status_label"],
+            (r["category_label"] or "—") + (f"/{r['subtype_label']}" if r["subtype_label"] else ""),
+            r["unit"] or "—",
+            (r["received_at"] or "")[:16].replace("T", " "),
+            _due(r),
+            _left(r),
+            r["citizen"],
+            r["matter"] if len(r["matter"]) <= 30 else r["matter"][:29] + "…",
+            style="red" if r["overdue"] else None,
+        )
+    console().print(table)
+
+
+def _when(value: str | None) -> str:
+    return value[:16].replace("T", " ") if value else "—"
+
+
+def case_detail(data: dict[str, Any]) -> None:
+    out = console()
+    out.print(f"[bold]{data['number']}[/bold]  {data['status_label']}")
+    fields = [
+        (
+            "反映人",
+            f"{data['citizen']}  电话 {data['phone']}"
+            + (f"  身份证 {data['id_number']}" if data["id_number"] else ""),
+        ),
+        ("事项", data["matter"]),
+        ("受阻部门", data["department"] or "—"),
+        ("渠道", data["channel_label"]),
+        ("受理", f"{_when(data['received_at'])}（{data['registered_by']} 登记）"),
+        (
+            "分类",
+            (data["category_label"] or "待分类")
+            + (f" / {data['subtype_label']}" if data["subtype_label"] else ""),
+        ),
+        ("主办单位", data["unit"] or "—"),
+        ("协办单位", "、".join(data["helpers"]) or "—"),
+        (
+            "期限",
+            f"{_when(data['due_at'])}"
+            + ("（暂定）" if data["provisional"] else "")
+            + (f"  {_left(data)}" if data["due_at"] else ""),
+        ),
+    ]
+    if data["unit_due_at"]:
+        fields.append(("单位期限", _when(data["unit_due_at"])))
+    if data["escalated_at"]:
+        fields.append(("上报领导小组", _when(data["escalated_at"])))
+    if data["referred_at"]:
+        fields.append(("移交纪检组", _when(data["referred_at"])))
+    if data["closed_at"]:
+        fields += [
+            (
+                "办结",
+                f"{_when(data['closed_at'])}  {OUTCOMES.get(data['outcome'], '')}  "
+                f"用时{data['working_days_used']}个工作日  {'按期' if data['on_time'] else '超期'}",
+            ),
+            ("结果", data["result"] or ""),
+        ]
+    if data["mechanism"]:
+        fields.append(("长效机制", data["mechanism"]))
+    if data["satisfaction"]:
+        fields.append(
+            ("回访", f"{_when(data['visited_at'])}  {SATISFACTION[data['satisfaction']]}")
+        )
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for k, v in fields:
+        grid.add_row(k, v)
+    out.print(grid)
+    timeline = Table(title="时间线", show_lines=False)
+    for header in ("时间", "经办人", "操作", "内容", "变更"):
+        timeline.add_column(header, overflow="fold")
+    for e in data.get("events", []):
+        changes = "；".join(
+            f"{k}: {_fmt(e['before'].get(k))} → {_fmt(v)}" for k, v in e["after"].items()
+        )
+        timeline.add_row(_when(e["at"]), e["actor"], e["action_label"], e["text"], changes)
+    out.print(timeline)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def daily(summary: dict[str, Any], center: str) -> None:
+    cat = summary["by_category"]
+    table = Table(title=f"{center} 办不成事反映窗口 每日汇总 {summary['date']}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("截至", summary["as_of"][:16].replace("T", " ")),
+        ("今日新登记", str(summary["registered"])),
+        ("　应办未办", str(cat["unhandled"])),
+        ("　完全不能", str(cat["impossible"])),
+        ("　待分类", str(cat["unclassified"])),
+        ("今日办结", f"{summary['closed']}（按期 {summary['closed_on_time']}）"),
+        ("在办", str(summary["open"])),
+        ("超期", str(summary["overdue"])),
+        ("期限暂定", str(summary["provisional"])),
+        ("今日上报领导小组", str(summary["escalated"])),
+        ("今日移交纪检组", str(summary["referred"])),
+        ("累计受理", str(summary["total"])),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    console().print(table)
+
+
+def units_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"单位名录（{len(rows)} 个）")
+    for header in ("单位", "联系方式", "在办", "超期", "累计"):
+        table.add_column(header, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["name"], r["contact"] or "—", str(r["open"]), str(r["overdue"]), str(r["total"])
+        )
+    console().print(table)
+
+
+def calendar_year(info: dict[str, Any]) -> None:
+    source = {"package": "chinese-calendar 内置", "entered": "中心录入", "none": "未覆盖（估算）"}
+    title = f"{info['year']} 年工作日日历：{source[info['coverage']]}"
+    table = Table(title=title)
+    for header in ("日期", "星期", "安排", "名称", "依据"):
+        table.add_column(header, overflow="fold")
+    weekdays = "一二三四五六日"
+    from datetime import date
+
+    for d in info["days"]:
+        day = date.fromisoformat(d["date"])
+        table.add_row(
+            d["date"],
+            weekdays[day.weekday()],
+            "上班" if d["workday"] else "放假",
+            d["name"],
+            d["source"],
+        )
+    out = console()
+    out.print(table)
+    years = info["covered_years"]
+    out.print(f"已覆盖年份：{years[0]}–{years[-1]}" if years else "没有已覆盖的年份")
+
+
+def settings_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="中心政策设置")
+    for header in ("设置项", "当前值", "默认值", "说明"):
+        table.add_column(header, overflow="fold")
+    for r in rows:
+        table.add_row(r["key"], r["value"], r["default"], r["label"])
+    console().print(table)

@@ -1,0 +1,142 @@
+"""Cases as plain dicts: the JSON contract (stable English keys) and what tables show.
+
+Personal data is masked here unless `reveal` is asked for explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from .deadlines import WorkCalendar, working_days_late
+from .lifecycle import ACTION_LABELS, CHANNELS, OUTCOMES, SATISFACTION, STATUS_LABELS
+from .models import Case, CaseHelper, Event, Unit
+from .policy import CATEGORIES, SUBTYPES
+from .timeutil import BEIJING
+from .validate import mask_id_number, mask_name, mask_phone
+
+
+def iso(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(BEIJING).isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+def _unit_names(session: Session, cases: Sequence[Case]) -> dict[int, str]:
+    ids = {c.unit_id for c in cases if c.unit_id is not None}
+    if not ids:
+        return {}
+    rows = session.exec(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()  # type: ignore[union-attr]
+    return dict(rows)  # type: ignore[arg-type]
+
+
+def _helpers(session: Session, cases: Sequence[Case]) -> dict[int, list[str]]:
+    ids = [c.id for c in cases]
+    out: dict[int, list[str]] = {}
+    if not ids:
+        return out
+    stmt = (
+        select(CaseHelper.case_id, Unit.name)
+        .join(Unit, Unit.id == CaseHelper.unit_id)
+        .where(CaseHelper.case_id.in_(ids))  # type: ignore[attr-defined]
+        .order_by(Unit.name)
+    )
+    for case_id, name in session.exec(stmt).all():
+        out.setdefault(case_id, []).append(name)
+    return out
+
+
+def case_dicts(
+    session: Session,
+    cases: Sequence[Case],
+    *,
+    now: datetime,
+    calendar: WorkCalendar,
+    reveal: bool = False,
+) -> list[dict[str, Any]]:
+    units = _unit_names(session, cases)
+    helpers = _helpers(session, cases)
+    today = now.astimezone(BEIJING).date()
+    out = []
+    for c in cases:
+        is_open = c.status != "closed"
+        overdue = bool(is_open and c.due_at is not None and now > c.due_at)
+        days_left = None
+        days_overdue = None
+        if is_open and c.due_date is not None:
+            if overdue:
+                days_overdue = working_days_late(c.due_date, today, calendar)
+            else:
+                days_left = calendar.workdays_between(today, c.due_date)
+        out.append(
+            {
+                "number": c.number,
+                "status": c.status,
+                "status_label": STATUS_LABELS[c.status],
+                "category": c.category,
+                "category_label": CATEGORIES.get(c.category or ""),
+                "subtype": c.subtype,
+                "subtype_label": SUBTYPES.get(c.subtype or ""),
+                "channel": c.channel,
+                "channel_label": CHANNELS.get(c.channel, c.channel),
+                "citizen": c.citizen_name if reveal else mask_name(c.citizen_name),
+                "phone": c.phone if reveal else mask_phone(c.phone),
+                "id_number": (c.id_number if reveal else mask_id_number(c.id_number))
+                if c.id_number
+                else None,
+                "masked": not reveal,
+                "matter": c.matter,
+                "department": c.department,
+                "unit": units.get(c.unit_id) if c.unit_id is not None else None,
+                "helpers": helpers.get(c.id, []),  # type: ignore[arg-type]
+                "received_at": iso(c.received_at),
+                "registered_at": iso(c.registered_at),
+                "registered_by": c.registered_by,
+                "limit_days": c.limit_days,
+                "due_date": iso(c.due_date),
+                "due_at": iso(c.due_at),
+                "provisional": c.provisional,
+                "unit_due_at": iso(c.unit_due_at),
+                "days_left": days_left,
+                "overdue": overdue,
+                "days_overdue": days_overdue,
+                "escalated_at": iso(c.escalated_at),
+                "referred_at": iso(c.referred_at),
+                "closed_at": iso(c.closed_at),
+                "outcome": c.outcome,
+                "outcome_label": OUTCOMES.get(c.outcome or ""),
+                "result": c.result,
+                "mechanism": c.mechanism,
+                "working_days_used": c.working_days_used,
+                "on_time": c.on_time,
+                "satisfaction": c.satisfaction,
+                "satisfaction_label": SATISFACTION.get(c.satisfaction or ""),
+                "visited_at": iso(c.visited_at),
+                "reopen_count": c.reopen_count,
+            }
+        )
+    return out
+
+
+def event_dicts(events: Sequence[Event]) -> list[dict[str, Any]]:
+    out = []
+    for e in events:
+        detail = json.loads(e.detail)
+        out.append(
+            {
+                "at": iso(e.at),
+                "actor": e.actor,
+                "action": e.action,
+                "action_label": ACTION_LABELS.get(e.action, e.action),
+                "text": detail.get("text", ""),
+                "before": detail.get("before", {}),
+                "after": detail.get("after", {}),
+            }
+        )
+    return out
