@@ -19,6 +19,7 @@ import typer
 
 from . import __version__
 from .errors import BbcError, InvalidInput
+from .timeutil import human
 
 if TYPE_CHECKING:
     from .store import Ctx
@@ -251,7 +252,8 @@ def register(
     if not as_json:
         typer.echo(case.number)
         notice(
-            f"已登记 {case.number}" + (f"，期限 {data['due_at']}" if data["due_at"] else "，待分类")
+            f"已登记 {case.number}"
+            + (f"，期限 {human(data['due_at'])}" if data["due_at"] else "，待分类")
         )
     _provisional_notice(data)
 
@@ -281,7 +283,9 @@ def classify(
         lifecycle.classify(ctx, case, category=cat, subtype=sub)
         data = _case_out(ctx, case, as_json)
     if not as_json:
-        typer.echo(f"{case.number} 已分类为「{data['category_label']}」，期限 {data['due_at']}")
+        typer.echo(
+            f"{case.number} 已分类为「{data['category_label']}」，期限 {human(data['due_at'])}"
+        )
     _provisional_notice(data)
 
 
@@ -319,7 +323,7 @@ def dispatch(
     for text in notices:
         notice(text)
     if not as_json:
-        typer.echo(f"{case.number} 已派给「{data['unit']}」，案件期限 {data['due_at']}")
+        typer.echo(f"{case.number} 已派给「{data['unit']}」，案件期限 {human(data['due_at'])}")
 
 
 def _text_action(action: str, number: str, text: str, label: str) -> None:
@@ -394,7 +398,7 @@ def extend(
         lifecycle.extend(ctx, case, reason=why, approver=who, to=new_due, days=days, force=force)
         data = _case_out(ctx, case, as_json)
     if not as_json:
-        typer.echo(f"{case.number} 已延期至 {data['due_at']}")
+        typer.echo(f"{case.number} 已延期至 {human(data['due_at'])}")
     _provisional_notice(data)
 
 
@@ -478,7 +482,7 @@ def reopen(
         lifecycle.reopen(ctx, case, reason=why, days=days)
         data = _case_out(ctx, case, as_json)
     if not as_json:
-        typer.echo(f"{case.number} 已重新办理，新期限 {data['due_at']}")
+        typer.echo(f"{case.number} 已重新办理，新期限 {human(data['due_at'])}")
     _provisional_notice(data)
 
 

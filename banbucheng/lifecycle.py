@@ -317,7 +317,8 @@ def register(
         raise InvalidInput("受理时间不能晚于当前时间")
     if subtype and not category:
         category = "unhandled"  # both subtypes belong to 应办未办
-    number = next_case_number(ctx.session, ctx.policy.number_prefix, received.astimezone(BEIJING))
+    day = received.astimezone(BEIJING).date()
+    number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
     case = Case(
         number=number,
         status="registered",

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .lifecycle import OUTCOMES, SATISFACTION
+from .timeutil import human
 
 
 def console() -> Console:
@@ -56,7 +57,7 @@ def case_table(rows: list[dict[str, Any]], *, title: str) -> None:
             r["status_label"],
             (r["category_label"] or "—") + (f"/{r['subtype_label']}" if r["subtype_label"] else ""),
             r["unit"] or "—",
-            (r["received_at"] or "")[:16].replace("T", " "),
+            human(r["received_at"]),
             _due(r),
             _left(r),
             r["citizen"],
@@ -64,10 +65,6 @@ def case_table(rows: list[dict[str, Any]], *, title: str) -> None:
             style="red" if r["overdue"] else None,
         )
     console().print(table)
-
-
-def _when(value: str | None) -> str:
-    return value[:16].replace("T", " ") if value else "—"
 
 
 def case_detail(data: dict[str, Any]) -> None:
@@ -82,7 +79,7 @@ def case_detail(data: dict[str, Any]) -> None:
         ("事项", data["matter"]),
         ("受阻部门", data["department"] or "—"),
         ("渠道", data["channel_label"]),
-        ("受理", f"{_when(data['received_at'])}（{data['registered_by']} 登记）"),
+        ("受理", f"{human(data['received_at'])}（{data['registered_by']} 登记）"),
         (
             "分类",
             (data["category_label"] or "待分类")
@@ -92,22 +89,22 @@ def case_detail(data: dict[str, Any]) -> None:
         ("协办单位", "、".join(data["helpers"]) or "—"),
         (
             "期限",
-            f"{_when(data['due_at'])}"
+            f"{human(data['due_at'])}"
             + ("（暂定）" if data["provisional"] else "")
             + (f"  {_left(data)}" if data["due_at"] else ""),
         ),
     ]
     if data["unit_due_at"]:
-        fields.append(("单位期限", _when(data["unit_due_at"])))
+        fields.append(("单位期限", human(data["unit_due_at"])))
     if data["escalated_at"]:
-        fields.append(("上报领导小组", _when(data["escalated_at"])))
+        fields.append(("上报领导小组", human(data["escalated_at"])))
     if data["referred_at"]:
-        fields.append(("移交纪检组", _when(data["referred_at"])))
+        fields.append(("移交纪检组", human(data["referred_at"])))
     if data["closed_at"]:
         fields += [
             (
                 "办结",
-                f"{_when(data['closed_at'])}  {OUTCOMES.get(data['outcome'], '')}  "
+                f"{human(data['closed_at'])}  {OUTCOMES.get(data['outcome'], '')}  "
                 f"用时{data['working_days_used']}个工作日  {'按期' if data['on_time'] else '超期'}",
             ),
             ("结果", data["result"] or ""),
@@ -116,7 +113,7 @@ def case_detail(data: dict[str, Any]) -> None:
         fields.append(("长效机制", data["mechanism"]))
     if data["satisfaction"]:
         fields.append(
-            ("回访", f"{_when(data['visited_at'])}  {SATISFACTION[data['satisfaction']]}")
+            ("回访", f"{human(data['visited_at'])}  {SATISFACTION[data['satisfaction']]}")
         )
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -131,7 +128,7 @@ def case_detail(data: dict[str, Any]) -> None:
         changes = "；".join(
             f"{k}: {_fmt(e['before'].get(k))} → {_fmt(v)}" for k, v in e["after"].items()
         )
-        timeline.add_row(_when(e["at"]), e["actor"], e["action_label"], e["text"], changes)
+        timeline.add_row(human(e["at"]), e["actor"], e["action_label"], e["text"], changes)
     out.print(timeline)
 
 
@@ -149,7 +146,7 @@ def daily(summary: dict[str, Any], center: str) -> None:
     table.add_column(style="bold")
     table.add_column(justify="right")
     rows = [
-        ("截至", summary["as_of"][:16].replace("T", " ")),
+        ("截至", human(summary["as_of"])),
         ("今日新登记", str(summary["registered"])),
         ("　应办未办", str(cat["unhandled"])),
         ("　完全不能", str(cat["impossible"])),

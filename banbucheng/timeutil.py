@@ -25,3 +25,8 @@ def now() -> datetime:
 
         return parse_datetime(override, field="BBC_NOW")
     return datetime.now(BEIJING)
+
+
+def human(iso: str | None) -> str:
+    """'2026-11-30T17:30:00+08:00' as staff read it: '2026-11-30 17:30'."""
+    return iso[:16].replace("T", " ") if iso else "—"

@@ -1,0 +1,82 @@
+"""Every test runs on its own store and data directory, never the user's."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from banbucheng.cli import app
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    db = tmp_path / "bbc.sqlite3"
+    monkeypatch.setenv("BBC_DB", str(db))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("BBC_OPERATOR", "窗口甲")
+    monkeypatch.delenv("BBC_NOW", raising=False)
+    monkeypatch.delenv("BBC_DEBUG", raising=False)
+    return db
+
+
+class Bbc:
+    """Runs `bbc` in-process and checks the outcome."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.runner = CliRunner()
+        self.monkeypatch = monkeypatch
+
+    def __call__(self, *args: str, now: str | None = None, code: int = 0) -> Any:
+        if now:
+            self.monkeypatch.setenv("BBC_NOW", now)
+        result = self.runner.invoke(app, list(args))
+        assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+        assert "Traceback" not in result.output + result.stderr
+        return result
+
+    def json(self, *args: str, now: str | None = None, code: int = 0) -> Any:
+        return json.loads(self(*args, "--json", now=now, code=code).stdout)
+
+    def refused(self, *args: str, now: str | None = None, code: int = 1) -> str:
+        result = self(*args, now=now, code=code)
+        message = result.stderr.strip()
+        assert message and "\n" not in message, message
+        return message
+
+
+@pytest.fixture
+def bbc(monkeypatch: pytest.MonkeyPatch) -> Bbc:
+    return Bbc(monkeypatch)
+
+
+def dump_store(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to prove a refused command changed nothing."""
+    if not db.exists():
+        return {}
+    con = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def snapshot(isolated: Path) -> Callable[[], Callable[[], None]]:
+    """snapshot() records the store; calling what it returns asserts nothing changed."""
+
+    def take() -> Callable[[], None]:
+        before = dump_store(isolated)
+
+        def check() -> None:
+            assert dump_store(isolated) == before
+
+        return check
+
+    return take

@@ -1,0 +1,83 @@
+"""The installed `bbc` as a real process: start-up cost, time zones, several windows."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+BBC = shutil.which("bbc", path=str(Path(sys.executable).parent)) or shutil.which("bbc")
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, tz: str | None = None
+) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ, **(env or {}))
+    if tz:
+        full_env["TZ"] = tz
+    cmd = [BBC, *args] if BBC else [sys.executable, "-m", "banbucheng.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=120)
+
+
+def test_cli_import_stays_light() -> None:
+    heavy = ("sqlmodel", "sqlalchemy", "rich.table", "dateutil.parser")
+    code = f"import sys, banbucheng.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_installed_command_runs() -> None:
+    if BBC is None and os.environ.get("CI"):
+        pytest.fail("bbc is not installed in CI")
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.startswith("bbc ")
+    bad = run("show", "BB20200101-001")
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == "错误：没有编号为 BB20200101-001 的案件"
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("tz", ["America/Los_Angeles", "Pacific/Kiritimati", "UTC"])
+def test_deadlines_ignore_the_machine_time_zone(tz: str) -> None:
+    out = run(
+        "register", "--name", "霍某", "--phone", "13712341111", "--matter", "两证名称不一致",
+        "--category", "应办未办", "--json",
+        env={"BBC_NOW": "2021-04-01 23:30"}, tz=tz,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    case = json.loads(out.stdout)
+    assert case["received_at"] == "2021-04-01T23:30:00+08:00"
+    assert case["due_date"] == "2021-04-09"
+    assert case["number"].startswith("BB20210401-")
+
+
+def test_windows_registering_at_once_never_collide(isolated: Path) -> None:
+    """Six processes, eight registrations each, on one SQLite file."""
+
+    def window(i: int) -> list[str]:
+        numbers = []
+        for j in range(8):
+            out = run(
+                "register", "--name", f"群众{i}", "--phone", "13800000000",
+                "--matter", f"窗口{i}第{j}件", "--category", "应办未办",
+                env={"BBC_OPERATOR": f"窗口{i}", "BBC_NOW": "2026-11-27 10:00"},
+            )  # fmt: skip
+            assert out.returncode == 0, out.stderr
+            numbers.append(out.stdout.strip())
+        return numbers
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = [n for batch in pool.map(window, range(6)) for n in batch]
+    assert len(set(numbers)) == 48
+    assert sorted(numbers) == [f"BB20261127-{k:03d}" for k in range(1, 49)]
+    listed = json.loads(run("list", "--json").stdout)
+    assert len(listed) == 48
+    assert sorted(r["matter"] for r in listed) == sorted(
+        f"窗口{i}第{j}件" for i in range(6) for j in range(8)
+    )
