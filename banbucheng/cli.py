@@ -816,6 +816,7 @@ def demo(
 
     target = db or state.db or demo_mod.default_path()
     state.db = target
+    state.operator = state.operator or "演示窗口"
     with session(write=True) as ctx:
         numbers = demo_mod.load(ctx)
     typer.echo(f"演示数据库：{target}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from typing import Any
@@ -125,19 +124,8 @@ def case_detail(data: dict[str, Any]) -> None:
     for header in ("时间", "经办人", "操作", "内容", "变更"):
         timeline.add_column(header, overflow="fold")
     for e in data.get("events", []):
-        changes = "；".join(
-            f"{k}: {_fmt(e['before'].get(k))} → {_fmt(v)}" for k, v in e["after"].items()
-        )
-        timeline.add_row(human(e["at"]), e["actor"], e["action_label"], e["text"], changes)
+        timeline.add_row(human(e["at"]), e["actor"], e["action_label"], e["text"], e["changes"])
     out.print(timeline)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def daily(summary: dict[str, Any], center: str) -> None:

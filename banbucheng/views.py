@@ -128,15 +128,88 @@ def event_dicts(events: Sequence[Event]) -> list[dict[str, Any]]:
     out = []
     for e in events:
         detail = json.loads(e.detail)
-        out.append(
-            {
-                "at": iso(e.at),
-                "actor": e.actor,
-                "action": e.action,
-                "action_label": ACTION_LABELS.get(e.action, e.action),
-                "text": detail.get("text", ""),
-                "before": detail.get("before", {}),
-                "after": detail.get("after", {}),
-            }
-        )
+        row = {
+            "at": iso(e.at),
+            "actor": e.actor,
+            "action": e.action,
+            "action_label": ACTION_LABELS.get(e.action, e.action),
+            "text": detail.get("text", ""),
+            "before": detail.get("before", {}),
+            "after": detail.get("after", {}),
+        }
+        row["changes"] = describe_changes(row)
+        out.append(row)
     return out
+
+
+FIELD_LABELS = {
+    "status": "状态",
+    "category": "分类",
+    "subtype": "子类",
+    "limit_days": "时限(工作日)",
+    "extension_days": "延长(工作日)",
+    "due_date": "到期日",
+    "due_at": "期限",
+    "provisional": "暂定",
+    "unit_due_at": "单位期限",
+    "escalated_at": "上报时间",
+    "referred_at": "移交时间",
+    "closed_at": "办结时间",
+    "outcome": "结果",
+    "working_days_used": "用时(工作日)",
+    "on_time": "按期",
+    "satisfaction": "满意度",
+    "visited_at": "回访时间",
+    "reopen_count": "重办次数",
+    "unit": "主办单位",
+    "helpers": "协办单位",
+    "channel": "渠道",
+    "department": "受阻部门",
+    "citizen": "反映人",
+    "phone": "电话",
+    "id_number": "身份证号",
+    "approver": "批准人",
+    "after_deadline": "到期后补办",
+    "mechanism": "长效机制",
+}
+_VALUE_LABELS: dict[str, dict[str, str]] = {
+    "status": STATUS_LABELS,
+    "category": CATEGORIES,
+    "subtype": SUBTYPES,
+    "outcome": OUTCOMES,
+    "satisfaction": SATISFACTION,
+    "channel": CHANNELS,
+}
+# Derived from due_at or repeated elsewhere in the line: left out of the timeline.
+_QUIET = {"due_date"}
+
+
+def _value_text(key: str, value: Any) -> str:
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if key in _VALUE_LABELS:
+        return _VALUE_LABELS[key].get(value, str(value))
+    text = str(value)
+    if len(text) == 25 and text[10] == "T":  # an ISO time with offset
+        return text[:16].replace("T", " ")
+    return text
+
+
+def describe_changes(event: dict[str, Any]) -> str:
+    """One line of '字段：旧 → 新' for the timeline, in the staff's words."""
+    parts = []
+    for key, new in event["after"].items():
+        if key in _QUIET:
+            continue
+        label = FIELD_LABELS.get(key, key)
+        if key in event["before"]:
+            parts.append(
+                f"{label}：{_value_text(key, event['before'][key])} → {_value_text(key, new)}"
+            )
+        else:
+            parts.append(f"{label}：{_value_text(key, new)}")
+    return "；".join(parts)
