@@ -13,7 +13,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from .deadlines import compute_deadline, working_days_used
 from .errors import InvalidInput, NotFound, WrongState
@@ -110,8 +110,8 @@ def check_allowed(case: Case, action: str) -> None:
 
 
 def get_case(session: Session, number: str, *, for_update: bool = False) -> Case:
-    wanted = number.strip().upper()
-    stmt = select(Case).where(func.upper(Case.number) == wanted)
+    # Prefixes are stored upper-case (policy), so this compares on the unique index.
+    stmt = select(Case).where(Case.number == number.strip().upper())
     if for_update:
         stmt = stmt.with_for_update()
     case = session.exec(stmt).first()

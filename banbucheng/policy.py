@@ -91,6 +91,7 @@ def validate_setting(key: str, value: str) -> str:
     elif key == "number_prefix":
         if not re.fullmatch(r"[A-Za-z\u4e00-\u9fff]{1,8}", value):
             raise InvalidInput("编号前缀应为1到8个字母或汉字（不含数字，以免与日期混淆）")
+        value = value.upper()
     elif key == "closing_time":
         from .validate import parse_clock
 

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
 from .deadlines import CalendarEntry, WorkCalendar
 from .errors import StoreError
+from .migrations import upgrade
 from .models import CalendarDay, Counter, Setting
 from .policy import Policy, build_policy
 
 BUSY_TIMEOUT_S = 30
+# PostgreSQL: the advisory lock every writer takes first (an arbitrary, fixed key).
+PG_WRITE_LOCK = 0x62626301
 
 
 def default_db_path() -> Path:
@@ -51,7 +56,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -61,6 +66,48 @@ def _sqlite_setup(engine: Engine) -> None:
         # counter or case and then collide; readers stay deferred.
         write = conn.get_execution_options().get("bbc_write", False)  # type: ignore[attr-defined]
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[attr-defined]
+
+
+def _with_driver(url: str) -> str:
+    """A plain postgresql:// (or postgres://) URL means psycopg 3, so users need not
+    know SQLAlchemy's driver names."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
+def _postgres_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: object) -> None:
+        write = conn.get_execution_options().get("bbc_write")  # type: ignore[attr-defined]
+        if write:
+            # What BEGIN IMMEDIATE gives on SQLite: writers queue on one lock first, so
+            # two windows never both read and then collide (the same new unit or
+            # setting, the same provisional case recomputed twice, the schema).
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_S}s'")  # type: ignore[attr-defined]
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")  # type: ignore[attr-defined]
+        elif write is not None:
+            # A reader sees one snapshot, as on SQLite, so a report's counts agree.
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # type: ignore[attr-defined]
+
+
+def _enable_wal(cursor: Any) -> None:
+    """WAL lets windows read while one writes. Switching a new file into WAL needs an
+    exclusive lock and SQLite does not wait for it, so retry for the busy timeout."""
+    import sqlite3
+
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @dataclass
@@ -77,7 +124,7 @@ class Ctx:
 
 class Store:
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = url = _with_driver(url)
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, object] = {}
         if self.is_sqlite:
@@ -85,13 +132,24 @@ class Store:
         try:
             self.engine = create_engine(url, **kwargs)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
+            if isinstance(exc, ImportError) and url.startswith("postgresql+psycopg"):
+                raise StoreError(
+                    "未安装 PostgreSQL 驱动 psycopg：pip install 'banbucheng[postgres]'"
+                ) from None
             raise StoreError(
                 f"无法打开数据库（{type(exc).__name__}），请检查 --db / BBC_DB"
             ) from None
         if self.is_sqlite:
             _sqlite_setup(self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            _postgres_setup(self.engine)
         try:
-            SQLModel.metadata.create_all(self.engine)
+            # Under a write lock from the start: a deferred transaction that reads the
+            # schema and then creates tables deadlocks with another window doing the same.
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(bbc_write=True)
+                with conn.begin():
+                    upgrade(conn)
         except DBAPIError as exc:
             raise StoreError(_db_message(exc)) from None
 
@@ -100,8 +158,7 @@ class Store:
         """One transaction: committed when the block ends, rolled back on any error."""
         try:
             with self.engine.connect() as conn:
-                if write:
-                    conn = conn.execution_options(bbc_write=True)
+                conn = conn.execution_options(bbc_write=write)
                 with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
                     yield session
                     session.flush()
@@ -127,10 +184,14 @@ class Store:
 def _db_message(exc: DBAPIError) -> str:
     # Never echo the statement or its parameters: they can hold personal data.
     text = str(exc.orig).lower()
-    if "locked" in text or "busy" in text:
+    if "locked" in text or "busy" in text or "lock timeout" in text:
         return f"数据库正忙（{BUSY_TIMEOUT_S}秒内未能写入），请稍后重试"
+    if "connection failed" in text or "could not connect" in text:
+        return "无法连接数据库服务器，请检查 --db / BBC_DB 中的地址、端口、用户名和密码"
     if "unable to open" in text or "readonly" in text or "read-only" in text:
         return "无法打开或写入数据库文件，请检查路径和权限"
+    if "permission denied" in text:
+        return "数据库用户权限不足（首次使用须由数据库所有者运行以建表），操作未保存"
     return f"数据库错误（{type(exc.orig).__name__}），操作未保存"
 
 

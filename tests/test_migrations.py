@@ -1,0 +1,69 @@
+"""Stores made by earlier releases open, upgrade and keep every case and event."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+from banbucheng import models  # noqa: F401  (registers the tables)
+from banbucheng.migrations import MIGRATIONS, schema_version
+from banbucheng.store import Store
+
+V010 = Path(__file__).parent / "data" / "store-v0.1.0.sqlite3"
+
+
+def _columns(engine) -> dict[str, set[str]]:
+    insp = inspect(engine)
+    return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
+
+
+def test_new_store_has_the_models_schema_and_every_step_recorded(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    cols = _columns(store.engine)
+    for table in SQLModel.metadata.sorted_tables:
+        assert cols[table.name] == {c.name for c in table.columns}
+    with store.engine.connect() as conn:
+        assert schema_version(conn) == MIGRATIONS[-1][0]
+
+
+def test_release_0_1_0_store_upgrades_and_keeps_everything(tmp_path: Path, bbc) -> None:
+    path = tmp_path / "old.sqlite3"
+    shutil.copy(V010, path)
+    con = sqlite3.connect(path)
+    cases_before = con.execute("SELECT * FROM cases ORDER BY id").fetchall()
+    events_before = con.execute(
+        "SELECT id, case_id, at, actor, action, detail FROM events"
+    ).fetchall()
+    con.close()
+    assert len(cases_before) == 3 and len(events_before) == 15
+
+    store = Store(f"sqlite:///{path}")
+    cols = _columns(store.engine)
+    for table in SQLModel.metadata.sorted_tables:
+        assert cols[table.name] >= {c.name for c in table.columns}, table.name
+    with store.engine.connect() as conn:
+        assert schema_version(conn) == MIGRATIONS[-1][0]
+    store.close()
+
+    con = sqlite3.connect(path)
+    old_width = len(cases_before[0])
+    assert [r[:old_width] for r in con.execute("SELECT * FROM cases ORDER BY id")] == cases_before
+    events_after = con.execute(
+        "SELECT id, case_id, at, actor, action, detail FROM events"
+    ).fetchall()
+    assert events_after == events_before
+    con.close()
+
+    # And the tool works on it: the demo cases read back as they were.
+    huo = bbc.json("--db", str(path), "show", "BB20210401-001")
+    assert huo["working_days_used"] == 2 and huo["on_time"] is True
+    assert len(huo["events"]) == 6
+    settings = {r["key"]: r["value"] for r in bbc.json("--db", str(path), "config", "show")}
+    assert settings["limit.hard"] == "10"
+    assert (
+        bbc.json("--db", str(path), "calendar", "show", "2027")["days"][0]["date"] == "2027-01-01"
+    )
