@@ -10,7 +10,6 @@ import functools
 import getpass
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -27,8 +26,9 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
-    help="办不成事反映窗口案件管理：登记、分类、派单、督办、办结、回访与每日汇总。",
-    no_args_is_help=True,
+    help="办不成事反映窗口案件管理：登记、分类、派单、督办、办结、回访与每日汇总。"
+    "不带命令运行 bbc 显示首页（今日待办）。",
+    invoke_without_command=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -50,7 +50,24 @@ class _State:
 state = _State()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON（英文键名，供脚本使用）")]
-NumberArg = Annotated[str, typer.Argument(help="案件编号，如 BB20210401-001", show_default=False)]
+NumberArg = Annotated[
+    str,
+    typer.Argument(
+        help="案件编号，如 BB20210401-001",
+        show_default=False,
+        autocompletion=lambda ctx, incomplete: _complete("case_numbers", ctx, incomplete),
+    ),
+]
+
+
+def _complete(kind: str, ctx: Any, incomplete: str) -> list[str]:
+    from . import completion
+
+    return getattr(completion, kind)(ctx, incomplete)
+
+
+def _units(ctx: Any, incomplete: str) -> list[str]:
+    return _complete("unit_names", ctx, incomplete)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -98,6 +115,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     db: Annotated[
         str | None,
         typer.Option(
@@ -114,6 +132,10 @@ def main(
 ) -> None:
     state.db = db
     state.operator = operator
+    if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+        from .cli_window import home
+
+        handles_errors(home)()
 
 
 def _actor() -> str:
@@ -196,6 +218,43 @@ def _opt_date(text: str | None, field: str) -> Any:
     return parse_date(text, field=field)
 
 
+def _guide(asks: list[Any], given: dict[str, Any], title: str) -> dict[str, Any]:
+    """Fill what the command line left out: asked on a terminal, an error elsewhere; when
+    anything was asked, the whole entry is shown for confirmation before saving."""
+    from .guided import confirm, fill
+
+    values = fill(asks, given)
+    if values.pop("_prompted", False):
+        rows = [(a.label, _shown(a, values.get(a.key))) for a in asks]
+        if not confirm(title, rows):
+            fail("已取消，未保存")
+    return values
+
+
+def _shown(ask: Any, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "、".join(value)
+    return dict(ask.choices).get(value, str(value))
+
+
+def _now_text() -> str:
+    from .timeutil import now
+
+    return now().strftime("%Y-%m-%d %H:%M")
+
+
+_CHANNEL_CHOICES = [("窗口", "窗口"), ("线上", "线上"), ("电话", "电话"), ("12345", "12345")]
+_SATISFACTION_CHOICES = [
+    ("非常满意", "非常满意"),
+    ("满意", "满意"),
+    ("基本满意", "基本满意"),
+    ("不满意", "不满意"),
+    ("非常不满意", "非常不满意"),
+]
+
+
 def _required(value: str | None, option: str, label: str) -> str:
     if value is None or not value.strip():
         raise InvalidInput(f"缺少{label}（{option}）")
@@ -211,10 +270,12 @@ def register(
     phone: Annotated[str | None, typer.Option("--phone", help="联系电话（手机或固话）")] = None,
     matter: Annotated[str | None, typer.Option("--matter", help="反映事项")] = None,
     id_number: Annotated[str | None, typer.Option("--id-number", help="身份证号（可选）")] = None,
-    department: Annotated[str, typer.Option("--department", help="事项受阻的部门或窗口")] = "",
+    department: Annotated[
+        str | None, typer.Option("--department", help="事项受阻的部门或窗口")
+    ] = None,
     channel: Annotated[
-        str, typer.Option("--channel", help="渠道：窗口、线上、电话、12345")
-    ] = "窗口",
+        str | None, typer.Option("--channel", help="渠道：窗口（默认）、线上、电话、12345")
+    ] = None,
     at: Annotated[
         str | None, typer.Option("--at", help="受理时间（默认现在），如 2021-04-01 09:30")
     ] = None,
@@ -232,9 +293,45 @@ def register(
     --department 市场监管窗口 --at "2021-04-01 09:30" --category 应办未办
     """
     from . import lifecycle
-    from .policy import normalize_category, normalize_subtype
-    from .validate import clean_text, normalize_id_number, normalize_phone
+    from .guided import Ask
+    from .policy import CATEGORIES, SUBTYPES, normalize_category, normalize_subtype
+    from .validate import clean_text, normalize_id_number, normalize_phone, parse_datetime
 
+    v = _guide(
+        [
+            Ask("name", "--name", "反映人姓名", check=lambda t: clean_text(t, field="姓名")),
+            Ask("phone", "--phone", "联系电话", check=normalize_phone),
+            Ask("id_number", "--id-number", "身份证号", required=False, check=normalize_id_number),
+            Ask("matter", "--matter", "反映事项", check=lambda t: clean_text(t, field="反映事项")),
+            Ask("department", "--department", "受阻部门或窗口", required=False),
+            Ask("channel", "--channel", "受理渠道", False, "1", _CHANNEL_CHOICES),
+            Ask("at", "--at", "受理时间", False, _now_text(), check=parse_datetime),
+            Ask("category", "--category", "分类", required=False, choices=list(CATEGORIES.items())),
+            Ask(
+                "subtype",
+                "--subtype",
+                "子类",
+                required=False,
+                choices=list(SUBTYPES.items()),
+                when=lambda got: got.get("category") in ("unhandled", "应办未办"),
+            ),
+        ],
+        dict(
+            name=name,
+            phone=phone,
+            id_number=id_number,
+            matter=matter,
+            department=department,
+            channel=channel,
+            at=at,
+            category=category,
+            subtype=subtype,
+        ),
+        "登记确认",
+    )
+    name, phone, id_number, matter = v["name"], v["phone"], v["id_number"], v["matter"]
+    department, channel, at = v["department"] or "", v["channel"] or "窗口", v["at"]
+    category, subtype = v["category"], v["subtype"]
     fields = dict(
         citizen_name=clean_text(_required(name, "--name", "反映人姓名"), field="姓名", max_len=40),
         phone=normalize_phone(_required(phone, "--phone", "联系电话"), field="联系电话"),
@@ -246,16 +343,22 @@ def register(
         category=normalize_category(category) if category else None,
         subtype=normalize_subtype(subtype) if subtype else None,
     )
+    from .cli_knowledge import register_notices, register_suggestions
+
     with session(write=True) as ctx:
         case = lifecycle.register(ctx, **fields)
-        data = _case_out(ctx, case, as_json)
-    if not as_json:
+        data = _case_out(ctx, case, False)
+        data["similar"] = register_suggestions(ctx, case)
+    if as_json:
+        print_json(data)
+    else:
         typer.echo(case.number)
         notice(
             f"已登记 {case.number}"
             + (f"，期限 {human(data['due_at'])}" if data["due_at"] else "，待分类")
         )
     _provisional_notice(data)
+    register_notices(data)
 
 
 @command()
@@ -272,11 +375,27 @@ def classify(
     例：bbc classify BB20210401-001 --category 应办未办 --subtype 很难办
     """
     from . import lifecycle
-    from .policy import normalize_category, normalize_subtype
+    from .guided import Ask
+    from .policy import CATEGORIES, SUBTYPES, normalize_category, normalize_subtype
 
+    if category is None and subtype is None:
+        v = _guide(
+            [
+                Ask("category", "--category", "分类", choices=list(CATEGORIES.items())),
+                Ask(
+                    "subtype",
+                    "--subtype",
+                    "子类",
+                    required=False,
+                    choices=list(SUBTYPES.items()),
+                    when=lambda got: got.get("category") == "unhandled",
+                ),
+            ],
+            {"category": None, "subtype": None},
+            f"分类确认：{number}",
+        )
+        category, subtype = v["category"], v["subtype"]
     sub = normalize_subtype(subtype) if subtype else None
-    if category is None and sub is None:
-        raise InvalidInput("缺少分类（--category）")
     cat = normalize_category(category) if category else "unhandled"
     with session(write=True) as ctx:
         case = lifecycle.get_case(ctx.session, number, for_update=True)
@@ -292,9 +411,13 @@ def classify(
 @command()
 def dispatch(
     number: NumberArg,
-    unit: Annotated[str | None, typer.Option("--unit", help="主办单位（中心内或中心外）")] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option("--unit", help="主办单位（中心内或中心外）", autocompletion=_units),
+    ] = None,
     helper: Annotated[
-        list[str] | None, typer.Option("--helper", help="协办单位，可多次给出")
+        list[str] | None,
+        typer.Option("--helper", help="协办单位，可多次给出", autocompletion=_units),
     ] = None,
     due: Annotated[
         str | None, typer.Option("--due", help="单位自己的到期日（不晚于案件期限）")
@@ -310,6 +433,28 @@ def dispatch(
     """
     from . import lifecycle
 
+    if not unit:
+        from .guided import Ask, interactive
+
+        known: list[str] = []
+        if interactive():
+            from . import units as units_mod
+
+            with session(write=False) as ctx:
+                known = [u["name"] for u in units_mod.directory(ctx.session, ctx.now)]
+        pick = [(n, n) for n in known]
+        v = _guide(
+            [
+                Ask("unit", "--unit", "主办单位", choices=pick, free=True),
+                Ask("helpers", "--helper", "协办单位（多个用顿号分隔）", required=False),
+            ],
+            {"unit": None, "helpers": "、".join(helper or []) or None},
+            f"派单确认：{number}",
+        )
+        unit = v["unit"]
+        helper = [
+            h.strip() for h in (v["helpers"] or "").replace(",", "、").split("、") if h.strip()
+        ]
     lead = _required(unit, "--unit", "主办单位")
     unit_due = _opt_date(due, "单位到期日")
     if unit_due is not None and days is not None:
@@ -410,28 +555,63 @@ def close(
         str | None, typer.Option("--outcome", help="已解决(resolved) / 已答复不能办理(replied)")
     ] = None,
     at: Annotated[str | None, typer.Option("--at", help="办结时间（默认现在）")] = None,
-    mechanism: Annotated[str | None, typer.Option("--mechanism", help="形成的长效机制")] = None,
+    mechanism: Annotated[
+        str | None,
+        typer.Option(
+            "--mechanism",
+            help="长效机制：已有机制的编号或名称（按机制办结），或新机制的内容（由本案形成）",
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", help="答复口径的编号或名称（完全不能类；--result 可补充）"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """办结：记录结果，计算用时（工作日）与是否按期。
+    """办结：记录结果，计算用时（工作日）与是否按期；可形成或沿用长效机制。
 
     例：bbc close BB20210401-001 --result "中心出具证明" --at 2021-04-06
     --mechanism "窗口核实后直接出具证明"
     """
     from . import lifecycle
+    from .cli_knowledge import close_notices
+    from .guided import Ask
     from .validate import clean_text
 
-    text = clean_text(_required(result, "--result", "办理结果"), field="办理结果")
+    if template is None and not result:
+        v = _guide(
+            [
+                Ask("result", "--result", "办理结果"),
+                Ask(
+                    "outcome",
+                    "--outcome",
+                    "结果类别（默认按分类）",
+                    required=False,
+                    choices=list(lifecycle.OUTCOMES.items()),
+                ),
+                Ask("mechanism", "--mechanism", "形成或沿用的长效机制", required=False),
+            ],
+            {"result": None, "outcome": outcome, "mechanism": mechanism},
+            f"办结确认：{number}",
+        )
+        result, outcome, mechanism = v["result"], v["outcome"], v["mechanism"]
+    if template is None:
+        text = clean_text(_required(result, "--result", "办理结果"), field="办理结果")
+    else:
+        text = clean_text(result or "", field="办理结果", required=False)
     kind = lifecycle.normalize_outcome(outcome) if outcome else None
     mech = clean_text(mechanism, field="长效机制", required=False) if mechanism else None
     closed_at = _opt_datetime(at, "办结时间")
     with session(write=True) as ctx:
         case = lifecycle.get_case(ctx.session, number, for_update=True)
-        lifecycle.close(ctx, case, result=text, outcome=kind, at=closed_at, mechanism=mech)
+        lifecycle.close(
+            ctx, case, result=text, outcome=kind, at=closed_at, mechanism=mech, template=template
+        )
         data = _case_out(ctx, case, as_json)
     if not as_json:
         timing = "按期" if data["on_time"] else "超期"
         typer.echo(f"{case.number} 已办结，用时 {data['working_days_used']} 个工作日，{timing}")
+    close_notices(data)
 
 
 @command()
@@ -449,8 +629,19 @@ def visit(
     例：bbc visit BB20210401-001 --satisfaction 非常满意 --note "霍女士表示问题已解决"
     """
     from . import lifecycle
+    from .guided import Ask
     from .validate import clean_text
 
+    if not satisfaction:
+        v = _guide(
+            [
+                Ask("satisfaction", "--satisfaction", "满意度", choices=_SATISFACTION_CHOICES),
+                Ask("note", "--note", "回访记录", required=False),
+            ],
+            {"satisfaction": None, "note": text or None},
+            f"回访确认：{number}",
+        )
+        satisfaction, text = v["satisfaction"], v["note"] or ""
     level = lifecycle.normalize_satisfaction(_required(satisfaction, "--satisfaction", "满意度"))
     cleaned = clean_text(text, field="回访记录", required=False)
     visited_at = _opt_datetime(at, "回访时间")
@@ -495,15 +686,17 @@ def show(
     reveal: Annotated[bool, typer.Option("--reveal", help="显示未遮盖的个人信息")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """查看案件详情与完整时间线。
+    """查看案件详情与完整时间线；--reveal 显示原文，并记入时间线（谁查看了谁的信息）。
 
     例：bbc show BB20210401-001
     """
     from . import lifecycle, render
     from .views import event_dicts
 
-    with session(write=False) as ctx:
-        case = lifecycle.get_case(ctx.session, number)
+    with session(write=reveal) as ctx:
+        case = lifecycle.get_case(ctx.session, number, for_update=reveal)
+        if reveal:
+            lifecycle.record_reveal(ctx, case)  # the event holds no personal data
         data = _case_out(ctx, case, False, reveal=reveal)
         data["events"] = event_dicts(lifecycle.events_of(ctx.session, case.id))
     if as_json:
@@ -573,47 +766,6 @@ def list_(
         print_json(rows)
     else:
         render.case_table(rows, title=f"案件（{len(rows)} 件）")
-
-
-@command()
-def overdue(as_json: JsonOpt = False) -> None:
-    """超期未办结的案件，超期最久的在前。退出码：有超期案件为 4，没有为 0。
-
-    例：bbc overdue --json
-    """
-    from . import queries, render
-    from .views import case_dicts
-
-    with session(write=False) as ctx:
-        cases = queries.overdue_cases(ctx.session, ctx.now)
-        rows = case_dicts(ctx.session, cases, now=ctx.now, calendar=ctx.calendar)
-    if as_json:
-        print_json(rows)
-    else:
-        render.case_table(rows, title=f"超期案件（{len(rows)} 件）")
-    if rows:
-        raise typer.Exit(4)
-
-
-@command(name="daily-report")
-def daily_report(
-    day: Annotated[str | None, typer.Option("--date", help="日期（默认今天）")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """每日汇总：当日新登记、办结、在办、超期等（截至当日结束或现在）。
-
-    例：bbc daily-report --date 2021-04-06
-    """
-    from . import queries, render
-
-    with session(write=False) as ctx:
-        target = _opt_date(day, "日期") or ctx.now.date()
-        summary = queries.daily_summary(ctx.session, target, ctx.now)
-        center = ctx.policy.center_name
-    if as_json:
-        print_json(summary)
-    else:
-        render.daily(summary, center)
 
 
 # ---------------------------------------------------------------- units
@@ -821,7 +973,9 @@ def demo(
         numbers = demo_mod.load(ctx)
     typer.echo(f"演示数据库：{target}")
     typer.echo(f"已载入案例：{'、'.join(numbers)}")
-    daily_report(day=demo_mod.REPORT_DAY, as_json=False)
+    from .cli_reports import print_daily_report
+
+    print_daily_report(demo_mod.REPORT_DAY)
     typer.echo(f"\n继续查看：bbc --db {target} show {numbers[-1]}")
 
 
@@ -830,5 +984,5 @@ def run() -> None:
     app(prog_name="bbc")
 
 
-if __name__ == "__main__":
-    sys.exit(run())
+# Imported last: each module adds its commands to `app` above.
+from . import cli_knowledge, cli_reports, cli_trust, cli_window  # noqa: E402, F401

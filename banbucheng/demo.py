@@ -8,7 +8,8 @@ from pathlib import Path
 from . import lifecycle
 from .errors import InvalidInput
 from .models import Case
-from .store import Ctx, default_db_path
+from .paths import default_db_path
+from .store import Ctx
 from .validate import parse_datetime
 
 REPORT_DAY = "2021-04-06"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -50,6 +51,7 @@ ACTION_LABELS = {
     "visit": "回访",
     "reopen": "重新办理",
     "recompute": "重算期限",
+    "print": "打印文书",
 }
 
 # The lifecycle in one table: the states each action may start from.
@@ -110,13 +112,22 @@ def check_allowed(case: Case, action: str) -> None:
 
 
 def get_case(session: Session, number: str, *, for_update: bool = False) -> Case:
+    wanted = number.strip().upper()
+    # Typed bytes that are not text (lone surrogates) or control characters can be
+    # neither looked up nor echoed back safely.
+    if not wanted.isprintable() or len(wanted) > 40:
+        raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
     # Prefixes are stored upper-case (policy), so this compares on the unique index.
-    stmt = select(Case).where(Case.number == number.strip().upper())
+    stmt = select(Case).where(Case.number == wanted)
     if for_update:
         stmt = stmt.with_for_update()
     case = session.exec(stmt).first()
     if case is None:
-        raise NotFound(f"没有编号为 {number.strip()[:40]} 的案件")
+        # Echo it only when it looks like a case number: anything else typed here (a
+        # phone number, a name) is not repeated back.
+        if re.fullmatch(r"[A-Z\u4e00-\u9fff]{1,8}\d{8}-\d{3,}", wanted):
+            raise NotFound(f"没有编号为 {wanted} 的案件")
+        raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
     return case
 
 
@@ -211,6 +222,8 @@ def _record(
     extra_before: dict[str, Any] | None = None,
     extra_after: dict[str, Any] | None = None,
 ) -> Event:
+    from .integrity import seal
+
     after = _state(case)
     changed = [k for k in after if before.get(k) != after[k]]
     detail = {
@@ -227,6 +240,7 @@ def _record(
         action=action,
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
     )
+    seal(ctx.session, event, case.number)  # its place in the tamper-evident chain
     ctx.session.add(event)
     ctx.session.flush()
     return event
@@ -336,16 +350,18 @@ def register(
     before = _state(case)
     ctx.session.add(case)
     ctx.session.flush()
+    earlier = _learn_on_register(ctx, case)
     personal = {"citizen": mask_name(citizen_name), "phone": mask_phone(phone)}
     if id_number:
         personal["id_number"] = mask_id_number(id_number)
+    repeat = {"repeat_of": earlier.number} if earlier is not None else {}
     _record(
         ctx,
         case,
         "register",
         before,
         text=matter,
-        extra_after={"channel": channel, "department": department, **personal},
+        extra_after={"channel": channel, "department": department, **personal, **repeat},
     )
     if category:
         classify(ctx, case, category=category, subtype=subtype)
@@ -506,20 +522,30 @@ def close(
     outcome: str | None = None,
     at: datetime | None = None,
     mechanism: str | None = None,
+    template: str | None = None,
 ) -> None:
+    """Close the case. `mechanism`: an existing mechanism's number or name (the case is
+    served by it) or the text of a new one formed from this case. `template`: a reply
+    template (答复口径) whose text becomes the result, `result` then adding to it."""
     check_allowed(case, "close")
     closed_at = at or ctx.now
     if closed_at > ctx.now:
         raise InvalidInput("办结时间不能晚于当前时间")
     if closed_at < case.clock_start:
         raise InvalidInput("办结时间不能早于受理（或重新办理）时间")
+    kind = outcome or ("replied" if case.category == "impossible" else "resolved")
+    result = _reply_text(ctx, case, kind, template, result)
     before = _state(case)
-    case.outcome = outcome or ("replied" if case.category == "impossible" else "resolved")
-    case.result, case.mechanism = result, mechanism or None
+    case.outcome = kind
+    case.result = result
+    case.mechanism = _close_mechanism(ctx, case, mechanism, template)
     case.closed_at = closed_at
     case.status = "closed"
     _apply_closing(ctx, case)
-    _record(ctx, case, "close", before, text=result, extra_after={"mechanism": mechanism or None})
+    _record(ctx, case, "close", before, text=result, extra_after={"mechanism": case.mechanism})
+    from .similar import index_case
+
+    index_case(ctx.session, case)  # the result and mechanism are searchable from now on
 
 
 def visit(
@@ -552,3 +578,106 @@ def reopen(ctx: Ctx, case: Case, *, reason: str, days: int | None = None) -> Non
     case.status = "dispatched" if case.unit_id is not None else "classified"
     apply_deadline(ctx, case)
     _record(ctx, case, "reopen", before, text=reason)
+
+
+# ---------------------------------------------------------------- trust: import, reveal
+
+ACTION_LABELS.update({"import": "导入", "reveal": "查看个人信息"})
+_PERSONAL_LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
+
+
+def record_reveal(ctx: Ctx, case: Case) -> None:
+    """Who looked at whose unmasked personal data (个人信息保护法): the event names the
+    fields that were shown, never their values."""
+    fields = ["citizen", "phone"] + (["id_number"] if case.id_number else [])
+    shown = "、".join(_PERSONAL_LABELS[f] for f in fields)
+    _record(ctx, case, "reveal", _state(case), text=f"查看了未遮盖的个人信息（{shown}）")
+
+
+def record_import(ctx: Ctx, case: Case, *, source: str, row: int) -> None:
+    """The provenance of an imported case: which file (name and digest) and which row."""
+    _record(ctx, case, "import", _state(case), text=f"自文件 {source} 第 {row} 行导入")
+
+
+# ---------------------------------------------------------------- knowledge (issue 5)
+
+
+def _learn_on_register(ctx: Ctx, case: Case) -> Case | None:
+    """Index the new case for similar-case lookup, keep its citizen's keyed hashes, and
+    link it to the earlier case it repeats (returned; None when it repeats none)."""
+    from . import repeats, similar
+
+    similar.index_case(ctx.session, case)
+    keys = repeats.record_keys(ctx.session, case)
+    earlier = repeats.find_repeat(ctx.session, case, keys)
+    if earlier is not None:
+        case.repeat_of_id = earlier.id
+    return earlier
+
+
+def _reply_text(ctx: Ctx, case: Case, kind: str, template: str | None, result: str) -> str:
+    """The result: a reply template's text for this case, with `result` added to it."""
+    if template:
+        from .knowledge import find_template, render_template
+
+        if kind != "replied":
+            raise InvalidInput(
+                "答复口径只用于答复不能办理的案件（「完全不能」类，或 --outcome replied）"
+            )
+        reply = render_template(find_template(ctx.session, template), case, ctx.policy.center_name)
+        result = f"{reply}\n{result}" if result else reply
+    if not result.strip():
+        raise InvalidInput("缺少办理结果（--result）")
+    return result
+
+
+def _close_mechanism(ctx: Ctx, case: Case, ref: str | None, template: str | None) -> str | None:
+    """Link the closing case to its mechanism and return the text kept on the case:
+    the new mechanism's text, or the name of the existing one that served it. Without
+    one, a mechanism formed from this case earlier stays; a served link is dropped."""
+    from .knowledge import find_template, for_close, link, link_of
+    from .models import Mechanism
+
+    existing = link_of(ctx.session, case.id)  # type: ignore[arg-type]
+    mechanism, created = None, False
+    if ref and ref.strip():
+        mechanism, created = for_close(ctx, case, ref)
+    elif template:
+        reply = find_template(ctx.session, template)
+        if reply.mechanism_id is not None:
+            mechanism = ctx.session.get(Mechanism, reply.mechanism_id)
+    if mechanism is None:
+        if existing is None:
+            return None
+        if existing.role == "served":
+            ctx.session.delete(existing)
+            ctx.session.flush()
+            return None
+        kept = ctx.session.get(Mechanism, existing.mechanism_id)
+        return kept.name if kept else None
+    same = existing is not None and existing.mechanism_id == mechanism.id
+    role = "source" if created or (same and existing.role == "source") else "served"  # type: ignore[union-attr]
+    link(ctx, case, mechanism, role)
+    return mechanism.description if created else mechanism.name
+
+
+ACTION_LABELS.update({"mechanism": "关联长效机制"})
+
+
+def record_mechanism(ctx: Ctx, case: Case, *, mechanism_id: int, name: str, role: str) -> None:
+    """A case tied to a mechanism other than by closing it (bbc mechanism add --case)."""
+    from .knowledge import ROLES
+
+    text = f"关联长效机制 #{mechanism_id}「{name}」（{ROLES[role]}）"
+    _record(ctx, case, "mechanism", _state(case), text=text, extra_after={"mechanism": name})
+
+
+def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: bool) -> None:
+    """A document handed out is part of the record (and whether it showed full contact)."""
+    _record(
+        ctx,
+        case,
+        "print",
+        _state(case),
+        extra_after={"document": kind, "file": file, "revealed": revealed},
+    )

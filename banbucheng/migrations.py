@@ -76,3 +76,82 @@ def schema_version(conn: Connection) -> str:
     names = _applied(conn)
     ordered = [name for name, _ in MIGRATIONS if name in names]
     return ordered[-1] if ordered else "none"
+
+
+@migration
+def m002_event_chain(conn: Connection) -> None:
+    """The tamper-evident history (integrity.py): events get seq, prev_hash and hash,
+    and the anchors chain_head and case_chain are made. Existing events are sealed in
+    the order they were written, so an upgraded store verifies clean (the history
+    found at the upgrade is trusted as it is)."""
+    from sqlalchemy import select
+
+    from .integrity import GENESIS, event_hash
+    from .models import Case, CaseChain, ChainHead, Event
+
+    for column in ("seq INTEGER", "prev_hash VARCHAR", "hash VARCHAR"):
+        conn.execute(text(f"ALTER TABLE events ADD COLUMN {column}"))
+    conn.execute(text("CREATE UNIQUE INDEX ix_events_seq ON events (seq)"))
+    head_table, case_table = ChainHead.__table__, CaseChain.__table__  # type: ignore[attr-defined]
+    head_table.create(conn, checkfirst=True)
+    case_table.create(conn, checkfirst=True)
+
+    events = Event.__table__  # type: ignore[attr-defined]
+    numbers = dict(conn.execute(select(Case.id, Case.number)).all())  # type: ignore[call-overload]
+    columns = ("id", "case_id", "at", "actor", "action", "detail")
+    rows = conn.execute(select(*(events.c[n] for n in columns)).order_by(events.c.id)).all()
+    seq, prev = 0, GENESIS
+    anchors: dict[int, dict[str, object]] = {}
+    for row in rows:
+        seq += 1
+        number = numbers.get(row.case_id, "")
+        digest = event_hash(
+            seq=seq,
+            number=number,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            detail=row.detail,
+            prev_hash=prev,
+        )
+        conn.execute(
+            events.update()
+            .where(events.c.id == row.id)
+            .values(seq=seq, prev_hash=prev, hash=digest)
+        )
+        count = int(anchors.get(row.case_id, {}).get("events", 0))  # type: ignore[call-overload]
+        anchors[row.case_id] = {
+            "case_id": row.case_id,
+            "number": number,
+            "events": count + 1,
+            "last_seq": seq,
+            "last_hash": digest,
+        }
+        prev = digest
+    conn.execute(head_table.insert().values(id=1, seq=seq, hash=prev))
+    if anchors:
+        conn.execute(case_table.insert(), list(anchors.values()))
+
+
+@migration
+def m003_knowledge(conn: Connection) -> None:
+    """Mechanisms, reply templates, the similar-case index and repeats (issue 5).
+    Existing cases are indexed for search, their citizens hashed and their repeats
+    flagged, and each free-text mechanism of 0.1 becomes a mechanism record."""
+    from . import knowledge, repeats, similar
+    from .models import (
+        CaseTerms,
+        CitizenKey,
+        Mechanism,
+        MechanismCase,
+        ReplyTemplate,
+        SearchTerm,
+    )
+
+    conn.execute(text("ALTER TABLE cases ADD COLUMN repeat_of_id INTEGER REFERENCES cases (id)"))
+    conn.execute(text("CREATE INDEX ix_cases_repeat_of_id ON cases (repeat_of_id)"))
+    for model in (Mechanism, MechanismCase, ReplyTemplate, CaseTerms, SearchTerm, CitizenKey):
+        model.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    knowledge.adopt_legacy(conn)
+    similar.rebuild(conn)
+    repeats.backfill(conn)

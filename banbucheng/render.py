@@ -128,28 +128,11 @@ def case_detail(data: dict[str, Any]) -> None:
     out.print(timeline)
 
 
-def daily(summary: dict[str, Any], center: str) -> None:
-    cat = summary["by_category"]
-    table = Table(title=f"{center} 办不成事反映窗口 每日汇总 {summary['date']}", show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    rows = [
-        ("截至", human(summary["as_of"])),
-        ("今日新登记", str(summary["registered"])),
-        ("　应办未办", str(cat["unhandled"])),
-        ("　完全不能", str(cat["impossible"])),
-        ("　待分类", str(cat["unclassified"])),
-        ("今日办结", f"{summary['closed']}（按期 {summary['closed_on_time']}）"),
-        ("在办", str(summary["open"])),
-        ("超期", str(summary["overdue"])),
-        ("期限暂定", str(summary["provisional"])),
-        ("今日上报领导小组", str(summary["escalated"])),
-        ("今日移交纪检组", str(summary["referred"])),
-        ("累计受理", str(summary["total"])),
-    ]
-    for k, v in rows:
-        table.add_row(k, v)
-    console().print(table)
+def daily(summary: dict[str, Any], center: str | None = None) -> None:
+    """The end-of-day roll-up (reports.daily_rollup's dict) on the terminal."""
+    from .reports import daily_document
+
+    document(daily_document(summary if center is None else summary | {"center": center}))
 
 
 def units_table(rows: list[dict[str, Any]]) -> None:
@@ -194,3 +177,115 @@ def settings_table(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         table.add_row(r["key"], r["value"], r["default"], r["label"])
     console().print(table)
+
+
+# ---------------------------------------------------------------- report documents
+
+
+def report_console() -> Console:
+    """Like console(), but piped output is never wrapped, folded or cut, whatever the
+    width of a table (one record stays on one line for grep and cut)."""
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=100_000, no_color=True, highlight=False, soft_wrap=True)
+
+
+def document(doc: Any) -> None:
+    """Any report or list (exports.Document) as rich tables: the key figures, each
+    section (grouped by unit where the section says so), and its charts."""
+    from .exports import cell_text, groups
+
+    out = report_console()
+    out.print(f"[bold]{_escape(doc.title)}[/bold]")
+    out.print(_escape(doc.subtitle))
+    for section in doc.sections:
+        if section.key == "trend":
+            continue  # drawn as a chart below
+        out.print()
+        if section.facts:
+            grid = Table(title=section.title, show_header=False, title_justify="left")
+            grid.add_column(style="bold")
+            grid.add_column(justify="right")
+            for r in section.rows:
+                grid.add_row(_escape(r["label"]), _escape(r["text"]))
+            out.print(grid)
+            continue
+        if not section.rows:
+            out.print(f"[bold]{_escape(section.title)}[/bold]：无")
+            continue
+        parts = groups(section) if section.group_by else [("", "", section.rows)]
+        hidden = {section.group_by, section.group_label} if section.group_by else set()
+        columns = [c for c in section.columns if c.key not in hidden]
+        for i, (name, label, rows) in enumerate(parts):
+            title = section.title
+            if section.group_by:
+                title = f"{name}（{len(rows)} 件" + (f"；联系方式：{label}）" if label else "）")
+                if i:
+                    out.print()
+            table = Table(title=_escape(title), title_justify="left")
+            for c in columns:
+                table.add_column(
+                    c.header,
+                    justify="right" if c.kind in ("int", "rate", "score") else "left",
+                    overflow="fold",
+                )
+            for r in rows:
+                table.add_row(
+                    *(_escape(cell_text(c, r)) for c in columns),
+                    style="red" if r.get("overdue") else None,
+                )
+            out.print(table)
+        if section.note:
+            out.print(_escape(section.note))
+    for chart in doc.charts:
+        out.print()
+        out.print(f"[bold]{_escape(chart.title)}[/bold]")
+        for line in chart_lines(doc, chart):
+            out.print(_escape(line), highlight=False)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def chart_lines(doc: Any, chart: Any) -> list[str]:
+    """A chart as plain text: sparklines (one line per series, one character per
+    category) or horizontal bars (one line per category)."""
+    section = doc.section(chart.section)
+    rows = section.rows if chart.rows is None else section.rows[: chart.rows]
+    headers = {c.key: c.header for c in section.columns}
+    if chart.terminal == "bars":
+        key = chart.series[0]
+        top = max((r[key] or 0 for r in rows), default=0) or 1
+        width = max((_width(str(r[chart.x])) for r in rows), default=0)
+        lines = []
+        for r in rows:
+            value = r[key] or 0
+            bar = "█" * round(30 * value / top)
+            label = str(r[chart.x])
+            lines.append(f"{label}{' ' * (width - _width(label))} {bar} {value:g}")
+        return lines
+    top = max((r[k] for r in rows for k in chart.series), default=0)
+    width = max(_width(headers[k]) for k in chart.series)
+    lines = []
+    for key in chart.series:
+        values = [r[key] for r in rows]
+        spark = "".join("·" if v == 0 else _BLOCKS[min(7, (v * 8 - 1) // top)] for v in values)
+        head = headers[key] + " " * (width - _width(headers[key]))
+        lines.append(f"{head} {spark}  合计 {sum(values)}，单日最多 {max(values, default=0)}")
+    first, last = str(rows[0][chart.x]), str(rows[-1][chart.x])
+    pad = " " * (width + 1)
+    gap = max(1, len(rows) - len(first[5:]) - len(last[5:]))
+    lines.append(f"{pad}{first[5:]}{' ' * gap}{last[5:]}")
+    return lines
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

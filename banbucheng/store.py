@@ -20,17 +20,12 @@ from .deadlines import CalendarEntry, WorkCalendar
 from .errors import StoreError
 from .migrations import upgrade
 from .models import CalendarDay, Counter, Setting
+from .paths import default_db_path
 from .policy import Policy, build_policy
 
 BUSY_TIMEOUT_S = 30
 # PostgreSQL: the advisory lock every writer takes first (an arbitrary, fixed key).
 PG_WRITE_LOCK = 0x62626301
-
-
-def default_db_path() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("banbucheng", appauthor=False)) / "bbc.sqlite3"
 
 
 def resolve_url(db: str | None) -> str:

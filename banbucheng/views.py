@@ -102,6 +102,7 @@ def case_dicts(
                 "due_date": iso(c.due_date),
                 "due_at": iso(c.due_at),
                 "provisional": c.provisional,
+                "dispatched_at": iso(c.dispatched_at),
                 "unit_due_at": iso(c.unit_due_at),
                 "days_left": days_left,
                 "overdue": overdue,
@@ -121,6 +122,9 @@ def case_dicts(
                 "reopen_count": c.reopen_count,
             }
         )
+    from .knowledge import annotate  # issue 5: repeat_of, mechanism_id, mechanism_role
+
+    annotate(session, cases, out)
     return out
 
 
@@ -171,6 +175,7 @@ FIELD_LABELS = {
     "approver": "批准人",
     "after_deadline": "到期后补办",
     "mechanism": "长效机制",
+    "repeat_of": "重复反映（前案）",
 }
 _VALUE_LABELS: dict[str, dict[str, str]] = {
     "status": STATUS_LABELS,

@@ -231,7 +231,7 @@ def test_wrong_steps_are_refused_and_change_nothing(bbc, snapshot):
         (["--phone", "12345", "--matter", "m", "--name", "n"], "手机号"),
         (["--phone", "13800000000", "--matter", "m", "--name", "  "], "姓名"),
         (["--phone", "13800000000", "--matter", "", "--name", "n"], "反映事项"),
-        (["--phone", "13800000000", "--name", "n"], "缺少反映事项"),
+        (["--phone", "13800000000", "--name", "n"], "缺少：反映事项（--matter）"),
         (["--phone", "13800000000", "--matter", "m", "--name", "n", "--at", "2021-02-30"], "时间"),
         (["--phone", "13800000000", "--matter", "m", "--name", "n", "--at", "2099-01-01"], "晚于"),
         (

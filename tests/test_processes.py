@@ -21,7 +21,7 @@ def run(
     full_env = dict(os.environ, **(env or {}))
     if tz:
         full_env["TZ"] = tz
-    cmd = [BBC, *args] if BBC else [sys.executable, "-m", "banbucheng.cli", *args]
+    cmd = [BBC, *args] if BBC else [sys.executable, "-m", "banbucheng", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=120)
 
 

@@ -1,0 +1,5 @@
+"""`python -m banbucheng` runs `bbc` (the same as the installed command)."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,118 @@
+"""The tamper-evident chain, its upgrade step, reveal and import on a real PostgreSQL
+server (skipped without the server binaries, failing in CI like test_postgres)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import test_postgres
+from test_postgres import PgBbc
+
+# The throwaway server and its per-test database, as test_postgres provides them.
+pg_server, pg_db, pg_url = test_postgres.pg_server, test_postgres.pg_db, test_postgres.pg_url
+bbc = test_postgres.bbc
+
+WORKER = Path(__file__).parent / "bbc_worker.py"
+NOW = "2026-11-23 09:00"
+
+
+def _connect(url: str):
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+def _register(bbc: PgBbc, matter: str) -> str:
+    return bbc(
+        "register", "--name", "霍某某", "--phone", "13712341111", "--matter", matter,
+        "--category", "应办未办", now=NOW,
+    ).stdout.strip()  # fmt: skip
+
+
+def test_windows_writing_at_once_keep_one_unbroken_chain(bbc: PgBbc, pg_url: str) -> None:
+    shared = _register(bbc, "共同督办")
+    env = dict(os.environ, BBC_NOW=NOW)
+    env.pop("BBC_DEBUG", None)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), "lifecycle", pg_url, f"窗口{w}", "1", shared],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for w in range(3)
+    ]
+    for w in workers:
+        out, err = w.communicate(timeout=300)
+        assert w.returncode == 0, (out, err)
+    report = bbc.json("verify")
+    assert report["ok"], report["problems"]
+    with _connect(pg_url) as conn:
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM events ORDER BY id")]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert report["events"] == len(seqs) == 2 + 3 * 1 * 6
+
+
+def test_tampering_on_postgres_is_named(bbc: PgBbc, pg_url: str) -> None:
+    number = _register(bbc, "事项")
+    bbc("note", number, "进展", now=NOW)
+    with _connect(pg_url) as conn:
+        conn.execute("UPDATE events SET actor = '别人' WHERE action = 'note'")
+        conn.execute("UPDATE cases SET due_date = '2030-01-01'")
+    problems = bbc.json("verify", code=5)["problems"]
+    assert {(p["kind"], p["case"]) for p in problems} == {("edited", number), ("state", number)}
+    from sqlalchemy.engine import make_url
+
+    diagnosis = bbc.json("doctor", code=5)
+    password = make_url(pg_url).password
+    assert password and password not in diagnosis["store"]  # never print the password
+    checks = {c["name"]: c for c in diagnosis["checks"]}
+    assert checks["chain"]["status"] == "fail" and checks["schema"]["status"] == "ok"
+    assert "PostgreSQL" in checks["integrity"]["message"]
+
+
+def test_the_chain_step_upgrades_a_postgres_store(bbc: PgBbc, pg_url: str) -> None:
+    """Turn a store back into what it was before m002 (no chain columns or anchors, the
+    step not recorded), then let the upgrade seal its history."""
+    numbers = [_register(bbc, f"事项{i}") for i in range(3)]
+    bbc("dispatch", numbers[0], "--unit", "省农保中心", now=NOW)
+    with _connect(pg_url) as conn:
+        conn.execute("ALTER TABLE events DROP COLUMN seq, DROP COLUMN prev_hash, DROP COLUMN hash")
+        conn.execute("DROP TABLE chain_head")
+        conn.execute("DROP TABLE case_chain")
+        conn.execute("DELETE FROM schema_migrations WHERE name = 'm002_event_chain'")
+    report = bbc.json("verify")
+    assert report["ok"] and report["events"] == 7 and report["cases"] == 3
+    bbc("note", numbers[1], "升级后", now=NOW)
+    assert bbc.json("verify")["events"] == 8
+
+
+def test_reveal_and_import_on_postgres(bbc: PgBbc, pg_url: str, tmp_path, monkeypatch) -> None:
+    from banbucheng import lifecycle
+    from banbucheng.errors import WrongState
+
+    number = _register(bbc, "事项")
+    shown = bbc.json("show", number, "--reveal")
+    assert shown["citizen"] == "霍某某" and shown["events"][-1]["action"] == "reveal"
+    real_close = lifecycle.close
+
+    def close(ctx, case, **kw):
+        if case.matter == "拒绝办结":
+            raise WrongState("模拟：不能办结")
+        return real_close(ctx, case, **kw)
+
+    monkeypatch.setattr(lifecycle, "close", close)
+    sheet = tmp_path / "a.csv"
+    sheet.write_text(
+        "姓名,电话,反映事项,受理时间,分类,办结时间,办理结果\n"
+        "王五,13800000000,拒绝办结,2026-11-20 09:00,应办未办,2026-11-21 10:00,结果\n"
+        "赵六,13800000001,正常,2026-11-20 10:00,应办未办,2026-11-21 10:00,结果\n",
+        encoding="gb18030",
+    )
+    out = bbc("import", str(sheet), "--skip-bad", now=NOW)
+    assert out.stdout.split() == ["BB20261120-001"] and "第 2 行：模拟：不能办结" in out.stderr
+    assert bbc.json("verify")["ok"]
