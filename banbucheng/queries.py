@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -61,12 +60,3 @@ def overdue_cases(session: Session, now: datetime, *, unit_id: int | None = None
 
 def _start(day: date) -> datetime:
     return datetime.combine(day, time(0), BEIJING)
-
-
-def daily_summary(session: Session, day: date, now: datetime) -> dict[str, Any]:
-    """The day's headline figures as of the end of that day (or now, if the day is
-    today), rebuilt from the timeline so that a past date always gives the same
-    figures; the full roll-up is reports.daily_rollup."""
-    from .reports import daily_summary as summary
-
-    return summary(session, day, now)

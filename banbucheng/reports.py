@@ -718,28 +718,6 @@ def trend(
     return out
 
 
-def daily_summary(session: Session, day: date, now: datetime) -> dict[str, Any]:
-    """The original twelve keys of the roll-up (kept for queries.daily_summary)."""
-    from .store import load_calendar, load_policy
-
-    full = daily_rollup(session, load_policy(session), load_calendar(session), day, now)
-    keys = (
-        "date",
-        "as_of",
-        "registered",
-        "by_category",
-        "closed",
-        "closed_on_time",
-        "open",
-        "overdue",
-        "provisional",
-        "escalated",
-        "referred",
-        "total",
-    )
-    return {k: full[k] for k in keys}
-
-
 # ---------------------------------------------------------------- 督办 lists
 
 
