@@ -108,8 +108,13 @@ def case_detail(data: dict[str, Any]) -> None:
             ),
             ("结果", data["result"] or ""),
         ]
+    if data.get("repeat_of"):
+        fields.append(("重复反映", f"与 {data['repeat_of']} 为同一反映人的相似事项"))
     if data["mechanism"]:
-        fields.append(("长效机制", data["mechanism"]))
+        mechanism = data["mechanism"]
+        if data.get("mechanism_id"):
+            mechanism = f"#{data['mechanism_id']} {mechanism}"
+        fields.append(("长效机制", mechanism))
     if data["satisfaction"]:
         fields.append(
             ("回访", f"{human(data['visited_at'])}  {SATISFACTION[data['satisfaction']]}")

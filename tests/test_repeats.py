@@ -104,6 +104,8 @@ def test_same_citizen_similar_matter_is_a_repeat(bbc: Any) -> None:
     event = bbc.json("show", second)["events"][0]
     assert event["action"] == "register" and event["after"]["repeat_of"] == first
     assert f"重复反映（前案）：{first}" in event["changes"]
+    assert f"与 {first} 为同一反映人的相似事项" in bbc("show", second).stdout
+    assert "为同一反映人的相似事项" not in bbc("show", first).stdout
 
 
 def test_same_citizen_other_matter_is_not_a_repeat(bbc: Any) -> None:
