@@ -52,6 +52,9 @@ ACTION_LABELS = {
     "reopen": "重新办理",
     "recompute": "重算期限",
     "print": "打印文书",
+    "import": "导入",
+    "reveal": "查看个人信息",
+    "mechanism": "关联长效机制",
 }
 
 # The lifecycle in one table: the states each action may start from.
@@ -582,7 +585,6 @@ def reopen(ctx: Ctx, case: Case, *, reason: str, days: int | None = None) -> Non
 
 # ---------------------------------------------------------------- trust: import, reveal
 
-ACTION_LABELS.update({"import": "导入", "reveal": "查看个人信息"})
 _PERSONAL_LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
 
 
@@ -659,9 +661,6 @@ def _close_mechanism(ctx: Ctx, case: Case, ref: str | None, template: str | None
     role = "source" if created or (same and existing.role == "source") else "served"  # type: ignore[union-attr]
     link(ctx, case, mechanism, role)
     return mechanism.description if created else mechanism.name
-
-
-ACTION_LABELS.update({"mechanism": "关联长效机制"})
 
 
 def record_mechanism(ctx: Ctx, case: Case, *, mechanism_id: int, name: str, role: str) -> None:
