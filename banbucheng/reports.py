@@ -66,7 +66,7 @@ from .exports import Chart, Column, Document, Section
 from .lifecycle import ACTION_LABELS, OPEN_STATUSES, OUTCOMES, SATISFACTION
 from .models import Case, Event, Unit
 from .policy import CATEGORIES, SUBTYPES, Policy
-from .timeutil import BEIJING
+from .timeutil import BEIJING, human
 from .validate import mask_name
 
 TREND_DAYS = 30
@@ -811,7 +811,7 @@ def daily_document(data: dict[str, Any]) -> Document:
         return {"label": label, "value": value, "text": str(value) if text is None else text}
 
     facts = [
-        fact("截至", data["as_of"][:16].replace("T", " ")),
+        fact("截至", human(data["as_of"])),
         fact("今日新登记", data["registered"]),
         fact("　应办未办", cat["unhandled"]),
         fact("　　其中很难办", sub["hard"]),
@@ -855,7 +855,7 @@ def daily_document(data: dict[str, Any]) -> Document:
     closed_rows = [
         dict(
             r,
-            closed_time=(r["closed_at"] or "")[:16].replace("T", " "),
+            closed_time=human(r["closed_at"]) if r["closed_at"] else "",
             on_time_text="按期" if r["on_time"] else "超期",
         )
         for r in data["closed_cases"]

@@ -16,7 +16,7 @@ from .deadlines import WorkCalendar, working_days_late
 from .lifecycle import ACTION_LABELS, CHANNELS, OUTCOMES, SATISFACTION, STATUS_LABELS
 from .models import Case, CaseHelper, Event, Unit
 from .policy import CATEGORIES, SUBTYPES
-from .timeutil import BEIJING
+from .timeutil import BEIJING, human
 from .validate import mask_id_number, mask_name, mask_phone
 
 
@@ -200,7 +200,7 @@ def _value_text(key: str, value: Any) -> str:
         return _VALUE_LABELS[key].get(value, str(value))
     text = str(value)
     if len(text) == 25 and text[10] == "T":  # an ISO time with offset
-        return text[:16].replace("T", " ")
+        return human(text)
     return text
 
 
