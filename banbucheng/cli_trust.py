@@ -222,6 +222,9 @@ def _run_import(table: Any, keep: Callable[[Any], bool]) -> Any:
             outcome = importer.run_import(ctx, table, progress=progress)
             if not keep(outcome):
                 raise _DryRun
+            from .store import refresh_statistics
+
+            refresh_statistics(ctx.session)
     except _DryRun:
         outcome.kept = False  # type: ignore[union-attr]
     return outcome

@@ -68,6 +68,8 @@ def upgrade(conn: Connection) -> list[str]:
             done.append(name)
     # Tables added by later releases that need no data step are created here.
     SQLModel.metadata.create_all(conn)
+    if done:
+        conn.exec_driver_sql("ANALYZE")  # the planner's statistics for the new shape
     return done
 
 

@@ -55,7 +55,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, cast, collate, not_, or_, select
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    case,
+    cast,
+    collate,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func
@@ -156,62 +168,115 @@ class _Timeline:
 
 def _case_state(tl: _Timeline, cut: Cutoff) -> Any:
     """One row per case received before the cutoff, with its state as of the cutoff
-    rebuilt from the timeline (see the module docstring)."""
+    rebuilt from the timeline (see the module docstring).
 
-    def visible(e: Any) -> ColumnElement[bool]:
-        return or_(
-            e.at < cut.before,
-            and_(e.at == Case.registered_at, Case.received_at < cut.before),
+    One pass over the events, never a subquery per case: each event that set a
+    tracked value, or closed or reopened the case, becomes a (case, key, value) row;
+    a window ranks each case's rows per key, newest first, and counts them; a GROUP BY
+    turns the newest of each key into a column. That costs a scan and a sort of the
+    events whatever the planner knows, so it stays linear on a store that was never
+    analysed (a correlated subquery per case was planned through ix_events_action
+    there, and the daily roll-up grew with the square of the cases)."""
+    received = Case.received_at < cut.before
+    untyped = literal(None, String)
+
+    def rows(key: str, pick: Any, value: Any, e: Any) -> Any:
+        return (
+            select(
+                e.case_id.label("case_id"),
+                literal(key, String).label("k"),
+                (cast(value, String) if tl.pg else value).label("v"),
+                e.at.label("at"),
+                e.id.label("eid"),
+            )
+            .select_from(e)
+            .join(Case, Case.id == e.case_id)
+            .where(received, pick)
         )
 
     def latest(key: str, action: str | None = None) -> Any:
         e = aliased(Event)
         which = e.action == action if action else tl.changed(e, key)
-        return (
-            select(tl.after(e, key))
-            .where(e.case_id == Case.id, which, visible(e))
-            .order_by(e.at.desc(), e.id.desc())
-            .limit(1)
-            .correlate(Case)
-            .scalar_subquery()
-        )
+        # Events recorded with the registration count from the receipt on, so a matter
+        # entered later with --at is classified from its receipt.
+        visible = or_(e.at < cut.before, e.at == Case.registered_at)
+        return rows(key, and_(which, visible), tl.after(e, key), e)
 
-    closes_e, reopens_e = aliased(Event), aliased(Event)
-    closes = (
-        select(func.count())
-        .select_from(closes_e)
-        .where(
-            closes_e.case_id == Case.id,
-            closes_e.action == "close",
-            tl.text(tl.after(closes_e, "closed_at")) < cut.before_iso,
+    closes, reopens = aliased(Event), aliased(Event)
+    changes = union_all(
+        # Every case gets a row, so the pivot below has one row per case.
+        select(
+            Case.id.label("case_id"),  # type: ignore[union-attr]
+            literal("case", String).label("k"),
+            untyped.label("v"),
+            Case.registered_at.label("at"),  # type: ignore[attr-defined]
+            literal(0).label("eid"),
+        ).where(received),
+        latest("unit", "dispatch"),
+        latest("category"),
+        latest("subtype"),
+        latest("due_at"),
+        latest("provisional"),
+        rows(
+            "closes",
+            and_(
+                closes.action == "close",
+                tl.text(tl.after(closes, "closed_at")) < cut.before_iso,
+            ),
+            untyped,
+            closes,
+        ),
+        rows(
+            "reopens", and_(reopens.action == "reopen", reopens.at < cut.before), untyped, reopens
+        ),
+    ).subquery("changes")
+    ranked = select(
+        changes.c.case_id,
+        changes.c.k,
+        changes.c.v,
+        func.row_number()
+        .over(
+            partition_by=(changes.c.case_id, changes.c.k),
+            order_by=(changes.c.at.desc(), changes.c.eid.desc()),
         )
-        .correlate(Case)
-        .scalar_subquery()
-    )
-    reopens = (
-        select(func.count())
-        .select_from(reopens_e)
-        .where(
-            reopens_e.case_id == Case.id,
-            reopens_e.action == "reopen",
-            reopens_e.at < cut.before,
+        .label("rn"),
+        func.count().over(partition_by=(changes.c.case_id, changes.c.k)).label("n"),
+    ).subquery("ranked")
+
+    def newest(key: str) -> Any:
+        return func.max(case((ranked.c.k == key, ranked.c.v))).label(key)
+
+    def how_many(key: str) -> Any:
+        return func.coalesce(func.max(case((ranked.c.k == key, ranked.c.n))), 0)
+
+    pivot = (
+        select(
+            ranked.c.case_id,
+            newest("unit"),
+            newest("category"),
+            newest("subtype"),
+            newest("due_at"),
+            newest("provisional"),
+            (how_many("closes") > how_many("reopens")).label("closed"),
         )
-        .correlate(Case)
-        .scalar_subquery()
+        .where(ranked.c.rn == 1)
+        .group_by(ranked.c.case_id)
+        .subquery("pivot")
     )
     return (
         select(
             Case.id.label("id"),  # type: ignore[union-attr]
             Case.number.label("number"),  # type: ignore[attr-defined]
             Case.received_at.label("received_at"),  # type: ignore[attr-defined]
-            latest("unit", "dispatch").label("unit"),
-            latest("category").label("category"),
-            latest("subtype").label("subtype"),
-            latest("due_at").label("due_at"),
-            latest("provisional").label("provisional"),
-            (closes > reopens).label("closed"),
+            pivot.c.unit,
+            pivot.c.category,
+            pivot.c.subtype,
+            pivot.c.due_at,
+            pivot.c.provisional,
+            pivot.c.closed,
         )
-        .where(Case.received_at < cut.before)
+        .select_from(pivot)
+        .join(Case, Case.id == pivot.c.case_id)
         .subquery("state")
     )
 

@@ -53,6 +53,9 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
+        # ANALYZE and PRAGMA optimize sample at most this many rows per index, so
+        # keeping statistics stays cheap at a million cases.
+        cursor.execute("PRAGMA analysis_limit = 1000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -157,6 +160,10 @@ class Store:
                 with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
                     yield session
                     session.flush()
+                    if write and self.is_sqlite:
+                        # Statistics for the planner, refreshed only when stale; the
+                        # write lock is already ours, so this never waits.
+                        session.connection().exec_driver_sql("PRAGMA optimize")
         except DBAPIError as exc:
             raise StoreError(_db_message(exc)) from None
 
@@ -188,6 +195,12 @@ def _db_message(exc: DBAPIError) -> str:
     if "permission denied" in text:
         return "数据库用户权限不足（首次使用须由数据库所有者运行以建表），操作未保存"
     return f"数据库错误（{type(exc.orig).__name__}），操作未保存"
+
+
+def refresh_statistics(session: Session) -> None:
+    """The planner's statistics, after bulk work (an import, a migration). SQLite
+    samples (analysis_limit); PostgreSQL's autovacuum would get there later."""
+    session.connection().exec_driver_sql("ANALYZE")
 
 
 def load_policy(session: Session) -> Policy:
