@@ -1,5 +1,5 @@
 """`python -m banbucheng` runs `bbc` (the same as the installed command)."""
 
-from .cli import run
+from banbucheng.cli import run
 
 run()

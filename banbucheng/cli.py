@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from . import __version__
-from .errors import BbcError, InvalidInput
-from .timeutil import human
+from banbucheng import __version__
+from banbucheng.core.errors import BbcError, InvalidInput
+from banbucheng.core.timeutil import human
 
 if TYPE_CHECKING:
-    from .store import Ctx
+    from banbucheng.store import Ctx
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,7 +61,7 @@ NumberArg = Annotated[
 
 
 def _complete(kind: str, ctx: Any, incomplete: str) -> list[str]:
-    from . import completion
+    from banbucheng.window import completion
 
     return getattr(completion, kind)(ctx, incomplete)
 
@@ -133,14 +133,14 @@ def main(
     state.db = db
     state.operator = operator
     if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
-        from .cli_window import home
+        from banbucheng.commands.window import home
 
         handles_errors(home)()
 
 
 def _actor() -> str:
     actor = state.operator or os.environ.get("BBC_OPERATOR") or _os_user()
-    from .validate import clean_text
+    from banbucheng.core.validate import clean_text
 
     return clean_text(actor, field="经办人", max_len=40)
 
@@ -153,7 +153,7 @@ def _os_user() -> str:
 
 
 def open_store() -> Any:
-    from .store import Store, resolve_url
+    from banbucheng.store import Store, resolve_url
 
     return Store(resolve_url(state.db))
 
@@ -162,8 +162,8 @@ def open_store() -> Any:
 def session(*, write: bool) -> Iterator[Ctx]:
     """Open the store and yield a context in one transaction. Provisional deadlines are
     brought up to date first, whenever the calendar has learnt more since."""
-    from . import lifecycle
-    from .timeutil import now
+    from banbucheng.core.timeutil import now
+    from banbucheng.domain import lifecycle
 
     store = open_store()
     moment, actor = now(), _actor()
@@ -185,7 +185,7 @@ def print_json(data: Any) -> None:
 
 
 def _case_out(ctx: Ctx, case: Any, as_json: bool, *, reveal: bool = False) -> dict[str, Any]:
-    from .views import case_dicts
+    from banbucheng.domain.views import case_dicts
 
     data = case_dicts(ctx.session, [case], now=ctx.now, calendar=ctx.calendar, reveal=reveal)[0]
     if as_json:
@@ -205,7 +205,7 @@ def _provisional_notice(data: dict[str, Any]) -> None:
 def _opt_datetime(text: str | None, field: str) -> Any:
     if text is None:
         return None
-    from .validate import parse_datetime
+    from banbucheng.core.validate import parse_datetime
 
     return parse_datetime(text, field=field)
 
@@ -213,7 +213,7 @@ def _opt_datetime(text: str | None, field: str) -> Any:
 def _opt_date(text: str | None, field: str) -> Any:
     if text is None:
         return None
-    from .validate import parse_date
+    from banbucheng.core.validate import parse_date
 
     return parse_date(text, field=field)
 
@@ -221,7 +221,7 @@ def _opt_date(text: str | None, field: str) -> Any:
 def _guide(asks: list[Any], given: dict[str, Any], title: str) -> dict[str, Any]:
     """Fill what the command line left out: asked on a terminal, an error elsewhere; when
     anything was asked, the whole entry is shown for confirmation before saving."""
-    from .guided import confirm, fill
+    from banbucheng.window.guided import confirm, fill
 
     values = fill(asks, given)
     if values.pop("_prompted", False):
@@ -240,7 +240,7 @@ def _shown(ask: Any, value: Any) -> str:
 
 
 def _now_text() -> str:
-    from .timeutil import now
+    from banbucheng.core.timeutil import now
 
     return now().strftime("%Y-%m-%d %H:%M")
 
@@ -292,10 +292,15 @@ def register(
     例：bbc register --name 霍某 --phone 13712341111 --matter "诊所两证名称不一致，供货商拒绝供药"
     --department 市场监管窗口 --at "2021-04-01 09:30" --category 应办未办
     """
-    from . import lifecycle
-    from .guided import Ask
-    from .policy import CATEGORIES, SUBTYPES, normalize_category, normalize_subtype
-    from .validate import clean_text, normalize_id_number, normalize_phone, parse_datetime
+    from banbucheng.core.policy import CATEGORIES, SUBTYPES, normalize_category, normalize_subtype
+    from banbucheng.core.validate import (
+        clean_text,
+        normalize_id_number,
+        normalize_phone,
+        parse_datetime,
+    )
+    from banbucheng.domain import lifecycle
+    from banbucheng.window.guided import Ask
 
     v = _guide(
         [
@@ -343,7 +348,7 @@ def register(
         category=normalize_category(category) if category else None,
         subtype=normalize_subtype(subtype) if subtype else None,
     )
-    from .cli_knowledge import register_notices, register_suggestions
+    from banbucheng.commands.knowledge import register_notices, register_suggestions
 
     with session(write=True) as ctx:
         case = lifecycle.register(ctx, **fields)
@@ -374,9 +379,9 @@ def classify(
 
     例：bbc classify BB20210401-001 --category 应办未办 --subtype 很难办
     """
-    from . import lifecycle
-    from .guided import Ask
-    from .policy import CATEGORIES, SUBTYPES, normalize_category, normalize_subtype
+    from banbucheng.core.policy import CATEGORIES, SUBTYPES, normalize_category, normalize_subtype
+    from banbucheng.domain import lifecycle
+    from banbucheng.window.guided import Ask
 
     if category is None and subtype is None:
         v = _guide(
@@ -431,14 +436,14 @@ def dispatch(
 
     例：bbc dispatch BB20210412-001 --unit 省农保中心 --helper 社保窗口 --days 3
     """
-    from . import lifecycle
+    from banbucheng.domain import lifecycle
 
     if not unit:
-        from .guided import Ask, interactive
+        from banbucheng.window.guided import Ask, interactive
 
         known: list[str] = []
         if interactive():
-            from . import units as units_mod
+            from banbucheng.domain import units as units_mod
 
             with session(write=False) as ctx:
                 known = [u["name"] for u in units_mod.directory(ctx.session, ctx.now)]
@@ -472,8 +477,8 @@ def dispatch(
 
 
 def _text_action(action: str, number: str, text: str, label: str) -> None:
-    from . import lifecycle
-    from .validate import clean_text
+    from banbucheng.core.validate import clean_text
+    from banbucheng.domain import lifecycle
 
     cleaned = clean_text(text, field=label)
     with session(write=True) as ctx:
@@ -532,8 +537,8 @@ def extend(
 
     例：bbc extend BB20210412-001 --days 5 --reason "待省里回函" --approver 王主任
     """
-    from . import lifecycle
-    from .validate import clean_text
+    from banbucheng.core.validate import clean_text
+    from banbucheng.domain import lifecycle
 
     why = clean_text(_required(reason, "--reason", "延期理由"), field="延期理由")
     who = clean_text(_required(approver, "--approver", "批准人"), field="批准人", max_len=40)
@@ -573,10 +578,10 @@ def close(
     例：bbc close BB20210401-001 --result "中心出具证明" --at 2021-04-06
     --mechanism "窗口核实后直接出具证明"
     """
-    from . import lifecycle
-    from .cli_knowledge import close_notices
-    from .guided import Ask
-    from .validate import clean_text
+    from banbucheng.commands.knowledge import close_notices
+    from banbucheng.core.validate import clean_text
+    from banbucheng.domain import lifecycle
+    from banbucheng.window.guided import Ask
 
     if template is None and not result:
         v = _guide(
@@ -628,9 +633,9 @@ def visit(
 
     例：bbc visit BB20210401-001 --satisfaction 非常满意 --note "霍女士表示问题已解决"
     """
-    from . import lifecycle
-    from .guided import Ask
-    from .validate import clean_text
+    from banbucheng.core.validate import clean_text
+    from banbucheng.domain import lifecycle
+    from banbucheng.window.guided import Ask
 
     if not satisfaction:
         v = _guide(
@@ -664,8 +669,8 @@ def reopen(
 
     例：bbc reopen BB20210401-001 --reason "回访不满意：证明未被供货商认可"
     """
-    from . import lifecycle
-    from .validate import clean_text
+    from banbucheng.core.validate import clean_text
+    from banbucheng.domain import lifecycle
 
     why = clean_text(_required(reason, "--reason", "重新办理的原因"), field="原因")
     with session(write=True) as ctx:
@@ -690,8 +695,9 @@ def show(
 
     例：bbc show BB20210401-001
     """
-    from . import lifecycle, render
-    from .views import event_dicts
+    from banbucheng.domain import lifecycle
+    from banbucheng.domain.views import event_dicts
+    from banbucheng.reports import render
 
     with session(write=reveal) as ctx:
         case = lifecycle.get_case(ctx.session, number, for_update=reveal)
@@ -707,7 +713,7 @@ def show(
 
 
 def _statuses(text: str | None) -> list[str]:
-    from .lifecycle import OPEN_STATUSES, STATUS_LABELS
+    from banbucheng.domain.lifecycle import OPEN_STATUSES, STATUS_LABELS
 
     if not text:
         return []
@@ -746,9 +752,10 @@ def list_(
 
     例：bbc list --status open --unit 省农保中心 --from 2021-04-01
     """
-    from . import queries, render
-    from .policy import normalize_category, normalize_subtype
-    from .views import case_dicts
+    from banbucheng.core.policy import normalize_category, normalize_subtype
+    from banbucheng.domain import queries
+    from banbucheng.domain.views import case_dicts
+    from banbucheng.reports import render
 
     filters = dict(
         statuses=_statuses(status),
@@ -777,7 +784,8 @@ def units_list(as_json: JsonOpt = False) -> None:
 
     例：bbc units list
     """
-    from . import render, units
+    from banbucheng.domain import units
+    from banbucheng.reports import render
 
     with session(write=False) as ctx:
         rows = units.directory(ctx.session, ctx.now)
@@ -796,8 +804,8 @@ def units_add(
 
     例：bbc units add 省农保中心 --contact "张科长 0571-87654321"
     """
-    from . import units
-    from .validate import clean_text
+    from banbucheng.core.validate import clean_text
+    from banbucheng.domain import units
 
     cleaned = clean_text(contact, field="联系方式", max_len=100, required=False)
     with session(write=True) as ctx:
@@ -819,7 +827,8 @@ def calendar_show(
 
     例：bbc calendar show 2026
     """
-    from . import calendar_admin, render
+    from banbucheng.domain import calendar as calendar_admin
+    from banbucheng.reports import render
 
     with session(write=False) as ctx:
         info = calendar_admin.year_info(ctx, year or ctx.now.year)
@@ -846,8 +855,8 @@ def calendar_add(
     例：bbc calendar add --holiday 2027-01-01..2027-01-03 --name 元旦
     --source "国办发明电〔2026〕X号"
     """
-    from . import calendar_admin
-    from .validate import clean_text
+    from banbucheng.core.validate import clean_text
+    from banbucheng.domain import calendar as calendar_admin
 
     src = clean_text(
         _required(source, "--source", "依据（通知文号或网址）"), field="依据", max_len=200
@@ -867,8 +876,8 @@ def calendar_remove(
 
     例：bbc calendar remove 2027-02-20
     """
-    from . import calendar_admin
-    from .validate import parse_date
+    from banbucheng.core.validate import parse_date
+    from banbucheng.domain import calendar as calendar_admin
 
     dates = [parse_date(d) for d in day]
     with session(write=True) as ctx:
@@ -904,9 +913,9 @@ def config_show(as_json: JsonOpt = False) -> None:
 
     例：bbc config show
     """
-    from . import render
-    from .models import Setting
-    from .policy import SETTINGS
+    from banbucheng.core.policy import SETTINGS
+    from banbucheng.reports import render
+    from banbucheng.schema.models import Setting
 
     with session(write=False) as ctx:
         stored = {s.key: s.value for s in ctx.session.exec(_select(Setting)).all()}
@@ -940,8 +949,8 @@ def config_set(
 
     例：bbc config set limit.hard 10
     """
-    from .models import Setting
-    from .policy import validate_setting
+    from banbucheng.core.policy import validate_setting
+    from banbucheng.schema.models import Setting
 
     normalized = validate_setting(key, value)
     with session(write=True) as ctx:
@@ -964,7 +973,7 @@ def demo(
 
     例：bbc demo
     """
-    from . import demo as demo_mod
+    from banbucheng.window import demo as demo_mod
 
     target = db or state.db or demo_mod.default_path()
     state.db = target
@@ -973,7 +982,7 @@ def demo(
         numbers = demo_mod.load(ctx)
     typer.echo(f"演示数据库：{target}")
     typer.echo(f"已载入案例：{'、'.join(numbers)}")
-    from .cli_reports import print_daily_report
+    from banbucheng.commands.reports import print_daily_report
 
     print_daily_report(demo_mod.REPORT_DAY)
     typer.echo(f"\n继续查看：bbc --db {target} show {numbers[-1]}")
@@ -985,4 +994,4 @@ def run() -> None:
 
 
 # Imported last: each module adds its commands to `app` above.
-from . import cli_knowledge, cli_reports, cli_trust, cli_window  # noqa: E402, F401
+from banbucheng.commands import knowledge, reports, trust, window  # noqa: E402, F401

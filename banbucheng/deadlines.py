@@ -19,7 +19,7 @@ from datetime import date, datetime, time
 
 from chinese_calendar import constants as _cc
 
-from .timeutil import BEIJING, to_beijing
+from banbucheng.core.timeutil import BEIJING, to_beijing
 
 __all__ = [
     "INDEX_FIRST",

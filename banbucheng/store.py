@@ -16,12 +16,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
-from .deadlines import CalendarEntry, WorkCalendar
-from .errors import StoreError
-from .migrations import upgrade
-from .models import CalendarDay, Counter, Setting
-from .paths import default_db_path
-from .policy import Policy, build_policy
+from banbucheng.core.errors import StoreError
+from banbucheng.core.paths import default_db_path
+from banbucheng.core.policy import Policy, build_policy
+from banbucheng.deadlines import CalendarEntry, WorkCalendar
+from banbucheng.schema.migrations import upgrade
+from banbucheng.schema.models import CalendarDay, Counter, Setting
 
 BUSY_TIMEOUT_S = 30
 # PostgreSQL: the advisory lock every writer takes first (an arbitrary, fixed key).

@@ -19,9 +19,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from banbucheng import lifecycle, reports
+from banbucheng.core.timeutil import BEIJING
+from banbucheng.domain import lifecycle
+from banbucheng.reports import statistics as reports
 from banbucheng.store import Store
-from banbucheng.timeutil import BEIJING
 
 UNITS = [f"单位{i:02d}" for i in range(20)]
 

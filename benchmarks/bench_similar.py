@@ -31,8 +31,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import casegen  # noqa: E402
 
-from banbucheng import bigrams  # noqa: E402
-from banbucheng.timeutil import BEIJING  # noqa: E402
+from banbucheng.core import bigrams  # noqa: E402
+from banbucheng.core.timeutil import BEIJING  # noqa: E402
 
 QUERIES = [
     "社保",
@@ -50,8 +50,8 @@ def fill(store: Any, n: int) -> float:
     """n cases by bulk insert, indexed; returns the seconds it took."""
     from sqlalchemy import insert
 
-    from banbucheng import repeats, similar
-    from banbucheng.models import Case
+    from banbucheng.knowledge import repeats, similar
+    from banbucheng.schema.models import Case
 
     started = time.perf_counter()
     rng = random.Random(7)
@@ -112,8 +112,9 @@ def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
 
 
 def measure(store: Any, n: int, label: str) -> None:
-    from banbucheng import lifecycle, similar
-    from banbucheng.models import Case
+    from banbucheng.domain import lifecycle
+    from banbucheng.knowledge import similar
+    from banbucheng.schema.models import Case
 
     rng = random.Random(3)
     print(f"\n{label}: {n:,} cases")

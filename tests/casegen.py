@@ -527,9 +527,9 @@ def cases() -> list[Spec]:
 def load(ctx: Any) -> dict[str, str]:
     """Register (and close) the fixture's cases in one transaction, each action at its
     own time; returns case numbers by key."""
-    from banbucheng import lifecycle
-    from banbucheng.knowledge import link_of
-    from banbucheng.timeutil import BEIJING
+    from banbucheng.core.timeutil import BEIJING
+    from banbucheng.domain import lifecycle
+    from banbucheng.knowledge.mechanisms import link_of
 
     numbers: dict[str, str] = {}
     mechanisms: dict[str, int] = {}
@@ -600,8 +600,8 @@ AS_OF = datetime(2021, 7, 1, 9, 0)  # when the fixture is looked at: after every
 
 def build(url: str) -> tuple[Any, dict[str, str]]:
     """A store at `url` holding the fixture; returns (store, case numbers by key)."""
+    from banbucheng.core.timeutil import BEIJING
     from banbucheng.store import Store
-    from banbucheng.timeutil import BEIJING
 
     store = Store(url)
     with store.context(actor="窗口甲", now=AS_OF.replace(tzinfo=BEIJING)) as ctx:

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from banbucheng import lifecycle, units
+from banbucheng.core.validate import parse_datetime
+from banbucheng.domain import lifecycle, units
 from banbucheng.store import Ctx, Store
-from banbucheng.validate import parse_datetime
 
 A, B, C, P = "人社局", "市场监管局", "不动产登记中心", "省农保中心"
 CONTACTS = {
@@ -189,7 +189,7 @@ def build(
 def existing_numbers(ctx: Ctx) -> dict[int, str]:
     from sqlmodel import select
 
-    from banbucheng.models import Case
+    from banbucheng.schema.models import Case
 
     out = {}
     for number, matter in ctx.session.exec(select(Case.number, Case.matter)).all():

@@ -11,8 +11,9 @@ from typing import Any
 import casegen
 import pytest
 
-from banbucheng import analysis, bigrams
-from banbucheng.similar import Weights
+from banbucheng.core import bigrams
+from banbucheng.knowledge.similar import Weights
+from banbucheng.reports import analysis
 from banbucheng.store import Store
 
 NOW = "2021-07-01 09:00"

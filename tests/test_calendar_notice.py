@@ -12,10 +12,8 @@ from chinese_calendar import constants as cc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from banbucheng import calendar_notice
-from banbucheng.calendar_notice import Notice, merge_notices, parse_notice
-
-InvalidInput = calendar_notice.InvalidInput
+from banbucheng.core.errors import InvalidInput
+from banbucheng.core.notice import Notice, merge_notices, parse_notice
 
 NOTICES = Path(__file__).parent / "data" / "notices"
 YEARS = sorted({int(p.stem[:4]) for p in NOTICES.glob("*.txt")})

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from banbucheng.core.timeutil import BEIJING, to_beijing
 from banbucheng.deadlines import (
     CalendarEntry,
     Deadline,
@@ -26,7 +27,6 @@ from banbucheng.deadlines import (
     working_days_late,
     working_days_used,
 )
-from banbucheng.timeutil import BEIJING, to_beijing
 
 CLOSING = time(17, 30)
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from banbucheng.deadlines import WorkCalendar
-from banbucheng.migrations import MIGRATIONS
+from banbucheng.schema.migrations import MIGRATIONS
 
 PROBLEM = 5
 LAST_COVERED = max(WorkCalendar().package_years)  # whatever chinese-calendar knows

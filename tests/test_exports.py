@@ -264,7 +264,7 @@ def test_terminal_reports_are_masked(bbc, window):
 
 
 def test_no_color_on_a_terminal(monkeypatch):
-    from banbucheng import render
+    from banbucheng.reports import render
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
@@ -325,8 +325,8 @@ def test_export_failure_is_one_chinese_line(bbc, window, tmp_path):
 
 
 def test_export_leaves_no_partial_file_when_writing_fails(tmp_path, monkeypatch):
-    from banbucheng import exports
-    from banbucheng.errors import BbcError
+    from banbucheng.core.errors import BbcError
+    from banbucheng.reports import exports
 
     (tmp_path / "out").mkdir()
     target = tmp_path / "out" / "out.json"

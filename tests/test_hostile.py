@@ -24,9 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from banbucheng import importer, integrity, validate
 from banbucheng.cli import app
-from banbucheng.errors import BbcError
+from banbucheng.core import validate
+from banbucheng.core.errors import BbcError
+from banbucheng.trust import importer, integrity
 
 NOW = "2026-06-01 10:00"
 # BBC_FUZZ_SCALE=20 python -m pytest tests/test_hostile.py: a longer hunt than CI's.
@@ -484,7 +485,7 @@ def test_parsers_answer_or_refuse_cleanly(text, which):
 def test_row_checks_answer_or_refuse_cleanly(raw):
     from datetime import datetime, time
 
-    from banbucheng.timeutil import BEIJING
+    from banbucheng.core.timeutil import BEIJING
 
     now = datetime(2026, 6, 1, 10, 0, tzinfo=BEIJING)
     row, errors = importer.check_row(2, raw, now=now, closing=time(17, 30))
@@ -540,7 +541,7 @@ def test_exports_cannot_attack_their_reader(bbc, tmp_path, start):
 @examples(300)
 @given(text=st.text(max_size=20))
 def test_safe_cell_never_starts_a_formula(text):
-    from banbucheng.sanitize import safe_cell
+    from banbucheng.core.sanitize import safe_cell
 
     cell = safe_cell(text)
     assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))

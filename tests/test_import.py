@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from banbucheng import importer
+from banbucheng.trust import importer
 
 NOW = "2021-05-06 10:00"
 ZH = [
@@ -266,8 +266,8 @@ def test_duplicates_in_the_file_and_in_the_store(bbc, tmp_path):
 
 
 def test_a_row_the_lifecycle_refuses_is_rolled_back_alone(bbc, tmp_path, monkeypatch, isolated):
-    from banbucheng import lifecycle
-    from banbucheng.errors import WrongState
+    from banbucheng.core.errors import WrongState
+    from banbucheng.domain import lifecycle
 
     real_close = lifecycle.close
 

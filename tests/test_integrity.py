@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from banbucheng.integrity import GENESIS, event_hash
-from banbucheng.migrations import MIGRATIONS
-from banbucheng.timeutil import BEIJING
+from banbucheng.core.timeutil import BEIJING
+from banbucheng.schema.migrations import MIGRATIONS
+from banbucheng.trust.integrity import GENESIS, event_hash
 
 V010 = Path(__file__).parent / "data" / "store-v0.1.0.sqlite3"
 BROKEN = 5

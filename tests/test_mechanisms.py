@@ -9,9 +9,9 @@ from typing import Any
 import casegen
 import pytest
 
-from banbucheng import knowledge
+from banbucheng.core.timeutil import BEIJING
+from banbucheng.knowledge import mechanisms as knowledge
 from banbucheng.store import Store
-from banbucheng.timeutil import BEIJING
 
 HUO = [
     "register",

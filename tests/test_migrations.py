@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-from banbucheng import models  # noqa: F401  (registers the tables)
-from banbucheng.migrations import MIGRATIONS, schema_version
+from banbucheng.schema import models  # noqa: F401  (registers the tables)
+from banbucheng.schema.migrations import MIGRATIONS, schema_version
 from banbucheng.store import Store
 
 V010 = Path(__file__).parent / "data" / "store-v0.1.0.sqlite3"

@@ -21,7 +21,7 @@ from pg_server import PgServer, Unavailable
 from typer.testing import CliRunner
 
 from banbucheng.cli import app
-from banbucheng.timeutil import BEIJING
+from banbucheng.core.timeutil import BEIJING
 
 IN_CI = os.environ.get("CI", "").strip().lower() == "true"
 
@@ -319,8 +319,8 @@ def test_transactions_behave_as_on_sqlite(pg_url: str) -> None:
     A reader sees one snapshot, so a report's counts agree with each other."""
     from sqlmodel import func, select
 
-    from banbucheng import lifecycle, units
-    from banbucheng.models import Case
+    from banbucheng.domain import lifecycle, units
+    from banbucheng.schema.models import Case
     from banbucheng.store import Store
 
     store = Store(pg_url)

@@ -35,9 +35,9 @@ def _forget_statistics(db: Any) -> None:
 def _report_statements(db: Any) -> list[tuple[str, Any]]:
     from sqlalchemy import event
 
-    from banbucheng import reports
+    from banbucheng.core.validate import parse_datetime
+    from banbucheng.reports import statistics as reports
     from banbucheng.store import Store
-    from banbucheng.validate import parse_datetime
 
     store = Store(f"sqlite:///{db}")
     seen: list[tuple[str, Any]] = []

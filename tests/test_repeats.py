@@ -11,10 +11,10 @@ import casegen
 import pytest
 from sqlmodel import select
 
-from banbucheng import repeats
-from banbucheng.models import Case, CitizenKey
+from banbucheng.core.timeutil import BEIJING
+from banbucheng.knowledge import repeats
+from banbucheng.schema.models import Case, CitizenKey
 from banbucheng.store import Store
-from banbucheng.timeutil import BEIJING
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ pytest.register_assert_rewrite("report_fixture")
 
 from report_fixture import A, B, C, P, build, number_of  # noqa: E402
 
-from banbucheng.cli_reports import period_of  # noqa: E402
-from banbucheng.errors import InvalidInput  # noqa: E402
+from banbucheng.commands.reports import period_of  # noqa: E402
+from banbucheng.core.errors import InvalidInput  # noqa: E402
 
 pytest_plugins = ("report_fixture",)  # the `window` fixture
 
@@ -423,9 +423,9 @@ def test_period_figures_are_counted_in_sql(window):
     returning a row per unit (and level or action), not a row per case."""
     from sqlalchemy import event
 
-    from banbucheng import reports
+    from banbucheng.core.validate import parse_datetime
+    from banbucheng.reports import statistics as reports
     from banbucheng.store import Store, load_policy
-    from banbucheng.validate import parse_datetime
 
     store = Store(f"sqlite:///{window}")
     statements: list[str] = []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from banbucheng.sanitize import safe_cell
+from banbucheng.core.sanitize import safe_cell
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+86", "-2", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("x")'])

@@ -13,10 +13,11 @@ import casegen
 import pytest
 from sqlmodel import select
 
-from banbucheng import bigrams, similar
-from banbucheng.models import Case, CaseTerms, CitizenKey, Setting
+from banbucheng.core import bigrams
+from banbucheng.core.timeutil import BEIJING
+from banbucheng.knowledge import similar
+from banbucheng.schema.models import Case, CaseTerms, CitizenKey, Setting
 from banbucheng.store import Store
-from banbucheng.timeutil import BEIJING
 
 AS_OF = datetime(2021, 7, 1, 9, 0, tzinfo=BEIJING)
 

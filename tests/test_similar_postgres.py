@@ -19,9 +19,11 @@ from pg_server import PgServer, Unavailable
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from banbucheng import analysis, knowledge, repeats, similar
 from banbucheng.cli import app
-from banbucheng.models import Case
+from banbucheng.knowledge import mechanisms as knowledge
+from banbucheng.knowledge import repeats, similar
+from banbucheng.reports import analysis
+from banbucheng.schema.models import Case
 from banbucheng.store import Store
 
 IN_CI = os.environ.get("CI", "").strip().lower() == "true"
@@ -206,8 +208,8 @@ def test_upgrade_step_runs_on_postgres(pg_server: PgServer) -> None:
     indexed, their citizens hashed, repeats flagged, free-text mechanisms adopted."""
     from datetime import datetime
 
-    from banbucheng import lifecycle
-    from banbucheng.timeutil import BEIJING
+    from banbucheng.core.timeutil import BEIJING
+    from banbucheng.domain import lifecycle
 
     url = pg_server.url(pg_server.create_database())
     store = Store(url)

@@ -92,8 +92,8 @@ def test_the_chain_step_upgrades_a_postgres_store(bbc: PgBbc, pg_url: str) -> No
 
 
 def test_reveal_and_import_on_postgres(bbc: PgBbc, pg_url: str, tmp_path, monkeypatch) -> None:
-    from banbucheng import lifecycle
-    from banbucheng.errors import WrongState
+    from banbucheng.core.errors import WrongState
+    from banbucheng.domain import lifecycle
 
     number = _register(bbc, "事项")
     shown = bbc.json("show", number, "--reveal")

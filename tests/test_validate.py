@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from banbucheng.errors import InvalidInput
-from banbucheng.timeutil import BEIJING
-from banbucheng.validate import (
+from banbucheng.core.errors import InvalidInput
+from banbucheng.core.timeutil import BEIJING
+from banbucheng.core.validate import (
     clean_text,
     mask_id_number,
     mask_name,

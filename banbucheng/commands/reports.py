@@ -1,0 +1,383 @@
+"""Report commands: daily-report, overdue, due, report, export.
+
+Every report and list takes the same output switches (`output_options`) and is
+written by one function (`emit`): a rich table on a terminal, or --json, --csv,
+--md, --xlsx FILE; --output FILE sends JSON, CSV or Markdown to a file instead of
+standard output. Like cli.py, heavy modules are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from banbucheng.cli import _opt_date, command, notice, session
+from banbucheng.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from banbucheng.reports.exports import Document
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Exit codes a script can test (README: 退出码).
+EXIT_OVERDUE = 4  # overdue, due: some case is overdue
+EXIT_DUE_SOON = 5  # due: nothing overdue, but some case is due within the horizon
+
+
+@dataclass(frozen=True)
+class Output:
+    """The output switches every report and list takes."""
+
+    as_json: bool = False
+    as_csv: bool = False
+    as_md: bool = False
+    xlsx: str | None = None
+    output: str | None = None
+
+    @property
+    def format(self) -> str | None:
+        chosen = [
+            name
+            for name, on in (
+                ("json", self.as_json),
+                ("csv", self.as_csv),
+                ("md", self.as_md),
+                ("xlsx", self.xlsx is not None),
+            )
+            if on
+        ]
+        if len(chosen) > 1:
+            raise InvalidInput("--json、--csv、--md、--xlsx 只能选一个")
+        return chosen[0] if chosen else None
+
+    def check(self) -> None:
+        fmt = self.format
+        if self.output is not None and fmt in (None, "xlsx"):
+            raise InvalidInput("--output 须与 --json、--csv 或 --md 一起使用（--xlsx 自带文件名）")
+
+
+_OUTPUT_PARAMS = [
+    inspect.Parameter(
+        "as_json",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--json", help="输出 JSON（英文键名，供脚本使用）")
+        ],
+    ),
+    inspect.Parameter(
+        "as_csv",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--csv", help="输出 CSV（UTF-8 带 BOM，Excel、WPS 可直接打开）")
+        ],
+    ),
+    inspect.Parameter(
+        "as_md",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[bool, typer.Option("--md", help="输出 Markdown（便于粘贴到消息中）")],
+    ),
+    inspect.Parameter(
+        "xlsx",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option("--xlsx", metavar="FILE", help="写入 Excel 工作簿（图表在单独的工作表）"),
+        ],
+    ),
+    inspect.Parameter(
+        "output",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--output", "-o", metavar="FILE", help="把 JSON、CSV 或 Markdown 写入文件"
+            ),
+        ],
+    ),
+]
+
+
+def output_options(fn: F) -> F:
+    """Give a command the shared output switches; it receives them as `out: Output`."""
+    signature = inspect.signature(fn, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.name != "out"]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = Output(
+            as_json=kwargs.pop("as_json", False),
+            as_csv=kwargs.pop("as_csv", False),
+            as_md=kwargs.pop("as_md", False),
+            xlsx=kwargs.pop("xlsx", None),
+            output=kwargs.pop("output", None),
+        )
+        out.check()
+        return fn(*args, out=out, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params + _OUTPUT_PARAMS)  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(doc: Document, out: Output) -> None:
+    """Render a report in the chosen format: to the terminal, standard output or a file."""
+    from banbucheng.reports import exports
+
+    fmt = out.format
+    if fmt is None:
+        from banbucheng.reports import render
+
+        render.document(doc)
+        return
+    data = exports.render(doc, fmt)
+    target = out.xlsx if fmt == "xlsx" else out.output
+    if target is None:
+        typer.echo(data, nl=False)
+        return
+    exports.write_file(Path(target), data)
+    notice(f"已写入 {target}")
+
+
+def _provisional_notice(rows: list[dict[str, Any]]) -> None:
+    if any(r.get("provisional") for r in rows):
+        notice(
+            "注意：标“暂定”的期限所在年份的节假日安排尚未载入日历，按周一至周五及固定节日估算；"
+            "载入后（升级 chinese-calendar 或 bbc calendar add）将自动重算"
+        )
+
+
+UnitOpt = Annotated[str | None, typer.Option("--unit", help="只看某个主办单位")]
+
+
+# ---------------------------------------------------------------- the daily roll-up
+
+
+@command(name="daily-report")
+@output_options
+def daily_report(
+    day: Annotated[str | None, typer.Option("--date", help="日期（默认今天）")] = None,
+    *,
+    out: Output,
+) -> None:
+    """每日汇总：给领导小组办公室的日终汇总。
+
+    当日新登记（按分类、子类），办结（按期/超期、答复），在办及剩余工作日，超期；
+    下一工作日到期，上报与移交，各单位情况，累计数与近30天趋势。
+
+    过去的日期按当日24时统计，每次结果相同；今天则截至现在。
+
+    例：bbc daily-report --date 2021-04-06 --xlsx 每日汇总.xlsx
+    """
+    from banbucheng.reports import statistics as reports
+
+    with session(write=False) as ctx:
+        target = _opt_date(day, "日期") or ctx.now.astimezone(reports.BEIJING).date()
+        data = reports.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, ctx.now)
+    emit(reports.daily_document(data), out)
+    _provisional_notice(data["open_cases"])
+
+
+def print_daily_report(day: str | None) -> None:
+    """The roll-up on the terminal (used by `bbc demo`)."""
+    daily_report(day=day, as_json=False, as_csv=False, as_md=False, xlsx=None, output=None)
+
+
+# ---------------------------------------------------------------- 督办 lists
+
+
+@command()
+@output_options
+def overdue(unit: UnitOpt = None, *, out: Output) -> None:
+    """超期未办结的案件（督办）：按主办单位分组，超期最久的在前，附单位联系方式。
+
+    退出码：有超期案件为 4，没有为 0（给出 --unit 时只看该单位）。
+
+    例：bbc overdue --unit 省农保中心 --csv > 超期.csv
+    """
+    from banbucheng.reports import statistics as reports
+
+    with session(write=False) as ctx:
+        rows, _ = reports.supervision(ctx.session, ctx.calendar, ctx.now, unit=unit)
+        center = ctx.policy.center_name
+        now = ctx.now
+    emit(
+        reports.supervision_document(rows, kind="overdue", now=now, within=None, center=center), out
+    )
+    _provisional_notice(rows)
+    if rows:
+        raise typer.Exit(EXIT_OVERDUE)
+
+
+@command()
+@output_options
+def due(
+    within: Annotated[
+        int | None,
+        typer.Option("--within", min=0, help="几个工作日内到期（默认取设置 due_soon_days）"),
+    ] = None,
+    unit: UnitOpt = None,
+    *,
+    out: Output,
+) -> None:
+    """即将到期的案件（督办）：尚未超期、N 个工作日内到期（0 = 今日到期）。
+
+    按主办单位分组，最紧急的在前，附单位联系方式。
+
+    退出码：有超期案件为 4（另见 bbc overdue）；没有超期但有即将到期的为 5；都没有为 0。
+
+    例：bbc due --within 2 --md
+    """
+    from banbucheng.reports import statistics as reports
+
+    with session(write=False) as ctx:
+        horizon = ctx.policy.due_soon_days if within is None else within
+        rows, late = reports.supervision(
+            ctx.session, ctx.calendar, ctx.now, within=horizon, unit=unit
+        )
+        center = ctx.policy.center_name
+        now = ctx.now
+    doc = reports.supervision_document(rows, kind="due", now=now, within=horizon, center=center)
+    emit(doc, out)
+    _provisional_notice(rows)
+    if late:
+        notice(f"另有 {late} 件案件已超期：bbc overdue" + (f" --unit {unit}" if unit else ""))
+        raise typer.Exit(EXIT_OVERDUE)
+    if rows:
+        raise typer.Exit(EXIT_DUE_SOON)
+
+
+# ---------------------------------------------------------------- period statistics
+
+_MONTH = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*")
+
+
+def parse_month(text: str) -> tuple[date, date]:
+    """'2026-11' (or 2026/11, 2026年11月) → the first and last day of that month."""
+    match = _MONTH.fullmatch(text)
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2099:
+        raise InvalidInput("月份格式不正确，应为 2026-11 这样的年-月")
+    first = date(int(match.group(1)), int(match.group(2)), 1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def period_of(
+    today: date,
+    date_from: str | None,
+    date_to: str | None,
+    month: str | None,
+    week: bool,
+) -> tuple[date, date, str]:
+    """The period asked for, as (first day, last day, a Chinese label)."""
+    ways = sum([date_from is not None or date_to is not None, month is not None, week])
+    if ways == 0:
+        raise InvalidInput("请给出统计期间：--from/--to、--month 或 --week")
+    if ways > 1:
+        raise InvalidInput("--from/--to、--month、--week 只能选一种")
+    if month is not None:
+        first, last = parse_month(month)
+        label = f"{first.year}年{first.month}月"
+    elif week:
+        first = today - timedelta(days=today.weekday())
+        last = first + timedelta(days=6)
+        year, number, _ = first.isocalendar()
+        label = f"{year}年第{number}周（{first.isoformat()} 至 {last.isoformat()}）"
+    else:
+        if date_from is None:
+            raise InvalidInput("缺少起始日期（--from）")
+        first = _opt_date(date_from, "起始日期")
+        last = _opt_date(date_to, "截止日期") if date_to else today
+        if last < first:
+            raise InvalidInput("截止日期不能早于起始日期")
+        label = f"{first.isoformat()} 至 {last.isoformat()}"
+    if first > today:
+        raise InvalidInput(f"统计期间尚未开始（今天是 {today.isoformat()}）")
+    return first, last, label
+
+
+@command()
+@output_options
+def report(
+    date_from: Annotated[str | None, typer.Option("--from", help="起始日期")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="截止日期（含，默认今天）")] = None,
+    month: Annotated[str | None, typer.Option("--month", help="月份，如 2026-11")] = None,
+    week: Annotated[bool, typer.Option("--week", help="本周（周一至周日）")] = False,
+    *,
+    out: Output,
+) -> None:
+    """期间统计与单位排名（按月、按周或任意期间）。
+
+    受理、办结、按期办结率、解决率、满意率、上报、移交、延期、重办；
+    按综合得分排名，权重见 bbc config show 中的 score.*。
+
+    例：bbc report --month 2026-11 --xlsx 11月统计.xlsx
+    """
+    from banbucheng.reports import statistics as reports
+
+    with session(write=False) as ctx:
+        today = ctx.now.astimezone(reports.BEIJING).date()
+        first, last, label = period_of(today, date_from, date_to, month, week)
+        data = reports.period_stats(
+            ctx.session,
+            ctx.policy,
+            reports.day_start(first),
+            reports.day_start(last + timedelta(days=1)),
+            ctx.now,
+        )
+        center = ctx.policy.center_name
+    emit(reports.report_document(data, center=center, label=label), out)
+
+
+# ---------------------------------------------------------------- export for cron
+
+
+@command()
+def export(
+    directory: Annotated[
+        str | None, typer.Option("--dir", help="导出目录（不存在时自动创建）")
+    ] = None,
+    day: Annotated[str | None, typer.Option("--date", help="日期（默认今天）")] = None,
+) -> None:
+    """导出某日的每日汇总（XLSX、CSV、JSON 三个文件，以日期命名），供 cron 每天运行。
+
+    先写临时文件再改名，读者不会看到写了一半的文件。
+    按当日24时口径统计，数据不变时重复运行得到完全相同的文件。
+    成功时输出一行日志，退出码 0；目录无法写入时退出码 73。
+
+    例：bbc export --dir /srv/bbc/reports --date 2026-11-27
+    """
+    from banbucheng.reports import exports
+    from banbucheng.reports import statistics as reports
+
+    if directory is None or not directory.strip():
+        raise InvalidInput("缺少导出目录（--dir）")
+    target_dir = exports.prepare_directory(Path(directory))
+    with session(write=False) as ctx:
+        target = _opt_date(day, "日期") or ctx.now.astimezone(reports.BEIJING).date()
+        reports.check_not_future(target, ctx.now)
+        end_of_day = reports.day_start(target + timedelta(days=1))
+        data = reports.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, end_of_day)
+    doc = reports.daily_document(data)
+    names = exports.export_names(target.isoformat())
+    for fmt, name in names.items():
+        exports.write_atomic(target_dir / name, exports.render(doc, fmt))
+    typer.echo(
+        f"已导出 {target.isoformat()} 每日汇总到 {target_dir}："
+        f"{'、'.join(names.values())}（新登记 {data['registered']}，办结 {data['closed']}，"
+        f"在办 {data['open']}，超期 {data['overdue']}）"
+    )
+
+
+__all__ = ["Output", "emit", "output_options", "period_of"]

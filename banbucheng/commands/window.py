@@ -1,0 +1,100 @@
+"""Commands for the people at the window: the home screen and printed documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from banbucheng.cli import JsonOpt, NumberArg, command, notice, print_json, session
+
+
+def home(as_json: bool = False) -> None:
+    """The day at a glance; what `bbc` shows when run with no command."""
+    from banbucheng.window import home as home_mod
+
+    with session(write=False) as ctx:
+        data = home_mod.summary(ctx.session, ctx.now, ctx.calendar)
+        center = ctx.policy.center_name
+    if as_json:
+        print_json(data)
+    else:
+        home_mod.show(data, center)
+
+
+@command(name="home")
+def home_command(as_json: JsonOpt = False) -> None:
+    """首页：今日超期、到期、待分类、待派单、待回访的案件和下一步操作（直接运行 bbc 也显示）。
+
+    例：bbc home
+    """
+    home(as_json)
+
+
+@command(name="print")
+def print_document(
+    number: NumberArg,
+    work_order: Annotated[bool, typer.Option("--work-order", help="派单单（交责任单位）")] = False,
+    notice_doc: Annotated[
+        bool, typer.Option("--notice", help="告知书（完全不能类，交群众）")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="输出文件（默认 编号-派单单.docx）")
+    ] = None,
+    template: Annotated[
+        Path | None, typer.Option("--template", help="本次使用的模板（默认取设置 template_dir）")
+    ] = None,
+    reveal: Annotated[
+        bool,
+        typer.Option("--reveal", help="派单单上显示完整姓名和电话（供单位联系群众，记录在案）"),
+    ] = False,
+    reasons: Annotated[str | None, typer.Option("--reasons", help="告知书：不能办理的理由")] = None,
+    basis: Annotated[str | None, typer.Option("--basis", help="告知书：法律政策依据")] = None,
+    alternative: Annotated[
+        str | None, typer.Option("--alternative", help="告知书：群众可以采取的其他途径")
+    ] = None,
+) -> None:
+    """打印文书：派单单（交责任单位，附回执）或告知书（完全不能类，交群众）。
+
+    DOCX 格式，Word 和 WPS 均可打开；模板可换成中心自己的抬头（见 bbc config 的 template_dir）。
+
+    例：bbc print BB20210401-001 --work-order
+    """
+    from banbucheng.core.errors import InvalidInput
+    from banbucheng.core.validate import clean_text
+    from banbucheng.domain import lifecycle
+    from banbucheng.domain.views import case_dicts
+    from banbucheng.window import documents
+
+    if work_order == notice_doc:
+        raise InvalidInput("请选择 --work-order（派单单）或 --notice（告知书）其中之一")
+    kind = "work_order" if work_order else "notice"
+    texts = {
+        k: clean_text(v, field=label, required=False) if v else None
+        for k, v, label in (
+            ("reasons", reasons, "理由"),
+            ("basis", basis, "依据"),
+            ("alternative", alternative, "其他途径"),
+        )
+    }
+    with session(write=True) as ctx:
+        case = lifecycle.get_case(ctx.session, number, for_update=True)
+        # The notice is addressed to the citizen by name; the work order shows the
+        # citizen's contact only on request, and that request is recorded.
+        full = reveal or kind == "notice"
+        data = case_dicts(ctx.session, [case], now=ctx.now, calendar=ctx.calendar, reveal=full)[0]
+        if kind == "work_order":
+            context = documents.work_order_context(
+                data, center=ctx.policy.center_name, operator=ctx.actor
+            )
+        else:
+            context = documents.notice_context(
+                data, center=ctx.policy.center_name, today=ctx.now.date(), **texts
+            )
+        source = template or documents.template_for(kind, ctx.policy.template_dir)
+        target = out or Path(f"{case.number}-{documents.KINDS[kind]}.docx")
+        documents.render(source, context, target)
+        lifecycle.record_print(ctx, case, kind=kind, file=target.name, revealed=reveal)
+    typer.echo(str(target))
+    notice(f"已生成{documents.KINDS[kind]}：{target}")

@@ -1,0 +1,682 @@
+"""The case lifecycle: which action is allowed in which state, and what it records.
+
+Every function takes a Ctx (a session inside one transaction, the policy, the
+calendar, the actor and the time), changes the case and appends one event. A
+refusal raises before anything is written, and the transaction is rolled back on
+any error, so a refused command leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from banbucheng.core.errors import InvalidInput, NotFound, WrongState
+from banbucheng.core.timeutil import BEIJING
+from banbucheng.core.validate import mask_id_number, mask_name, mask_phone
+from banbucheng.deadlines import compute_deadline, working_days_used
+from banbucheng.schema.models import Case, CaseHelper, Event, Unit
+from banbucheng.store import Ctx, next_case_number
+
+STATUS_LABELS = {
+    "registered": "待分类",
+    "classified": "待派单",
+    "dispatched": "办理中",
+    "closed": "已办结",
+}
+OPEN_STATUSES = ("registered", "classified", "dispatched")
+CHANNELS = {"window": "窗口", "online": "线上", "phone": "电话", "12345": "12345"}
+OUTCOMES = {"resolved": "已解决", "replied": "已答复（不能办理）"}
+SATISFACTION = {
+    "very_satisfied": "非常满意",
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+    "very_dissatisfied": "非常不满意",
+}
+ACTION_LABELS = {
+    "register": "登记",
+    "classify": "分类",
+    "dispatch": "派单",
+    "note": "反馈",
+    "escalate": "上报领导小组",
+    "refer": "移交驻局纪检组",
+    "extend": "延期",
+    "close": "办结",
+    "visit": "回访",
+    "reopen": "重新办理",
+    "recompute": "重算期限",
+    "print": "打印文书",
+    "import": "导入",
+    "reveal": "查看个人信息",
+    "mechanism": "关联长效机制",
+}
+
+# The lifecycle in one table: the states each action may start from.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "classify": ("registered", "classified", "dispatched"),
+    "dispatch": ("classified", "dispatched"),
+    "note": ("registered", "classified", "dispatched", "closed"),
+    "escalate": ("classified", "dispatched"),
+    "refer": ("classified", "dispatched"),
+    "extend": ("classified", "dispatched"),
+    "close": ("classified", "dispatched"),
+    "visit": ("closed",),
+    "reopen": ("closed",),
+}
+_HINTS = {
+    "registered": "请先分类（bbc classify）",
+    "closed": "案件已办结；如群众不满意可重新办理（bbc reopen）",
+    "classified": "案件尚未办结",
+    "dispatched": "案件尚未办结",
+}
+
+
+def _choice(text: str, options: dict[str, str], what: str) -> str:
+    """Accept an English key or its Chinese label (what staff type)."""
+    value = text.strip()
+    for key, label in options.items():
+        if value.lower() == key or value == label or value == label.split("（")[0]:
+            return key
+    listing = "、".join(f"{k}（{v}）" for k, v in options.items())
+    raise InvalidInput(f"未知的{what}，应为：{listing}")
+
+
+def normalize_channel(text: str) -> str:
+    extra = {"窗口": "window", "线上": "online", "网上": "online", "电话": "phone"}
+    return extra.get(text.strip()) or _choice(text, CHANNELS, "受理渠道")
+
+
+def normalize_outcome(text: str) -> str:
+    extra = {"解决": "resolved", "已答复": "replied", "答复": "replied", "不能办理": "replied"}
+    return extra.get(text.strip()) or _choice(text, OUTCOMES, "办结结果")
+
+
+def normalize_satisfaction(text: str) -> str:
+    return _choice(text, SATISFACTION, "满意度")
+
+
+def check_allowed(case: Case, action: str) -> None:
+    if case.status not in ALLOWED[action]:
+        status = STATUS_LABELS[case.status]
+        hint = _HINTS.get(case.status, "")
+        raise WrongState(
+            f"案件 {case.number} 当前为「{status}」，不能{ACTION_LABELS[action]}"
+            + (f"：{hint}" if hint else "")
+        )
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def get_case(session: Session, number: str, *, for_update: bool = False) -> Case:
+    wanted = number.strip().upper()
+    # Typed bytes that are not text (lone surrogates) or control characters can be
+    # neither looked up nor echoed back safely.
+    if not wanted.isprintable() or len(wanted) > 40:
+        raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
+    # Prefixes are stored upper-case (policy), so this compares on the unique index.
+    stmt = select(Case).where(Case.number == wanted)
+    if for_update:
+        stmt = stmt.with_for_update()
+    case = session.exec(stmt).first()
+    if case is None:
+        # Echo it only when it looks like a case number: anything else typed here (a
+        # phone number, a name) is not repeated back.
+        if re.fullmatch(r"[A-Z\u4e00-\u9fff]{1,8}\d{8}-\d{3,}", wanted):
+            raise NotFound(f"没有编号为 {wanted} 的案件")
+        raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
+    return case
+
+
+def unit_name(session: Session, unit_id: int | None) -> str | None:
+    if unit_id is None:
+        return None
+    unit = session.get(Unit, unit_id)
+    return unit.name if unit else None
+
+
+def helper_names(session: Session, case_id: int) -> list[str]:
+    stmt = (
+        select(Unit.name)
+        .join(CaseHelper, CaseHelper.unit_id == Unit.id)
+        .where(CaseHelper.case_id == case_id)
+        .order_by(Unit.name)
+    )
+    return list(session.exec(stmt).all())
+
+
+def ensure_unit(ctx: Ctx, name: str) -> tuple[Unit, bool, list[str]]:
+    """The unit by name, added to the directory when new. Returns (unit, created, the
+    similar existing names when created, so a typo surfaces)."""
+    from banbucheng.core.validate import clean_text
+
+    name = clean_text(name, field="单位名称", max_len=60)
+    unit = ctx.session.exec(select(Unit).where(Unit.name == name)).first()
+    if unit is not None:
+        return unit, False, []
+    existing = list(ctx.session.exec(select(Unit.name)).all())
+    similar = [n for n in existing if name in n or n in name]
+    for n in difflib.get_close_matches(name, existing, n=3, cutoff=0.6):
+        if n not in similar:
+            similar.append(n)
+    unit = Unit(name=name, created_at=ctx.now)
+    ctx.session.add(unit)
+    ctx.session.flush()
+    return unit, True, similar
+
+
+def new_unit_notice(name: str, similar: list[str]) -> str:
+    text = f"新单位「{name}」已加入单位名录"
+    if similar:
+        text += f"；相似的已有单位：{'、'.join(similar)}，如为笔误请核对"
+    return text
+
+
+# ---------------------------------------------------------------- events
+
+
+def _snap(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(BEIJING).isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+_TRACKED = (
+    "status",
+    "category",
+    "subtype",
+    "limit_days",
+    "extension_days",
+    "due_date",
+    "due_at",
+    "provisional",
+    "unit_due_at",
+    "escalated_at",
+    "referred_at",
+    "closed_at",
+    "outcome",
+    "working_days_used",
+    "on_time",
+    "satisfaction",
+    "visited_at",
+    "reopen_count",
+)
+
+
+def _state(case: Case) -> dict[str, Any]:
+    return {f: _snap(getattr(case, f)) for f in _TRACKED}
+
+
+def _record(
+    ctx: Ctx,
+    case: Case,
+    action: str,
+    before: dict[str, Any],
+    *,
+    text: str = "",
+    extra_before: dict[str, Any] | None = None,
+    extra_after: dict[str, Any] | None = None,
+) -> Event:
+    from banbucheng.trust.integrity import seal
+
+    after = _state(case)
+    changed = [k for k in after if before.get(k) != after[k]]
+    detail = {
+        "before": {k: before.get(k) for k in changed} | (extra_before or {}),
+        "after": {k: after[k] for k in changed} | (extra_after or {}),
+        "text": text,
+    }
+    ctx.session.add(case)
+    ctx.session.flush()
+    event = Event(
+        case_id=case.id,  # type: ignore[arg-type]
+        at=ctx.now,
+        actor=ctx.actor,
+        action=action,
+        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+    )
+    seal(ctx.session, event, case.number)  # its place in the tamper-evident chain
+    ctx.session.add(event)
+    ctx.session.flush()
+    return event
+
+
+def events_of(session: Session, case_id: int) -> list[Event]:
+    stmt = select(Event).where(Event.case_id == case_id).order_by(Event.id)
+    return list(session.exec(stmt).all())
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+def apply_deadline(ctx: Ctx, case: Case) -> None:
+    """Recompute due_date/due_at/provisional from the case's deadline rule."""
+    if case.limit_days is None:
+        case.due_date, case.due_at, case.provisional = None, None, False
+        return
+    if case.due_fixed is not None:
+        start = case.clock_start.astimezone(BEIJING).date()
+        case.due_date = case.due_fixed
+        case.due_at = datetime.combine(case.due_fixed, ctx.policy.closing_time, BEIJING)
+        case.provisional = ctx.calendar.is_provisional(start, case.due_fixed)
+    else:
+        deadline = compute_deadline(
+            case.clock_start,
+            case.limit_days + case.extension_days,
+            ctx.calendar,
+            ctx.policy.closing_time,
+            nonworking_receipt=ctx.policy.nonworking_receipt,
+        )
+        case.due_date, case.due_at = deadline.due_date, deadline.due_at
+        case.provisional = deadline.provisional
+    _apply_closing(ctx, case)
+
+
+def _apply_closing(ctx: Ctx, case: Case) -> None:
+    if case.closed_at is None:
+        case.working_days_used, case.on_time = None, None
+        return
+    case.working_days_used = working_days_used(case.clock_start, case.closed_at, ctx.calendar)
+    case.on_time = case.due_at is not None and case.closed_at <= case.due_at
+
+
+def refresh_provisional(ctx: Ctx) -> int:
+    """Recompute deadlines that were provisional, now that the calendar may know more.
+    Returns how many cases changed; each change is recorded as an event."""
+    changed = 0
+    for case in ctx.session.exec(select(Case).where(Case.provisional == True)).all():  # noqa: E712
+        before = _state(case)
+        apply_deadline(ctx, case)
+        if _state(case) != before:
+            _record(ctx, case, "recompute", before, text="节假日安排已更新，期限按新日历重新计算")
+            changed += 1
+    return changed
+
+
+def pending_recompute(ctx: Ctx) -> bool:
+    """Whether any provisional deadline would change with the current calendar (read-only)."""
+    for case in ctx.session.exec(select(Case).where(Case.provisional == True)).all():  # noqa: E712
+        before = _state(case)
+        apply_deadline(ctx, case)
+        after = _state(case)
+        ctx.session.expunge(case)  # never written from a read-only check
+        if after != before:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- actions
+
+
+def register(
+    ctx: Ctx,
+    *,
+    citizen_name: str,
+    phone: str,
+    matter: str,
+    channel: str,
+    received_at: datetime | None = None,
+    id_number: str | None = None,
+    department: str = "",
+    category: str | None = None,
+    subtype: str | None = None,
+) -> Case:
+    received = received_at or ctx.now
+    if received > ctx.now:
+        raise InvalidInput("受理时间不能晚于当前时间")
+    if subtype and not category:
+        category = "unhandled"  # both subtypes belong to 应办未办
+    day = received.astimezone(BEIJING).date()
+    number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
+    case = Case(
+        number=number,
+        status="registered",
+        citizen_name=citizen_name,
+        phone=phone,
+        id_number=id_number,
+        matter=matter,
+        department=department,
+        channel=channel,
+        received_at=received,
+        registered_at=ctx.now,
+        registered_by=ctx.actor,
+        clock_start=received,
+    )
+    before = _state(case)
+    ctx.session.add(case)
+    ctx.session.flush()
+    earlier = _learn_on_register(ctx, case)
+    personal = {"citizen": mask_name(citizen_name), "phone": mask_phone(phone)}
+    if id_number:
+        personal["id_number"] = mask_id_number(id_number)
+    repeat = {"repeat_of": earlier.number} if earlier is not None else {}
+    _record(
+        ctx,
+        case,
+        "register",
+        before,
+        text=matter,
+        extra_after={"channel": channel, "department": department, **personal, **repeat},
+    )
+    if category:
+        classify(ctx, case, category=category, subtype=subtype)
+    return case
+
+
+def classify(ctx: Ctx, case: Case, *, category: str, subtype: str | None = None) -> None:
+    check_allowed(case, "classify")
+    if subtype and category != "unhandled":
+        raise InvalidInput("子类（很难办、不作为/吃拿卡要）只用于「应办未办」")
+    before = _state(case)
+    case.category, case.subtype = category, subtype
+    case.limit_days = ctx.policy.limit_for(category, subtype)
+    case.extension_days, case.due_fixed = 0, None
+    if case.status == "registered":
+        case.status = "classified"
+    apply_deadline(ctx, case)
+    _record(ctx, case, "classify", before)
+
+
+def dispatch(
+    ctx: Ctx,
+    case: Case,
+    *,
+    unit: str,
+    helpers: list[str] | None = None,
+    unit_due: date | None = None,
+    unit_days: int | None = None,
+) -> list[str]:
+    """Send the case to a lead unit (and helpers). Returns notices about new units."""
+    check_allowed(case, "dispatch")
+    helpers = helpers or []
+    before = _state(case)
+    old_unit = unit_name(ctx.session, case.unit_id)
+    old_helpers = helper_names(ctx.session, case.id)  # type: ignore[arg-type]
+    notices: list[str] = []
+    helper_units = []
+    for i, name in enumerate([unit, *helpers]):
+        found, created, similar = ensure_unit(ctx, name)
+        if created:
+            notices.append(new_unit_notice(found.name, similar))
+        if i and found.id == helper_units[0].id:
+            raise InvalidInput("协办单位不能与主办单位相同")
+        helper_units.append(found)
+    lead = helper_units.pop(0)
+    if unit_days is not None:
+        if unit_days < 1:
+            raise InvalidInput("单位办理时限应至少为1个工作日")
+        start = ctx.now.astimezone(BEIJING).date()
+        unit_due = ctx.calendar.add_workdays(start, unit_days)
+    if unit_due is not None:
+        if case.due_date is not None and unit_due > case.due_date:
+            raise InvalidInput(
+                f"单位期限不能晚于案件期限 {case.due_date.isoformat()}；"
+                "如需更多时间请先延期（bbc extend）"
+            )
+        if unit_due < ctx.now.astimezone(BEIJING).date():
+            raise InvalidInput("单位期限不能早于今天")
+        case.unit_due_at = datetime.combine(unit_due, ctx.policy.closing_time, BEIJING)
+    else:
+        case.unit_due_at = None
+    case.unit_id = lead.id
+    case.dispatched_at = ctx.now
+    case.status = "dispatched"
+    for row in ctx.session.exec(select(CaseHelper).where(CaseHelper.case_id == case.id)).all():
+        ctx.session.delete(row)
+    ctx.session.flush()
+    for helper in {h.id: h for h in helper_units}.values():
+        ctx.session.add(CaseHelper(case_id=case.id, unit_id=helper.id))  # type: ignore[arg-type]
+    _record(
+        ctx,
+        case,
+        "dispatch",
+        before,
+        extra_before={"unit": old_unit, "helpers": old_helpers},
+        extra_after={"unit": lead.name, "helpers": sorted(h.name for h in helper_units)},
+    )
+    return notices
+
+
+def note(ctx: Ctx, case: Case, *, text: str) -> None:
+    check_allowed(case, "note")
+    _record(ctx, case, "note", _state(case), text=text)
+
+
+def escalate(ctx: Ctx, case: Case, *, reason: str) -> None:
+    check_allowed(case, "escalate")
+    before = _state(case)
+    if case.escalated_at is None:
+        case.escalated_at = ctx.now
+    _record(ctx, case, "escalate", before, text=reason)
+
+
+def refer(ctx: Ctx, case: Case, *, reason: str) -> None:
+    check_allowed(case, "refer")
+    if case.subtype != "misconduct":
+        raise WrongState(
+            f"案件 {case.number} 不是「不作为/吃拿卡要」类，不能移交纪检组；"
+            "如属此类，请先分类：bbc classify --subtype misconduct"
+        )
+    before = _state(case)
+    if case.referred_at is None:
+        case.referred_at = ctx.now
+    _record(ctx, case, "refer", before, text=reason)
+
+
+def extend(
+    ctx: Ctx,
+    case: Case,
+    *,
+    reason: str,
+    approver: str,
+    to: date | None = None,
+    days: int | None = None,
+    force: bool = False,
+) -> None:
+    check_allowed(case, "extend")
+    if (to is None) == (days is None):
+        raise InvalidInput("请给出 --to 新的到期日 或 --days 延长的工作日数（二选一）")
+    assert case.due_at is not None and case.due_date is not None
+    late = ctx.now > case.due_at
+    if late and not force:
+        raise WrongState(
+            f"案件 {case.number} 已于 {case.due_at:%Y-%m-%d %H:%M} 到期，延期须在到期前申请；"
+            "确需补办延期请加 --force（将记录在案）"
+        )
+    before = _state(case)
+    if days is not None:
+        if days < 1:
+            raise InvalidInput("延长的工作日数应至少为1")
+        if case.due_fixed is not None:
+            case.due_fixed = ctx.calendar.add_workdays(case.due_fixed, days)
+        else:
+            case.extension_days += days
+    else:
+        assert to is not None
+        if to <= case.due_date:
+            raise InvalidInput(f"新的到期日应晚于原到期日 {case.due_date.isoformat()}")
+        if not ctx.calendar.is_workday(to):
+            raise InvalidInput(f"{to.isoformat()} 不是工作日，请选择工作日作为到期日")
+        case.due_fixed = to
+    apply_deadline(ctx, case)
+    _record(
+        ctx,
+        case,
+        "extend",
+        before,
+        text=reason,
+        extra_after={"approver": approver, "after_deadline": late},
+    )
+
+
+def close(
+    ctx: Ctx,
+    case: Case,
+    *,
+    result: str,
+    outcome: str | None = None,
+    at: datetime | None = None,
+    mechanism: str | None = None,
+    template: str | None = None,
+) -> None:
+    """Close the case. `mechanism`: an existing mechanism's number or name (the case is
+    served by it) or the text of a new one formed from this case. `template`: a reply
+    template (答复口径) whose text becomes the result, `result` then adding to it."""
+    check_allowed(case, "close")
+    closed_at = at or ctx.now
+    if closed_at > ctx.now:
+        raise InvalidInput("办结时间不能晚于当前时间")
+    if closed_at < case.clock_start:
+        raise InvalidInput("办结时间不能早于受理（或重新办理）时间")
+    kind = outcome or ("replied" if case.category == "impossible" else "resolved")
+    result = _reply_text(ctx, case, kind, template, result)
+    before = _state(case)
+    case.outcome = kind
+    case.result = result
+    case.mechanism = _close_mechanism(ctx, case, mechanism, template)
+    case.closed_at = closed_at
+    case.status = "closed"
+    _apply_closing(ctx, case)
+    _record(ctx, case, "close", before, text=result, extra_after={"mechanism": case.mechanism})
+    from banbucheng.knowledge.similar import index_case
+
+    index_case(ctx.session, case)  # the result and mechanism are searchable from now on
+
+
+def visit(
+    ctx: Ctx, case: Case, *, satisfaction: str, text: str = "", at: datetime | None = None
+) -> None:
+    check_allowed(case, "visit")
+    if case.satisfaction is not None:
+        raise WrongState(f"案件 {case.number} 本轮已回访（{SATISFACTION[case.satisfaction]}）")
+    visited_at = at or ctx.now
+    if visited_at > ctx.now or (case.closed_at and visited_at < case.closed_at):
+        raise InvalidInput("回访时间应在办结之后、当前时间之前")
+    before = _state(case)
+    case.satisfaction, case.visited_at = satisfaction, visited_at
+    _record(ctx, case, "visit", before, text=text)
+
+
+def reopen(ctx: Ctx, case: Case, *, reason: str, days: int | None = None) -> None:
+    """A new round: the clock restarts now with the category's limit (or --days)."""
+    check_allowed(case, "reopen")
+    if days is not None and days < 1:
+        raise InvalidInput("办理时限应至少为1个工作日")
+    assert case.category is not None
+    before = _state(case)
+    case.clock_start = ctx.now
+    case.limit_days = days or ctx.policy.limit_for(case.category, case.subtype)
+    case.extension_days, case.due_fixed, case.unit_due_at = 0, None, None
+    case.closed_at = case.outcome = case.satisfaction = case.visited_at = None
+    case.result = case.mechanism = None
+    case.reopen_count += 1
+    case.status = "dispatched" if case.unit_id is not None else "classified"
+    apply_deadline(ctx, case)
+    _record(ctx, case, "reopen", before, text=reason)
+
+
+# ---------------------------------------------------------------- trust: import, reveal
+
+_PERSONAL_LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
+
+
+def record_reveal(ctx: Ctx, case: Case) -> None:
+    """Who looked at whose unmasked personal data (个人信息保护法): the event names the
+    fields that were shown, never their values."""
+    fields = ["citizen", "phone"] + (["id_number"] if case.id_number else [])
+    shown = "、".join(_PERSONAL_LABELS[f] for f in fields)
+    _record(ctx, case, "reveal", _state(case), text=f"查看了未遮盖的个人信息（{shown}）")
+
+
+def record_import(ctx: Ctx, case: Case, *, source: str, row: int) -> None:
+    """The provenance of an imported case: which file (name and digest) and which row."""
+    _record(ctx, case, "import", _state(case), text=f"自文件 {source} 第 {row} 行导入")
+
+
+# ---------------------------------------------------------------- knowledge (issue 5)
+
+
+def _learn_on_register(ctx: Ctx, case: Case) -> Case | None:
+    """Index the new case for similar-case lookup, keep its citizen's keyed hashes, and
+    link it to the earlier case it repeats (returned; None when it repeats none)."""
+    from banbucheng.knowledge import repeats, similar
+
+    similar.index_case(ctx.session, case)
+    keys = repeats.record_keys(ctx.session, case)
+    earlier = repeats.find_repeat(ctx.session, case, keys)
+    if earlier is not None:
+        case.repeat_of_id = earlier.id
+    return earlier
+
+
+def _reply_text(ctx: Ctx, case: Case, kind: str, template: str | None, result: str) -> str:
+    """The result: a reply template's text for this case, with `result` added to it."""
+    if template:
+        from banbucheng.knowledge.mechanisms import find_template, render_template
+
+        if kind != "replied":
+            raise InvalidInput(
+                "答复口径只用于答复不能办理的案件（「完全不能」类，或 --outcome replied）"
+            )
+        reply = render_template(find_template(ctx.session, template), case, ctx.policy.center_name)
+        result = f"{reply}\n{result}" if result else reply
+    if not result.strip():
+        raise InvalidInput("缺少办理结果（--result）")
+    return result
+
+
+def _close_mechanism(ctx: Ctx, case: Case, ref: str | None, template: str | None) -> str | None:
+    """Link the closing case to its mechanism and return the text kept on the case:
+    the new mechanism's text, or the name of the existing one that served it. Without
+    one, a mechanism formed from this case earlier stays; a served link is dropped."""
+    from banbucheng.knowledge.mechanisms import find_template, for_close, link, link_of
+    from banbucheng.schema.models import Mechanism
+
+    existing = link_of(ctx.session, case.id)  # type: ignore[arg-type]
+    mechanism, created = None, False
+    if ref and ref.strip():
+        mechanism, created = for_close(ctx, case, ref)
+    elif template:
+        reply = find_template(ctx.session, template)
+        if reply.mechanism_id is not None:
+            mechanism = ctx.session.get(Mechanism, reply.mechanism_id)
+    if mechanism is None:
+        if existing is None:
+            return None
+        if existing.role == "served":
+            ctx.session.delete(existing)
+            ctx.session.flush()
+            return None
+        kept = ctx.session.get(Mechanism, existing.mechanism_id)
+        return kept.name if kept else None
+    same = existing is not None and existing.mechanism_id == mechanism.id
+    role = "source" if created or (same and existing.role == "source") else "served"  # type: ignore[union-attr]
+    link(ctx, case, mechanism, role)
+    return mechanism.description if created else mechanism.name
+
+
+def record_mechanism(ctx: Ctx, case: Case, *, mechanism_id: int, name: str, role: str) -> None:
+    """A case tied to a mechanism other than by closing it (bbc mechanism add --case)."""
+    from banbucheng.knowledge.mechanisms import ROLES
+
+    text = f"关联长效机制 #{mechanism_id}「{name}」（{ROLES[role]}）"
+    _record(ctx, case, "mechanism", _state(case), text=text, extra_after={"mechanism": name})
+
+
+def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: bool) -> None:
+    """A document handed out is part of the record (and whether it showed full contact)."""
+    _record(
+        ctx,
+        case,
+        "print",
+        _state(case),
+        extra_after={"document": kind, "file": file, "revealed": revealed},
+    )

@@ -1,0 +1,433 @@
+"""Similar-case lookup: the index of every case's terms, and queries over it.
+
+Two steps, so both backends give the same answers and stay fast on a large store:
+
+1. Retrieval by the database's own full-text index, never by reading every case:
+   SQLite's FTS5 (ranked by bm25) or a PostgreSQL GIN index (ranked by the summed
+   IDF of the terms found) over the case's bigram terms (bigrams.py), asking only
+   for the query's most distinctive terms, at most CANDIDATES cases.
+2. Those few candidates are scored in Python with bigrams.score (0..1, shown as a
+   percentage), the same on both backends, and ordered by it.
+
+Why not pg_trgm on PostgreSQL: it cannot index strings shorter than three characters
+(a query for 社保 becomes a full scan), and it extracts trigrams only from characters
+the database's locale calls letters, which for the C locale excludes every Han
+character. A GIN index over the same bigram terms as SQLite needs no extension and
+no particular locale.
+
+The index is kept up to date by index_case (called by lifecycle.register and close);
+`bbc reindex` (rebuild) makes it afresh, e.g. after cases were imported by other means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, text, update
+from sqlmodel import Session, col, select
+
+from banbucheng.core import bigrams
+from banbucheng.schema.models import Case, CaseTerms, SearchTerm
+
+DOCS_KEY = "#docs"  # the SearchTerm row counting indexed cases (no term contains '#')
+CANDIDATES = 60  # cases retrieved from the index for scoring
+RETRIEVAL_BUDGET = 20_000  # the most postings one retrieval reads (sum of the terms' df)
+MAX_RETRIEVAL_TERMS = 32
+SUGGEST_MIN = 0.3  # similarity from which a case is suggested at registration
+
+
+# ---------------------------------------------------------------- terms of a case
+
+
+def case_text_terms(
+    matter: str, department: str | None, result: str | None, mechanism: str | None
+) -> tuple[list[str], list[str]]:
+    """(main, extra) terms of a case: main from what the citizen reported, extra from
+    where it failed and how it was solved (they count for less in scores)."""
+    main = list(dict.fromkeys(bigrams.terms(matter)))
+    seen = set(main)
+    extra = [
+        t
+        for t in dict.fromkeys(
+            bigrams.terms(" ".join(x for x in (department, result, mechanism) if x))
+        )
+        if t not in seen
+    ]
+    return main, extra
+
+
+def _is_postgres(session: Session | Any) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _adjust_df(
+    session: Session | Any, added: Iterable[str], removed: Iterable[str], docs: int
+) -> None:
+    table = SearchTerm.__table__  # type: ignore[attr-defined]
+    rows = [{"term": t, "df": 1} for t in added]
+    if docs:
+        rows.append({"term": DOCS_KEY, "df": docs})
+    if rows:
+        if _is_postgres(session):
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["term"], set_={"df": table.c.df + stmt.excluded.df}
+        )
+        session.execute(stmt, rows)
+    removed = list(removed)
+    if removed:
+        session.execute(update(table).where(table.c.term.in_(removed)).values(df=table.c.df - 1))
+
+
+def index_case(session: Session, case: Case) -> None:
+    """Put the case's current text into the index (insert or update)."""
+    assert case.id is not None
+    main, extra = case_text_terms(case.matter, case.department, case.result, case.mechanism)
+    row = session.get(CaseTerms, case.id)
+    new = set(main) | set(extra)
+    if row is None:
+        old: set[str] = set()
+        row = CaseTerms(case_id=case.id)
+        docs = 1
+    else:
+        old = set(bigrams.split(row.main)) | set(bigrams.split(row.extra))
+        docs = 0
+    row.main, row.extra = bigrams.join(main), bigrams.join(extra)
+    session.add(row)
+    session.flush()
+    _adjust_df(session, new - old, old - new, docs)
+
+
+def rebuild(conn: Session | Any, *, batch: int = 2000) -> int:
+    """Index every case afresh (migration, `bbc reindex`). Reads the cases in batches,
+    explicit columns only, so it also runs inside a schema migration."""
+    terms_table = CaseTerms.__table__  # type: ignore[attr-defined]
+    stats_table = SearchTerm.__table__  # type: ignore[attr-defined]
+    conn.execute(delete(terms_table))
+    conn.execute(delete(stats_table))
+    cases = Case.__table__  # type: ignore[attr-defined]
+    df: dict[str, int] = {}
+    last, total = 0, 0
+    while True:
+        rows = conn.execute(
+            select(
+                cases.c.id, cases.c.matter, cases.c.department, cases.c.result, cases.c.mechanism
+            )
+            .where(cases.c.id > last)
+            .order_by(cases.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        out = []
+        for case_id, matter, department, result, mechanism in rows:
+            main, extra = case_text_terms(matter, department, result, mechanism)
+            for t in set(main) | set(extra):
+                df[t] = df.get(t, 0) + 1
+            out.append(
+                {"case_id": case_id, "main": bigrams.join(main), "extra": bigrams.join(extra)}
+            )
+        conn.execute(terms_table.insert(), out)
+        last, total = rows[-1][0], total + len(rows)
+    df[DOCS_KEY] = total
+    items = [{"term": t, "df": n} for t, n in df.items()]
+    for i in range(0, len(items), 5000):
+        conn.execute(stats_table.insert(), items[i : i + 5000])
+    return total
+
+
+def index_status(session: Session) -> dict[str, int]:
+    """Cases and indexed cases (equal when the index is complete), for checks."""
+    cases = session.exec(select(func.count()).select_from(Case)).one()
+    indexed = session.exec(select(func.count()).select_from(CaseTerms)).one()
+    return {"cases": cases, "indexed": indexed}
+
+
+# ---------------------------------------------------------------- lookup
+
+
+@dataclass(frozen=True)
+class Hit:
+    case_id: int
+    score: float  # 0..1
+
+
+def _document_frequencies(session: Session, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+    wanted = sorted(set(terms) | {DOCS_KEY})
+    found: dict[str, int] = {}
+    table = SearchTerm.__table__  # type: ignore[attr-defined]
+    for i in range(0, len(wanted), 900):
+        part = wanted[i : i + 900]
+        rows = session.execute(select(table.c.term, table.c.df).where(table.c.term.in_(part))).all()
+        found.update({t: n for t, n in rows})
+    n_docs = found.pop(DOCS_KEY, 0)
+    return n_docs, found
+
+
+class Weights(dict[str, float]):
+    """IDF weights, looked up lazily from the store's term counts."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.n_docs = 0
+        self.df: dict[str, int] = {}
+
+    def load(self, terms: Iterable[str]) -> None:
+        missing = [t for t in set(terms) if t not in self]
+        if not missing:
+            return
+        n_docs, df = _document_frequencies(self.session, missing)
+        self.n_docs = n_docs
+        self.df.update(df)
+        for t in missing:
+            self[t] = bigrams.weight(t, df.get(t, 0), n_docs)
+
+
+def _retrieval_terms(present: Sequence[str], df: dict[str, int]) -> list[str]:
+    """The query's most distinctive terms, rarest first, within the retrieval budget
+    (a term most cases share adds little but costs much)."""
+    chosen: list[str] = []
+    spent = 0
+    for t in sorted(present, key=lambda t: (df[t], t)):
+        if len(chosen) >= MAX_RETRIEVAL_TERMS:
+            break
+        if chosen and len(chosen) >= 3 and spent + df[t] > RETRIEVAL_BUDGET:
+            break
+        chosen.append(t)
+        spent += df[t]
+    return chosen
+
+
+def _fts_query(terms: Sequence[str], *, prefix: bool) -> str:
+    # Terms hold only Han characters, a-z and 0-9 (bigrams.terms), so quoting is safe.
+    return " OR ".join(f'"{t}"' + ("*" if prefix else "") for t in terms)
+
+
+def _ts_query(terms: Sequence[str], *, prefix: bool) -> str:
+    return " | ".join(f"'{t}'" + (":*" if prefix else "") for t in terms)
+
+
+_PG_VECTOR = "array_to_tsvector(string_to_array(btrim(main || ' ' || extra), ' '))"
+
+
+def _retrieve(
+    session: Session,
+    terms: Sequence[str],
+    weights: dict[str, float],
+    *,
+    exclude: Sequence[int],
+    limit: int,
+    prefix: bool = False,
+) -> list[int]:
+    """Up to `limit` case ids matching any of `terms`, from the full-text index. With
+    one term (or a prefix), every match is as good as another: the newest come first,
+    which both backends read straight from the index. Otherwise SQLite ranks by bm25
+    and PostgreSQL by the summed IDF of the terms a case holds."""
+    params: dict[str, Any] = {"limit": limit}
+    not_in = ""
+    if exclude:
+        not_in = " AND {col} NOT IN :exclude"
+        params["exclude"] = list(exclude)
+    newest = prefix or len(terms) == 1
+    if _is_postgres(session):
+        params["q"] = _ts_query(terms, prefix=prefix)
+        match = f"{_PG_VECTOR} @@ CAST(:q AS tsquery)" + not_in.format(col="case_id")
+        if newest:
+            sql = f"SELECT case_id FROM case_terms WHERE {match} ORDER BY case_id DESC LIMIT :limit"
+        else:
+            parts = []
+            for i, t in enumerate(terms):
+                params[f"t{i}"], params[f"w{i}"] = f"'{t}'", weights[t]
+                parts.append(f"CASE WHEN v @@ CAST(:t{i} AS tsquery) THEN :w{i} ELSE 0 END")
+            # The matches come from the GIN index (the WHERE is its expression); each
+            # match's vector is built once, then scored.
+            sql = (
+                f"WITH m AS MATERIALIZED (SELECT case_id, {_PG_VECTOR} AS v FROM case_terms"
+                f" WHERE {match}) SELECT case_id FROM m"
+                f" ORDER BY {' + '.join(parts)} DESC, case_id DESC LIMIT :limit"
+            )
+    else:
+        params["q"] = _fts_query(terms, prefix=prefix)
+        order = "rowid DESC" if newest else "bm25(case_terms_fts, 1.0, 0.5), rowid DESC"
+        sql = (
+            "SELECT rowid FROM case_terms_fts WHERE case_terms_fts MATCH :q"
+            + not_in.format(col="rowid")
+            + f" ORDER BY {order} LIMIT :limit"
+        )
+    stmt = text(sql)
+    if exclude:
+        stmt = stmt.bindparams(bindparam("exclude", expanding=True))
+    return [row[0] for row in session.execute(stmt, params).all()]
+
+
+def _docs(session: Session, ids: Sequence[int]) -> dict[int, bigrams.Doc]:
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(CaseTerms.case_id, CaseTerms.main, CaseTerms.extra).where(
+            col(CaseTerms.case_id).in_(ids)
+        )
+    ).all()
+    return {
+        i: bigrams.Doc(frozenset(bigrams.split(m)), frozenset(bigrams.split(e))) for i, m, e in rows
+    }
+
+
+def lookup(
+    session: Session,
+    query_terms: Iterable[str],
+    *,
+    limit: int = 10,
+    exclude: Sequence[int] = (),
+    min_score: float = 0.0,
+    weights: Weights | None = None,
+) -> list[Hit]:
+    """The cases most like the query terms, best first (ties: the newer case first)."""
+    q = set(query_terms)
+    if not q:
+        return []
+    weights = weights if weights is not None else Weights(session)
+    long_terms = {t for t in q if len(t) > 1 or not bigrams.is_han(t)}
+    if not long_terms:
+        return _lookup_chars(session, sorted(q), limit=limit, exclude=exclude)
+    q = long_terms
+    weights.load(q)
+    present = [t for t in q if weights.df.get(t, 0) > 0]
+    if not present:
+        return []
+    chosen = _retrieval_terms(present, weights.df)
+    ids = _retrieve(session, chosen, weights, exclude=exclude, limit=max(CANDIDATES, limit * 3))
+    docs = _docs(session, ids)
+    weights.load(t for d in docs.values() for t in d.main)
+    hits = [Hit(i, bigrams.score(q, d, weights)) for i, d in docs.items()]
+    hits = [h for h in hits if h.score > 0 and h.score >= min_score]
+    hits.sort(key=lambda h: (-h.score, -h.case_id))
+    return hits[:limit]
+
+
+def _lookup_chars(
+    session: Session, chars: Sequence[str], *, limit: int, exclude: Sequence[int]
+) -> list[Hit]:
+    """A query of single Han characters: prefix matches on the bigrams, each character
+    found counting the same."""
+    ids = _retrieve(session, chars, {}, exclude=exclude, limit=limit, prefix=True)
+    docs = _docs(session, ids)
+    hits = []
+    for i in ids:
+        doc = docs.get(i)
+        if doc is None:
+            continue
+        found = sum(1 for ch in chars if any(ch in t for t in doc.main | doc.extra))
+        hits.append(Hit(i, found / len(chars)))
+    hits.sort(key=lambda h: -h.score)  # stable: the index's order among equals
+    return hits
+
+
+def search(session: Session, query: str, *, limit: int = 10) -> list[Hit]:
+    """Cases matching what the user typed, as typed (full-width, variants, spaces)."""
+    return lookup(session, bigrams.terms(query[: bigrams.MAX_QUERY_CHARS]), limit=limit)
+
+
+def case_terms(session: Session, case: Case) -> list[str]:
+    """The terms a case is looked up by: those of its matter."""
+    row = session.get(CaseTerms, case.id)
+    if row is not None:
+        return bigrams.split(row.main)
+    return case_text_terms(case.matter, None, None, None)[0]
+
+
+def similar_to(
+    session: Session,
+    case: Case,
+    *,
+    limit: int = 5,
+    earlier_only: bool = False,
+    min_score: float = 0.0,
+) -> list[Hit]:
+    """The cases most like this one (itself excluded); earlier_only: received before it."""
+    assert case.id is not None
+    hits = lookup(
+        session,
+        case_terms(session, case),
+        limit=max(CANDIDATES, limit) if earlier_only else limit,
+        exclude=[case.id],
+        min_score=min_score,
+    )
+    if earlier_only and hits:
+        received = dict(
+            session.exec(
+                select(Case.id, Case.received_at).where(col(Case.id).in_([h.case_id for h in hits]))
+            ).all()
+        )
+        hits = [
+            h
+            for h in hits
+            if (received[h.case_id], h.case_id) < (case.received_at, case.id)  # type: ignore[operator]
+        ]
+    return hits[:limit]
+
+
+# ---------------------------------------------------------------- what the window sees
+
+
+def describe(session: Session, hits: Sequence[Hit]) -> list[dict[str, Any]]:
+    """Hits as the JSON contract: the case (no personal data), its similarity and the
+    mechanism it came with, with that mechanism's reply templates."""
+    from banbucheng.domain.lifecycle import STATUS_LABELS
+    from banbucheng.domain.views import iso
+    from banbucheng.knowledge.mechanisms import links_for, templates_for
+
+    if not hits:
+        return []
+    ids = [h.case_id for h in hits]
+    cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids))).all()}
+    links = links_for(session, ids)
+    templates = templates_for(session, sorted({m["id"] for m in links.values()}))
+    numbers: dict[int, str] = {}
+    earlier = {c.repeat_of_id for c in cases.values() if c.repeat_of_id}
+    if earlier:
+        numbers = dict(
+            session.exec(select(Case.id, Case.number).where(col(Case.id).in_(earlier))).all()  # type: ignore[arg-type]
+        )
+    out = []
+    for hit in hits:
+        case = cases[hit.case_id]
+        mechanism = links.get(hit.case_id)
+        if mechanism is not None:
+            mechanism = dict(mechanism)
+            mechanism["templates"] = [
+                {"id": t["id"], "name": t["name"]}
+                for t in templates
+                if t["mechanism_id"] == mechanism["id"]
+            ]
+        out.append(
+            {
+                "number": case.number,
+                "similarity": round(hit.score, 3),
+                "status": case.status,
+                "status_label": STATUS_LABELS[case.status],
+                "category": case.category,
+                "matter": case.matter,
+                "department": case.department,
+                "received_at": iso(case.received_at),
+                "closed_at": iso(case.closed_at),
+                "outcome": case.outcome,
+                "result": case.result,
+                "mechanism": mechanism,
+                "repeat_of": numbers.get(case.repeat_of_id) if case.repeat_of_id else None,
+            }
+        )
+    return out
+
+
+def suggestions(session: Session, case: Case, *, limit: int = 3) -> list[dict[str, Any]]:
+    """At registration: the earlier cases most like the new one (similarity at least
+    SUGGEST_MIN), each with the mechanism that covers it, if any."""
+    hits = similar_to(session, case, limit=limit, earlier_only=True, min_score=SUGGEST_MIN)
+    return describe(session, hits)

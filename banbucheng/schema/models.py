@@ -1,0 +1,280 @@
+"""The stored tables. Times are stored as Beijing wall time (UTC+8 all year, no DST,
+so unambiguous) which lets SQL group by the Beijing day with a plain date()."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, DateTime, Text, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from banbucheng.core.timeutil import BEIJING, to_beijing
+
+
+class BeijingDateTime(TypeDecorator):
+    """Aware datetimes in, aware Beijing datetimes out; naive Beijing time in the table."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return to_beijing(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=BEIJING)
+
+
+def _when(**kw: object) -> object:
+    return Field(sa_type=BeijingDateTime, **kw)
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "units"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    contact: str = ""
+    created_at: datetime = _when()
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, index=True)
+    status: str = Field(index=True)
+    # Citizen: personal data, masked wherever it is shown unless revealed explicitly.
+    citizen_name: str
+    phone: str
+    id_number: str | None = None
+    matter: str = Field(sa_column=Column(Text, nullable=False))
+    department: str = ""  # the department or window where the matter failed
+    channel: str
+    received_at: datetime = _when(index=True)
+    registered_at: datetime = _when()
+    registered_by: str
+    category: str | None = Field(default=None, index=True)
+    subtype: str | None = None
+    unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    dispatched_at: datetime | None = _when(default=None)
+    # The deadline's rule, kept so it can be recomputed when the calendar improves:
+    # clock_start + limit_days + extension_days working days, unless due_fixed is set.
+    clock_start: datetime = _when()
+    limit_days: int | None = None
+    extension_days: int = 0
+    due_fixed: date | None = None
+    due_date: date | None = Field(default=None, index=True)
+    due_at: datetime | None = _when(default=None, index=True)
+    provisional: bool = Field(default=False, index=True)
+    unit_due_at: datetime | None = _when(default=None)
+    escalated_at: datetime | None = _when(default=None)
+    referred_at: datetime | None = _when(default=None)
+    closed_at: datetime | None = _when(default=None, index=True)
+    outcome: str | None = None
+    result: str | None = Field(default=None, sa_column=Column(Text))
+    mechanism: str | None = Field(default=None, sa_column=Column(Text))
+    working_days_used: int | None = None
+    on_time: bool | None = None
+    satisfaction: str | None = None
+    visited_at: datetime | None = _when(default=None)
+    reopen_count: int = 0
+    # The earlier case of the same citizen about a similar matter (repeats.py).
+    repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+
+
+class CaseHelper(SQLModel, table=True):
+    """Helper (协办) units of a case; the lead unit is cases.unit_id."""
+
+    __tablename__ = "case_helpers"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    unit_id: int = Field(foreign_key="units.id", primary_key=True)
+
+
+class Event(SQLModel, table=True):
+    """Append-only history: one row per action, never updated or deleted."""
+
+    __tablename__ = "events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    at: datetime = _when(index=True)
+    actor: str
+    action: str = Field(index=True)
+    # JSON: {"before": {...}, "after": {...}, "text": "..."}; personal data only masked.
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    # The tamper-evident chain (integrity.py): position in the store's one chain, the
+    # previous event's hash and this event's hash over its content and prev_hash.
+    seq: int | None = Field(default=None, unique=True, index=True)
+    prev_hash: str | None = None
+    hash: str | None = None
+
+
+class Setting(SQLModel, table=True):
+    __tablename__ = "settings"
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class CalendarDay(SQLModel, table=True):
+    """A day the center entered itself from a State Council notice; wins over the package."""
+
+    __tablename__ = "calendar_days"
+
+    day: date = Field(primary_key=True)
+    workday: bool
+    name: str = ""
+    source: str
+    entered_by: str
+    entered_at: datetime = _when()
+
+
+class Counter(SQLModel, table=True):
+    """Per-day case-number sequences, bumped in the registering transaction."""
+
+    __tablename__ = "counters"
+
+    key: str = Field(primary_key=True)
+    value: int = 0
+
+
+class ChainHead(SQLModel, table=True):
+    """The end of the event chain (one row), moved in the same transaction as each new
+    event, so deleting the last events is noticed (integrity.py)."""
+
+    __tablename__ = "chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = ""
+
+
+class CaseChain(SQLModel, table=True):
+    """Per case: its number, how many events it has and the last one's hash, so deleting
+    a case's last events, or the whole case, is noticed and named (integrity.py)."""
+
+    __tablename__ = "case_chain"
+
+    case_id: int = Field(primary_key=True)
+    number: str
+    events: int = 0
+    last_seq: int = 0
+    last_hash: str = ""
+
+
+# ---------------------------------------------------------------- knowledge (issue 5)
+
+
+class Mechanism(SQLModel, table=True):
+    """A 长效机制: a named, reusable way of solving a class of problem (knowledge.py)."""
+
+    __tablename__ = "mechanisms"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    check_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    decider: str = ""
+    issued: str = ""
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = _when()
+    created_by: str
+    updated_at: datetime | None = _when(default=None)
+    updated_by: str | None = None
+
+
+class MechanismCase(SQLModel, table=True):
+    """Which mechanism a case came with: `source` (the mechanism was formed from it)
+    or `served` (an existing mechanism solved it). One mechanism per case."""
+
+    __tablename__ = "mechanism_cases"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    mechanism_id: int = Field(foreign_key="mechanisms.id", index=True)
+    role: str
+    linked_at: datetime = _when(index=True)
+    linked_by: str
+
+
+class ReplyTemplate(SQLModel, table=True):
+    """A 答复口径: the reply given to citizens whose matter cannot be done."""
+
+    __tablename__ = "reply_templates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    mechanism_id: int | None = Field(default=None, foreign_key="mechanisms.id", index=True)
+    created_at: datetime = _when()
+    created_by: str
+    updated_at: datetime | None = _when(default=None)
+    updated_by: str | None = None
+
+
+class CaseTerms(SQLModel, table=True):
+    """A case's search terms (bigrams.py), space-separated: `main` from its matter,
+    `extra` from its department, result and mechanism. The full-text index over them
+    is made with the table (see _search_index below)."""
+
+    __tablename__ = "case_terms"
+
+    case_id: int = Field(
+        foreign_key="cases.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    main: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    extra: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class SearchTerm(SQLModel, table=True):
+    """How many indexed cases hold each term (for IDF weights); `#docs` counts them all."""
+
+    __tablename__ = "search_terms"
+
+    term: str = Field(primary_key=True)
+    df: int = 0
+
+
+class CitizenKey(SQLModel, table=True):
+    """Keyed hashes (HMAC-SHA256, per-store secret) of a case's phone and ID number, so
+    repeats are found without an index of personal data (repeats.py)."""
+
+    __tablename__ = "citizen_keys"
+
+    key: str = Field(primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", primary_key=True, index=True)
+
+
+def _search_index() -> None:
+    """The full-text index over case_terms, made whenever the table is: an FTS5 table
+    kept in step by triggers on SQLite, a GIN index on PostgreSQL."""
+    from sqlalchemy import DDL, event
+
+    table = CaseTerms.__table__  # type: ignore[attr-defined]
+    fts = "case_terms_fts"
+    sqlite = [
+        f"CREATE VIRTUAL TABLE {fts} USING fts5(main, extra, content='case_terms', "
+        "content_rowid='case_id', tokenize='unicode61 remove_diacritics 0')",
+        f"CREATE TRIGGER case_terms_ai AFTER INSERT ON case_terms BEGIN "
+        f"INSERT INTO {fts}(rowid, main, extra) VALUES (new.case_id, new.main, new.extra); END",
+        f"CREATE TRIGGER case_terms_ad AFTER DELETE ON case_terms BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, main, extra) "
+        f"VALUES ('delete', old.case_id, old.main, old.extra); END",
+        f"CREATE TRIGGER case_terms_au AFTER UPDATE ON case_terms BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, main, extra) "
+        f"VALUES ('delete', old.case_id, old.main, old.extra); "
+        f"INSERT INTO {fts}(rowid, main, extra) VALUES (new.case_id, new.main, new.extra); END",
+    ]
+    for statement in sqlite:
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
+    postgres = (
+        "CREATE INDEX ix_case_terms_search ON case_terms USING gin "
+        "((array_to_tsvector(string_to_array(btrim(main || ' ' || extra), ' '))))"
+    )
+    event.listen(table, "after_create", DDL(postgres).execute_if(dialect="postgresql"))
+
+
+_search_index()

@@ -1,0 +1,501 @@
+"""`bbc import`: cases kept so far in spreadsheets, brought in through the lifecycle.
+
+Files: CSV in UTF-8 (with or without BOM), GB18030/GBK (what Excel and WPS save on
+Chinese Windows) or UTF-16 ("Unicode text"), comma- or tab-separated; and XLSX (the
+first worksheet). Headers in Chinese or English (HEADERS below).
+
+Every row is checked first; each bad row is reported with its number as Excel or WPS
+shows it (the header is row 1) and a reason that never repeats personal data. The
+good rows then go through the same lifecycle functions as typed commands, with the
+clock set to the row's own times (as demo.py does), so deadlines follow the same
+rules; each case also gets an `import` event naming the file and row. Everything
+happens in the caller's one transaction: by default nothing is kept when any row is
+bad, and a crash or kill in the middle leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from banbucheng.core.errors import BbcError, InvalidInput
+from banbucheng.core.timeutil import BEIJING, to_beijing
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 100_000
+MAX_CELL = 10_000
+MAX_COLUMNS = 200  # of an XLSX sheet; registers have a few dozen at most
+_TITLE_ROWS = 10  # how far down the header row may be, below titles and notes
+
+# key: (Chinese headers, English headers); the first of each is the documented one.
+HEADERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "name": (("姓名", "反映人", "反映人姓名", "群众姓名"), ("name", "citizen", "citizen_name")),
+    "phone": (("电话", "联系电话", "手机", "手机号", "手机号码"), ("phone", "telephone", "mobile")),
+    "id_number": (("身份证号", "身份证号码", "身份证"), ("id_number", "id_no", "id_card")),
+    "matter": (("反映事项", "事项", "反映问题", "问题"), ("matter", "issue")),
+    "department": (("受阻部门", "受阻部门/窗口", "受阻窗口", "部门"), ("department",)),
+    "channel": (("渠道", "受理渠道"), ("channel",)),
+    "received_at": (("受理时间", "受理日期", "登记时间", "反映时间"), ("received_at", "received")),
+    "category": (("分类", "类别"), ("category",)),
+    "subtype": (("子类",), ("subtype",)),
+    "unit": (("主办单位", "责任单位", "承办单位"), ("unit",)),
+    "closed_at": (("办结时间", "办结日期"), ("closed_at", "closed")),
+    "result": (("办理结果", "结果"), ("result",)),
+    "mechanism": (("长效机制",), ("mechanism",)),
+    "satisfaction": (("满意度", "回访满意度"), ("satisfaction",)),
+}
+REQUIRED = ("name", "phone", "matter", "received_at")
+LABELS = {key: zh[0] for key, (zh, _) in HEADERS.items()}
+_ALIASES = {
+    alias: key for key, (zh, en) in HEADERS.items() for alias in (*zh, *(e.lower() for e in en))
+}
+_DECORATION = re.compile(r"[\s*＊]+|[（(][^）)]*[）)]$")
+
+
+def header_key(text: Any) -> str | None:
+    """'姓名*', ' Phone ', '受理时间（年-月-日）' → the field they name, or None."""
+    if text is None:
+        return None
+    value = unicodedata.normalize("NFKC", str(text)).strip().lstrip("\ufeff")
+    value = _DECORATION.sub("", _DECORATION.sub("", value)).lower()
+    return _ALIASES.get(value)
+
+
+# ---------------------------------------------------------------- reading files
+
+
+@dataclass
+class Table:
+    source: str  # what the import event records: file name and digest
+    rows: list[tuple[int, dict[str, Any]]]  # (row number as Excel shows it, field → raw cell)
+    ignored: list[str] = field(default_factory=list)  # header cells that name no field
+
+
+def read_table(path: Path) -> Table:
+    from banbucheng.trust.backup import os_reason
+
+    path = path.expanduser()
+    try:
+        if path.is_dir():
+            raise InvalidInput(f"{_shown_path(path)} 是目录，请给出 CSV 或 XLSX 文件")
+        if not path.is_file():
+            raise InvalidInput(f"找不到文件：{_shown_path(path)}")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InvalidInput(f"文件过大（超过 {MAX_BYTES // 1024 // 1024} MB），请拆分后分批导入")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"无法读取文件：{os_reason(exc)}") from None
+    if not data.strip():
+        raise InvalidInput("文件是空的")
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    source = f"{_shown_path(Path(path.name))}（SHA-256 {digest}）"
+    if data.startswith(b"PK\x03\x04"):
+        grid = _xlsx_grid(data)
+    elif data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InvalidInput("不支持旧版 Excel（.xls）文件，请在 Excel 或 WPS 中另存为 .xlsx 或 CSV")
+    elif path.suffix.lower() in (".xlsx", ".xlsm"):
+        raise InvalidInput("文件扩展名为 .xlsx，但内容不是有效的 XLSX 文件")
+    else:
+        grid = _csv_grid(data)
+    return _table(grid, source)
+
+
+def _shown_path(path: Path) -> str:
+    """A file name safe to print and record: no control characters, at most 80 chars."""
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else "?" for ch in str(path))
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 with BOM, else GB18030 (a superset of GBK and GB2312)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings: tuple[str, ...] = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput("无法识别文件编码：请另存为 UTF-8 或 GBK（GB18030）编码的 CSV，或 XLSX")
+
+
+def _csv_grid(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+    text = decode(data)
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    number = 0
+    try:
+        for cells in reader:
+            number += 1  # one record is one row in Excel, even with line breaks in a cell
+            yield number, cells
+    except csv.Error:
+        raise InvalidInput(
+            f"第 {number + 1} 行不是有效的 CSV（引号不配对或单元格过长），请检查后重新导入"
+        ) from None
+
+
+def _xlsx_grid(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+    """Rows of the first worksheet, streamed (read-only mode); a malformed file, or one
+    that breaks in the middle, is one clear error."""
+    import warnings
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    book = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles it cannot read
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            if not book.worksheets:
+                raise InvalidInput("XLSX 文件中没有工作表")
+            rows = book.worksheets[0].iter_rows(
+                values_only=True, max_row=MAX_ROWS + 50, max_col=MAX_COLUMNS
+            )
+            for number, cells in enumerate(rows, start=1):
+                yield number, list(cells)
+    except BbcError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+        raise InvalidInput(f"无法读取 XLSX 文件（{type(exc).__name__}），文件可能已损坏") from None
+    except Exception as exc:  # openpyxl raises many kinds on malformed XML
+        raise InvalidInput(f"无法读取 XLSX 文件（{type(exc).__name__}），文件可能已损坏") from None
+    finally:
+        if book is not None:
+            book.close()
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _header(grid: Iterator[tuple[int, list[Any]]]) -> tuple[int, list[Any]]:
+    """The header row: the first row naming at least two fields, below any titles and
+    notes (many registers have some); else the first row, to say what it lacks."""
+    seen: list[tuple[int, list[Any]]] = []
+    for number, cells in grid:
+        if all(_blank(c) for c in cells):
+            continue
+        if sum(header_key(c) is not None for c in cells) >= 2:
+            return number, cells
+        seen.append((number, cells))
+        if len(seen) >= _TITLE_ROWS:
+            break
+    if not seen:
+        raise InvalidInput("文件中没有表头和数据")
+    return seen[0]
+
+
+def _table(grid: Iterator[tuple[int, list[Any]]], source: str) -> Table:
+    number, cells = _header(grid)
+    header = [header_key(c) for c in cells]
+    ignored: list[str] = []
+    seen: dict[str, int] = {}
+    for i, key in enumerate(header):
+        if key is None:
+            if not _blank(cells[i]):
+                ignored.append(_shown_path(Path(str(cells[i]).strip()))[:20])
+            continue
+        if key in seen:
+            raise InvalidInput(f"表头中「{LABELS[key]}」出现了两次（第 {i + 1} 列）")
+        seen[key] = i
+    missing = [f"{LABELS[k]}（{HEADERS[k][1][0]}）" for k in REQUIRED if k not in seen]
+    if missing:
+        raise InvalidInput(
+            f"第 {number} 行（表头）缺少必需的列：{'、'.join(missing)}；"
+            "表头可用中文或英文，见 bbc import --help"
+        )
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for number, cells in grid:
+        if all(_blank(c) for c in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise InvalidInput(f"文件超过 {MAX_ROWS} 行，请拆分后分批导入")
+        record: dict[str, Any] = {
+            key: cells[i] for i, key in enumerate(header) if key is not None and i < len(cells)
+        }
+        extra = [c for c in cells[len(header) :] if not _blank(c)]
+        if extra:
+            record["_extra"] = len(extra)
+        rows.append((number, record))
+    if not rows:
+        raise InvalidInput("文件中只有表头，没有数据行")
+    return Table(source=source, rows=rows, ignored=ignored)
+
+
+# ---------------------------------------------------------------- checking rows
+
+
+@dataclass
+class Row:
+    number: int
+    name: str
+    phone: str
+    matter: str
+    received_at: datetime
+    id_number: str | None = None
+    department: str = ""
+    channel: str = "window"
+    category: str | None = None
+    subtype: str | None = None
+    unit: str | None = None
+    closed_at: datetime | None = None
+    closed_date_only: bool = False
+    result: str | None = None
+    mechanism: str | None = None
+    satisfaction: str | None = None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def _when(value: Any, label: str) -> tuple[datetime, bool]:
+    """A time from a cell: an Excel date/time, or text in any form `parse_datetime`
+    takes. Returns (aware Beijing datetime, whether only a date was given)."""
+    from banbucheng.core.validate import parse_date, parse_datetime
+
+    if isinstance(value, datetime):
+        if not 2000 <= value.year <= 2099:
+            raise InvalidInput(f"{label}超出范围：年份应在2000至2099之间")
+        return to_beijing(value), value.time() == time(0)
+    if isinstance(value, date):
+        if not 2000 <= value.year <= 2099:
+            raise InvalidInput(f"{label}超出范围：年份应在2000至2099之间")
+        return datetime.combine(value, time(0), BEIJING), True
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise InvalidInput(f"{label}是数字而不是日期，请把该列设为日期或文本格式")
+    text = _text(value)
+    try:
+        return datetime.combine(parse_date(text, field=label), time(0), BEIJING), True
+    except InvalidInput:
+        return parse_datetime(text, field=label), False
+
+
+def check_row(
+    number: int, raw: dict[str, Any], *, now: datetime, closing: time
+) -> tuple[Row | None, list[str]]:
+    """A checked row, or the reasons it is bad (never the values themselves)."""
+    from banbucheng.core.policy import normalize_category, normalize_subtype
+    from banbucheng.core.validate import clean_text, normalize_id_number, normalize_phone
+    from banbucheng.domain import lifecycle
+
+    errors: list[str] = []
+    values: dict[str, Any] = {}
+
+    def take(key: str, convert: Callable[[Any], Any]) -> None:
+        cell = raw.get(key)
+        if _blank(cell):
+            if key in REQUIRED:
+                errors.append(f"缺少{LABELS[key]}")
+            return
+        if isinstance(cell, str) and len(cell) > MAX_CELL:
+            errors.append(f"{LABELS[key]}过长")
+            return
+        try:
+            values[key] = convert(cell)
+        except InvalidInput as exc:
+            message = exc.message
+            if key in ("phone", "id_number") and isinstance(cell, int | float):
+                message += "（该单元格是数字格式，开头的 0 或末几位可能已丢失，请设为文本格式）"
+            errors.append(message)
+
+    take("name", lambda v: clean_text(_text(v), field="姓名", max_len=40))
+    take("phone", lambda v: normalize_phone(_text(v), field="电话"))
+    take("id_number", lambda v: normalize_id_number(_text(v), today=now.date()))
+    take("matter", lambda v: clean_text(_text(v), field="反映事项"))
+    take("department", lambda v: clean_text(_text(v), field="受阻部门", max_len=60))
+    take("channel", lambda v: lifecycle.normalize_channel(_text(v)))
+    take("received_at", lambda v: _when(v, "受理时间"))
+    take("category", lambda v: normalize_category(_text(v)))
+    take("subtype", lambda v: normalize_subtype(_text(v)))
+    take("unit", lambda v: clean_text(_text(v), field="主办单位", max_len=60))
+    take("closed_at", lambda v: _when(v, "办结时间"))
+    take("result", lambda v: clean_text(_text(v), field="办理结果"))
+    take("mechanism", lambda v: clean_text(_text(v), field="长效机制"))
+    take("satisfaction", lambda v: lifecycle.normalize_satisfaction(_text(v)))
+    if raw.get("_extra"):
+        errors.append(f"比表头多出 {raw['_extra']} 个有内容的单元格")
+
+    received = values.get("received_at", (None, False))[0]
+    closed, closed_date_only = values.get("closed_at", (None, False))
+    if received is not None and received > now:
+        errors.append("受理时间晚于当前时间")
+    category = values.get("category")
+    if values.get("subtype") and category is None:
+        category = "unhandled"  # both subtypes belong to 应办未办 (as in register)
+    if values.get("subtype") and category != "unhandled":
+        errors.append("子类（很难办、不作为/吃拿卡要）只用于「应办未办」")
+    if values.get("unit") and category is None:
+        errors.append("有主办单位但缺少分类，未分类的案件不能派单")
+    if closed is not None:
+        if closed_date_only:  # a day without a time: the center's closing time that day,
+            day = closed.date()  # but not before the receipt nor after now on those days
+            closed = datetime.combine(day, closing, BEIJING)
+            if received is not None and day == received.date():
+                closed = max(closed, received)
+            if day == now.date():
+                closed = min(closed, now)
+        if category is None:
+            errors.append("已办结的案件须有分类")
+        if "result" not in values:
+            errors.append("有办结时间但缺少办理结果")
+        if received is not None and closed < received:
+            errors.append("办结时间早于受理时间")
+        if closed > now:
+            errors.append("办结时间晚于当前时间")
+    elif "result" in values:
+        errors.append("有办理结果但缺少办结时间")
+    if "satisfaction" in values and closed is None:
+        errors.append("有满意度但案件未办结（缺少办结时间）")
+    if errors:
+        return None, errors
+    return (
+        Row(
+            number=number,
+            name=values["name"],
+            phone=values["phone"],
+            matter=values["matter"],
+            received_at=received,
+            id_number=values.get("id_number"),
+            department=values.get("department", ""),
+            channel=values.get("channel", "window"),
+            category=category,
+            subtype=values.get("subtype"),
+            unit=values.get("unit"),
+            closed_at=closed,
+            closed_date_only=closed_date_only,
+            result=values.get("result"),
+            mechanism=values.get("mechanism"),
+            satisfaction=values.get("satisfaction"),
+        ),
+        [],
+    )
+
+
+# ---------------------------------------------------------------- importing
+
+
+@dataclass
+class Outcome:
+    source: str
+    rows: int = 0
+    imported: list[tuple[int, str]] = field(default_factory=list)  # (row, case number)
+    bad: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
+    ignored: list[str] = field(default_factory=list)
+    new_units: list[str] = field(default_factory=list)
+    kept: bool = True  # False when the transaction was rolled back (dry run, bad rows)
+
+    def as_dict(self, *, dry_run: bool) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "dry_run": dry_run,
+            "imported": [{"row": r, "number": n} for r, n in self.imported] if self.kept else [],
+            "would_import": len(self.imported),
+            "bad": [{"row": r, "reason": why} for r, why in self.bad],
+            "ignored_columns": self.ignored,
+            "new_units": self.new_units,
+        }
+
+
+def _duplicate_of(ctx: Any, row: Row) -> str | None:
+    from sqlmodel import select
+
+    from banbucheng.schema.models import Case
+
+    stmt = select(Case.number).where(
+        Case.received_at == row.received_at, Case.phone == row.phone, Case.matter == row.matter
+    )
+    return ctx.session.exec(stmt).first()
+
+
+def run_import(
+    ctx: Any,
+    table: Table,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Outcome:
+    """Check every row, then load the good ones through the lifecycle, each in a
+    savepoint so a row the lifecycle refuses is reported and left out. The caller's
+    transaction decides what is kept."""
+    outcome = Outcome(source=table.source, rows=len(table.rows), ignored=table.ignored)
+    checked: list[Row] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for number, raw in table.rows:
+        row, errors = check_row(number, raw, now=ctx.now, closing=ctx.policy.closing_time)
+        if row is not None:
+            key = (row.received_at, row.phone, row.matter)
+            if key in seen:
+                errors = [f"与第 {seen[key]} 行重复（受理时间、电话和事项相同）"]
+            else:
+                seen[key] = number
+                existing = _duplicate_of(ctx, row)
+                if existing:
+                    errors = [f"与已有案件 {existing} 重复（受理时间、电话和事项相同）"]
+        if errors:
+            outcome.bad.append((number, "；".join(dict.fromkeys(errors))))
+        else:
+            checked.append(row)  # type: ignore[arg-type]
+    for i, row in enumerate(checked, start=1):
+        savepoint = ctx.session.begin_nested()
+        try:
+            number = _load(ctx, row, table.source, outcome.new_units)
+        except BbcError as exc:
+            savepoint.rollback()
+            outcome.bad.append((row.number, exc.message))
+        else:
+            savepoint.commit()
+            outcome.imported.append((row.number, number))
+        if progress is not None:
+            progress(i, len(checked))
+    outcome.bad.sort()
+    return outcome
+
+
+def _load(ctx: Any, row: Row, source: str, new_units: list[str]) -> str:
+    from banbucheng.domain import lifecycle
+
+    at_received = replace(ctx, now=row.received_at)
+    case = lifecycle.register(
+        at_received,
+        citizen_name=row.name,
+        phone=row.phone,
+        matter=row.matter,
+        channel=row.channel,
+        received_at=row.received_at,
+        id_number=row.id_number,
+        department=row.department,
+        category=row.category,
+        subtype=row.subtype,
+    )
+    new_unit = bool(row.unit) and bool(lifecycle.dispatch(at_received, case, unit=row.unit))
+    if new_unit and row.unit not in new_units:  # listed once at the end, not per row
+        new_units.append(row.unit)  # type: ignore[arg-type]
+    if row.closed_at is not None:
+        at_closed = replace(ctx, now=row.closed_at)
+        lifecycle.close(
+            at_closed, case, result=row.result or "", at=row.closed_at, mechanism=row.mechanism
+        )
+        if row.satisfaction:
+            lifecycle.visit(at_closed, case, satisfaction=row.satisfaction, at=row.closed_at)
+    lifecycle.record_import(ctx, case, source=source, row=row.number)
+    return case.number

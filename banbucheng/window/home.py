@@ -1,0 +1,135 @@
+"""The home screen: what the window has to do today, at a glance (`bbc` with no command)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from banbucheng.core.timeutil import BEIJING, human
+from banbucheng.deadlines import WorkCalendar
+from banbucheng.domain.lifecycle import OPEN_STATUSES
+from banbucheng.schema.models import Case
+
+LIST_LIMIT = 8  # rows shown per list; the count always covers them all
+
+
+def summary(session: Session, now: datetime, calendar: WorkCalendar) -> dict[str, Any]:
+    from banbucheng.domain.views import case_dicts
+
+    today = now.astimezone(BEIJING).date()
+    next_day = calendar.next_workday(today)
+    start = datetime.combine(today, time(0), BEIJING)
+    is_open = col(Case.status).in_(OPEN_STATUSES)
+
+    def cases(*where: Any, order: Any) -> tuple[int, list[dict[str, Any]]]:
+        total = session.exec(select(func.count()).select_from(Case).where(*where)).one()
+        rows = session.exec(select(Case).where(*where).order_by(order).limit(LIST_LIMIT)).all()
+        return total, case_dicts(session, rows, now=now, calendar=calendar)
+
+    overdue = cases(is_open, col(Case.due_at) < now, order=col(Case.due_at))
+    due_today = cases(
+        is_open, Case.due_date == today, col(Case.due_at) >= now, order=col(Case.due_at)
+    )
+    due_next = cases(is_open, Case.due_date == next_day, order=col(Case.due_at))
+    to_classify = cases(Case.status == "registered", order=col(Case.received_at))
+    to_dispatch = cases(
+        Case.status == "classified", Case.category == "unhandled", order=col(Case.due_at)
+    )
+    to_visit = cases(
+        Case.status == "closed", col(Case.satisfaction).is_(None), order=col(Case.closed_at)
+    )
+    registered_today = session.exec(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.received_at >= start, Case.received_at < start + timedelta(days=1))
+    ).one()
+    warning = None
+    if today.month >= 11 and not calendar.is_covered(today.year + 1):
+        warning = (
+            f"{today.year + 1} 年节假日安排尚未载入日历，跨年的期限将标为暂定；"
+            "国务院通知发布后请升级 chinese-calendar 或用 bbc calendar add 录入"
+        )
+    return {
+        "date": today.isoformat(),
+        "now": now.astimezone(BEIJING).isoformat(timespec="seconds"),
+        "next_workday": next_day.isoformat(),
+        "registered_today": registered_today,
+        "overdue": _part(overdue),
+        "due_today": _part(due_today),
+        "due_next_workday": _part(due_next),
+        "to_classify": _part(to_classify),
+        "to_dispatch": _part(to_dispatch),
+        "to_visit": _part(to_visit),
+        "calendar_warning": warning,
+        "next_actions": _actions(overdue, due_today, to_classify, to_dispatch, to_visit),
+    }
+
+
+def _part(found: tuple[int, list[dict[str, Any]]]) -> dict[str, Any]:
+    return {"count": found[0], "cases": found[1]}
+
+
+def _actions(*lists: tuple[int, list[dict[str, Any]]]) -> list[str]:
+    overdue, due_today, to_classify, to_dispatch, to_visit = lists
+    actions = []
+    if overdue[0]:
+        actions.append(f"催办 {overdue[0]} 件超期案件：bbc overdue")
+    if due_today[0]:
+        actions.append(f"跟进今日到期的 {due_today[0]} 件：bbc show {due_today[1][0]['number']}")
+    if to_classify[0]:
+        actions.append(f"分类 {to_classify[0]} 件：bbc classify {to_classify[1][0]['number']}")
+    if to_dispatch[0]:
+        actions.append(f"派单 {to_dispatch[0]} 件：bbc dispatch {to_dispatch[1][0]['number']}")
+    if to_visit[0]:
+        actions.append(f"回访 {to_visit[0]} 件：bbc visit {to_visit[1][0]['number']}")
+    return actions
+
+
+def show(data: dict[str, Any], center: str) -> None:
+    """Render the home screen with rich."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from banbucheng.reports.render import console
+
+    out = console()
+    head = f"{center} 办不成事反映窗口　{data['date']}　今日登记 {data['registered_today']} 件"
+    sections = []
+    if data["calendar_warning"]:
+        sections.append(Panel(data["calendar_warning"], title="日历提醒", style="yellow"))
+    titles = [
+        ("overdue", "超期", "red"),
+        ("due_today", "今日到期", "yellow"),
+        ("due_next_workday", f"下一工作日（{data['next_workday']}）到期", None),
+        ("to_classify", "待分类", None),
+        ("to_dispatch", "待派单", None),
+        ("to_visit", "待回访", None),
+    ]
+    for key, title, style in titles:
+        part = data[key]
+        if not part["count"]:
+            continue
+        table = Table(show_header=False, box=None, padding=(0, 1))
+        for row in part["cases"]:
+            table.add_row(
+                row["number"],
+                row["unit"] or "—",
+                human(row["due_at"]) + ("（暂定）" if row["provisional"] else ""),
+                row["matter"][:24],
+            )
+        more = part["count"] - len(part["cases"])
+        body: Any = Group(table, f"……另有 {more} 件") if more > 0 else table
+        heading = f"{title}：{part['count']} 件"
+        sections.append(Panel(body, title=heading, border_style=style or "none"))
+    if not sections:
+        sections.append(Panel("今天没有超期、到期、待分类、待派单或待回访的案件。"))
+    out.print(f"[bold]{head}[/bold]")
+    for section in sections:
+        out.print(section)
+    if data["next_actions"]:
+        out.print("[bold]下一步：[/bold]")
+        for action in data["next_actions"]:
+            out.print(f"  · {action}")
