@@ -21,7 +21,7 @@ from pathlib import Path
 
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.domain import lifecycle
-from banbucheng.reports import statistics as reports
+from banbucheng.reports import daily, period, supervision, timeline
 from banbucheng.store import Store
 
 UNITS = [f"单位{i:02d}" for i in range(20)]
@@ -83,20 +83,20 @@ def main() -> None:
         day = (now - timedelta(days=30)).date()
         with store.context(actor="基准", now=now, write=False) as ctx:
             s, p, cal = ctx.session, ctx.policy, ctx.calendar
-            timed("daily roll-up", lambda: reports.daily_rollup(s, p, cal, day, now))
+            timed("daily roll-up", lambda: daily.daily_rollup(s, p, cal, day, now))
             first = day.replace(day=1)
             timed(
                 "month statistics",
-                lambda: reports.period_stats(
+                lambda: period.period_stats(
                     s,
                     p,
-                    reports.day_start(first),
-                    reports.day_start((first + timedelta(days=32)).replace(day=1)),
+                    timeline.day_start(first),
+                    timeline.day_start((first + timedelta(days=32)).replace(day=1)),
                     now,
                 ),
             )
-            timed("statistics since the start", lambda: reports.period_stats(s, p, None, now, now))
-            timed("overdue list", lambda: reports.supervision(s, cal, now))
+            timed("statistics since the start", lambda: period.period_stats(s, p, None, now, now))
+            timed("overdue list", lambda: supervision.supervision(s, cal, now))
         store.close()
 
 

@@ -36,7 +36,7 @@ def _report_statements(db: Any) -> list[tuple[str, Any]]:
     from sqlalchemy import event
 
     from banbucheng.core.validate import parse_datetime
-    from banbucheng.reports import statistics as reports
+    from banbucheng.reports import daily, period, supervision
     from banbucheng.store import Store
 
     store = Store(f"sqlite:///{db}")
@@ -52,9 +52,9 @@ def _report_statements(db: Any) -> list[tuple[str, Any]]:
         with store.context(actor="测试", now=now, write=False) as ctx:
             seen.clear()
             day = (now - timedelta(days=10)).date()
-            reports.daily_rollup(ctx.session, ctx.policy, ctx.calendar, day, now)
-            reports.period_stats(ctx.session, ctx.policy, None, now, now)
-            reports.supervision(ctx.session, ctx.calendar, now)
+            daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, day, now)
+            period.period_stats(ctx.session, ctx.policy, None, now, now)
+            supervision.supervision(ctx.session, ctx.calendar, now)
     finally:
         store.close()
     return seen

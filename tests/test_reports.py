@@ -424,7 +424,7 @@ def test_period_figures_are_counted_in_sql(window):
     from sqlalchemy import event
 
     from banbucheng.core.validate import parse_datetime
-    from banbucheng.reports import statistics as reports
+    from banbucheng.reports import period, timeline
     from banbucheng.store import Store, load_policy
 
     store = Store(f"sqlite:///{window}")
@@ -438,11 +438,11 @@ def test_period_figures_are_counted_in_sql(window):
         with store.session(write=False) as session:
             policy = load_policy(session)
             statements.clear()
-            data = reports.period_stats(
+            data = period.period_stats(
                 session,
                 policy,
-                reports.day_start(parse_datetime("2026-09-01").date()),
-                reports.day_start(parse_datetime("2026-10-01").date()),
+                timeline.day_start(parse_datetime("2026-09-01").date()),
+                timeline.day_start(parse_datetime("2026-10-01").date()),
                 parse_datetime(LATER),
             )
     finally:

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, select
 from banbucheng.core import bigrams
 from banbucheng.core.policy import CATEGORIES, SUBTYPES
 from banbucheng.core.timeutil import BEIJING
+from banbucheng.reports.document import Chart, Column, Document, Section
 from banbucheng.schema.models import Case, CaseTerms, Mechanism, MechanismCase
 
 TYPE_MIN = 0.15  # mean resemblance at which matters are one type (类案): see cluster()
@@ -451,11 +452,9 @@ def analyse(session: Session, first: date, last: date) -> dict[str, Any]:
 # ---------------------------------------------------------------- as a report document
 
 
-def document(data: dict[str, Any], *, center: str, label: str, as_of: datetime) -> Any:
-    """The analysis as a report (exports.Document): the terminal, JSON, CSV, Markdown
+def document(data: dict[str, Any], *, center: str, label: str, as_of: datetime) -> Document:
+    """The analysis as a report (a document.Document): the terminal, JSON, CSV, Markdown
     and XLSX all come from it, like every other report."""
-    from banbucheng.reports.exports import Chart, Column, Document, Section
-
     t = data["totals"]
     facts = [
         ("受理", t["cases"], f"{t['cases']} 件（上期 {t['previous']}，{t['change']}）"),

@@ -1,9 +1,8 @@
-"""Reports as documents, and the writers that turn one into JSON, CSV, XLSX or Markdown.
+"""The writers: a report (a document.Document) as JSON, CSV, XLSX or Markdown bytes,
+and the report files they are written to.
 
-A `Document` is what every report and list produces: the JSON contract (`data`) plus
-the same content laid out for people (key figures, tables, charts). One writer per
-format, so every report looks the same in every format. The terminal rendering is in
-render.py.
+One writer per format, so every report looks the same in every format; the terminal
+rendering is in render.py.
 
 Files are written atomically: to a temporary file in the target directory, flushed
 to disk, then renamed over the target, so a reader sees the old file or the new
@@ -18,13 +17,21 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from banbucheng.core.errors import BbcError
 from banbucheng.core.sanitize import safe_cell
+from banbucheng.reports.document import (
+    Column,
+    Document,
+    Section,
+    cell_text,
+    chart_lines,
+    display_width,
+    groups,
+)
 
 FORMATS = ("json", "csv", "md", "xlsx")
 
@@ -35,82 +42,7 @@ class ExportError(BbcError):
     exit_code = 73  # sysexits EX_CANTCREAT
 
 
-@dataclass(frozen=True)
-class Column:
-    """One column of a table: the row key, its Chinese header and how to show it.
-
-    kind: text, int, rate (a share 0..1 shown as a percentage), score (0..100), or
-    due (a date flagged 暂定 when the row's `provisional` is true).
-    """
-
-    key: str
-    header: str
-    kind: str = "text"
-    width: int | None = None  # XLSX column width in characters; measured when None
-
-
-@dataclass
-class Section:
-    """A titled table; `facts` sections are label/value pairs shown as a grid."""
-
-    key: str
-    title: str
-    columns: list[Column]
-    rows: list[dict[str, Any]]
-    group_by: str | None = None  # terminal and Markdown: one sub-table per value
-    group_label: str | None = None  # key of a row field shown beside the group's name
-    facts: bool = False
-    note: str = ""  # shown under the title (e.g. how a figure is defined)
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A chart over one section: categories from column `x`, one series per column."""
-
-    title: str
-    section: str
-    x: str
-    series: tuple[str, ...]
-    sheet: str  # the name of the XLSX sheet that holds only this chart
-    kind: str = "bar"  # bar or line (XLSX); the terminal draws sparklines or bars
-    terminal: str = "spark"  # spark: one sparkline per series; bars: one bar per category
-    y_title: str = "件数"
-    rows: int | None = None  # plot only the first `rows` rows of the section
-
-
-@dataclass
-class Document:
-    kind: str  # daily, overdue, due, report
-    title: str
-    subtitle: str
-    data: Any  # the JSON contract
-    as_of: datetime  # workbook timestamps are set to this, so output is reproducible
-    sections: list[Section] = field(default_factory=list)
-    charts: list[Chart] = field(default_factory=list)
-
-    def section(self, key: str) -> Section:
-        return next(s for s in self.sections if s.key == key)
-
-
 # ---------------------------------------------------------------- cells
-
-
-def cell_text(column: Column, row: dict[str, Any]) -> str:
-    """A cell as people read it (terminal, Markdown, CSV)."""
-    value = row.get(column.key)
-    if value is None or value == "":
-        return "—"
-    if column.kind == "rate":
-        return f"{value * 100:.1f}%"
-    if column.kind == "score":
-        return f"{value:.2f}"
-    if column.kind == "due":
-        return str(value) + ("（暂定）" if row.get("provisional") else "")
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)
 
 
 def cell_value(column: Column, row: dict[str, Any]) -> Any:
@@ -186,21 +118,8 @@ def _md_table(columns: list[Column], rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def groups(section: Section) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    """Rows split by `group_by`, groups in order of first appearance: (name, label, rows)."""
-    assert section.group_by is not None
-    out: dict[str, tuple[str, list[dict[str, Any]]]] = {}
-    for row in section.rows:
-        name = row.get(section.group_by) or "（未派单）"
-        label = str(row.get(section.group_label) or "") if section.group_label else ""
-        out.setdefault(name, (label, []))[1].append(row)
-    return [(name, label, rows) for name, (label, rows) in out.items()]
-
-
 def to_markdown(doc: Document) -> bytes:
     """For pasting into a message or a document."""
-    from banbucheng.reports.render import chart_lines
-
     lines = [f"## {_md_escape(doc.title)}", "", _md_escape(doc.subtitle), ""]
     for section in doc.sections:
         lines += [f"### {_md_escape(section.title)}", ""]
@@ -240,13 +159,6 @@ _INVALID_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 def _sheet_title(text: str) -> str:
     return text.translate(_INVALID_SHEET_CHARS)[:31]
-
-
-def _display_width(text: str) -> int:
-    """Columns a text takes in a spreadsheet: CJK and full-width characters count two."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def to_xlsx(doc: Document) -> bytes:
@@ -297,7 +209,7 @@ def to_xlsx(doc: Document) -> bytes:
         ws.freeze_panes = "A2"
         for i, column in enumerate(width_columns, start=1):
             texts = [column.header] + [cell_text(column, r) for r in width_rows]
-            width = column.width or min(60, max(_display_width(t) for t in texts) + 2)
+            width = column.width or min(60, max(display_width(t) for t in texts) + 2)
             ws.column_dimensions[get_column_letter(i)].width = width
         if not section.facts and section.rows:
             ws.auto_filter.ref = ws.dimensions

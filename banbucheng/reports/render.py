@@ -1,4 +1,6 @@
-"""Terminal output with rich. On a pipe: no colour, no truncation (rich follows NO_COLOR)."""
+"""Terminal output with rich: case tables and details, the registers (units, calendar,
+settings) and any report (a document.Document). On a pipe: no colour, no truncation
+(rich follows NO_COLOR). rich is imported here and nowhere else in reports/."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from rich.table import Table
 
 from banbucheng.core.timeutil import human
 from banbucheng.domain.lifecycle import OUTCOMES, SATISFACTION
+from banbucheng.reports.document import Document, cell_text, chart_lines, groups
 
 
 def console() -> Console:
@@ -133,13 +136,6 @@ def case_detail(data: dict[str, Any]) -> None:
     out.print(timeline)
 
 
-def daily(summary: dict[str, Any], center: str | None = None) -> None:
-    """The end-of-day roll-up (reports.daily_rollup's dict) on the terminal."""
-    from banbucheng.reports.statistics import daily_document
-
-    document(daily_document(summary if center is None else summary | {"center": center}))
-
-
 def units_table(rows: list[dict[str, Any]]) -> None:
     table = Table(title=f"单位名录（{len(rows)} 个）")
     for header in ("单位", "联系方式", "在办", "超期", "累计"):
@@ -195,11 +191,9 @@ def report_console() -> Console:
     return Console(width=100_000, no_color=True, highlight=False, soft_wrap=True)
 
 
-def document(doc: Any) -> None:
-    """Any report or list (exports.Document) as rich tables: the key figures, each
+def document(doc: Document) -> None:
+    """Any report or list (a document.Document) as rich tables: the key figures, each
     section (grouped by unit where the section says so), and its charts."""
-    from banbucheng.reports.exports import cell_text, groups
-
     out = report_console()
     out.print(f"[bold]{_escape(doc.title)}[/bold]")
     out.print(_escape(doc.subtitle))
@@ -253,44 +247,3 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
-
-
-_BLOCKS = "▁▂▃▄▅▆▇█"
-
-
-def chart_lines(doc: Any, chart: Any) -> list[str]:
-    """A chart as plain text: sparklines (one line per series, one character per
-    category) or horizontal bars (one line per category)."""
-    section = doc.section(chart.section)
-    rows = section.rows if chart.rows is None else section.rows[: chart.rows]
-    headers = {c.key: c.header for c in section.columns}
-    if chart.terminal == "bars":
-        key = chart.series[0]
-        top = max((r[key] or 0 for r in rows), default=0) or 1
-        width = max((_width(str(r[chart.x])) for r in rows), default=0)
-        lines = []
-        for r in rows:
-            value = r[key] or 0
-            bar = "█" * round(30 * value / top)
-            label = str(r[chart.x])
-            lines.append(f"{label}{' ' * (width - _width(label))} {bar} {value:g}")
-        return lines
-    top = max((r[k] for r in rows for k in chart.series), default=0)
-    width = max(_width(headers[k]) for k in chart.series)
-    lines = []
-    for key in chart.series:
-        values = [r[key] for r in rows]
-        spark = "".join("·" if v == 0 else _BLOCKS[min(7, (v * 8 - 1) // top)] for v in values)
-        head = headers[key] + " " * (width - _width(headers[key]))
-        lines.append(f"{head} {spark}  合计 {sum(values)}，单日最多 {max(values, default=0)}")
-    first, last = str(rows[0][chart.x]), str(rows[-1][chart.x])
-    pad = " " * (width + 1)
-    gap = max(1, len(rows) - len(first[5:]) - len(last[5:]))
-    lines.append(f"{pad}{first[5:]}{' ' * gap}{last[5:]}")
-    return lines
-
-
-def _width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -1,0 +1,313 @@
+"""The end-of-day roll-up (每日汇总): the day's figures as of the end of the day (or
+now, for today), the cases behind them, the running totals and the 30-day trend.
+
+Counted in SQL over the cases' state as of the cutoff (timeline.py: figures for a past
+day never change because of what happened afterwards); the running totals are the
+period figures since the first case (period.py). The layout for people is
+layouts.daily_document.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, not_, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, func
+
+from banbucheng.core.policy import CATEGORIES, SUBTYPES, Policy
+from banbucheng.core.validate import mask_name
+from banbucheng.deadlines import WorkCalendar
+from banbucheng.domain.lifecycle import ACTION_LABELS, OUTCOMES
+from banbucheng.reports.period import sum_metrics, unit_counts, with_rates
+from banbucheng.reports.timeline import (
+    Cutoff,
+    Figures,
+    Timeline,
+    case_state,
+    check_not_future,
+    count_where,
+    cutoff,
+    day_start,
+    iso_time,
+    unit_contacts,
+)
+from banbucheng.schema.models import Case, Event, Unit
+
+TREND_DAYS = 30
+
+
+def category_label(category: str | None, subtype: str | None) -> str | None:
+    if category is None:
+        return None
+    label = CATEGORIES.get(category, category)
+    return label + (f"/{SUBTYPES.get(subtype, subtype)}" if subtype else "")
+
+
+def _case_row(
+    r: Any, citizen: str, matter: str, contact: str, day: date, calendar: WorkCalendar, cut: Cutoff
+) -> dict[str, Any]:
+    due_at = r.due_at
+    due_date = date.fromisoformat(due_at[:10]) if due_at else None
+    is_open = not r.closed
+    overdue = bool(is_open and due_at and due_at < cut.as_of_iso)
+    days_left = days_overdue = None
+    if is_open and due_date is not None:
+        if overdue:
+            days_overdue = calendar.workdays_between(due_date, day)
+        else:
+            days_left = calendar.workdays_between(day, due_date)
+    provisional = r.provisional in (1, True, "true")
+    return {
+        "number": r.number,
+        "category": r.category,
+        "subtype": r.subtype,
+        "category_label": category_label(r.category, r.subtype),
+        "unit": r.unit,
+        "unit_contact": contact,
+        "received_at": iso_time(r.received_at),
+        "due_date": due_date.isoformat() if due_date else None,
+        "due_at": due_at,
+        "provisional": provisional,
+        "closed": bool(r.closed),
+        "overdue": overdue,
+        "days_left": days_left,
+        "days_overdue": days_overdue,
+        "citizen": mask_name(citizen),
+        "masked": True,
+        "matter": matter,
+    }
+
+
+# ---------------------------------------------------------------- the roll-up
+
+
+def daily_rollup(
+    session: Session, policy: Policy, calendar: WorkCalendar, day: date, now: datetime
+) -> dict[str, Any]:
+    """The day's roll-up as of the end of that day (or now, for today); the first
+    twelve keys are the original `daily-report --json` contract."""
+    check_not_future(day, now)
+    start, end = day_start(day), day_start(day + timedelta(days=1))
+    cut = cutoff(end, now)
+    tl = Timeline(session)
+    state = case_state(tl, cut)
+    f = Figures(tl, state, cut)
+    today = f.received_in(start)
+    next_day = calendar.next_workday(day)
+    due_next = and_(
+        f.open,
+        not_(f.overdue),
+        func.substr(state.c.due_at, 1, 10) == next_day.isoformat(),
+    )
+    heads = session.execute(
+        select(
+            count_where(today),
+            count_where(f.open),
+            count_where(f.overdue),
+            count_where(f.provisional),
+            count_where(due_next),
+            count_where(),
+        ).select_from(state)
+    ).one()
+    registered, open_n, overdue_n, provisional_n, due_next_n, total = heads
+
+    by_category = {"unhandled": 0, "impossible": 0, "unclassified": 0}
+    by_subtype = {"hard": 0, "misconduct": 0}
+    for category, subtype, n in session.execute(
+        select(state.c.category, state.c.subtype, count_where())
+        .select_from(state)
+        .where(today)
+        .group_by(state.c.category, state.c.subtype)
+    ).all():
+        by_category[category or "unclassified"] = by_category.get(category or "unclassified", 0) + n
+        if subtype:
+            by_subtype[subtype] = by_subtype.get(subtype, 0) + n
+
+    # Closures dated today, and the escalations and referrals made today.
+    e = aliased(Event)
+    closed_at = tl.text(tl.after(e, "closed_at"))
+    closed_today = and_(
+        e.action == "close", closed_at >= iso_time(start), closed_at < cut.before_iso
+    )
+    close_rows = session.execute(
+        select(
+            state.c.number,
+            state.c.unit,
+            tl.after(e, "closed_at"),
+            tl.after(e, "on_time"),
+            tl.after(e, "outcome"),
+            tl.after(e, "working_days_used"),
+            Case.citizen_name,
+            Case.matter,
+        )
+        .select_from(e)
+        .join(state, state.c.id == e.case_id)
+        .join(Case, Case.id == e.case_id)
+        .where(closed_today)
+        .order_by(closed_at, state.c.number)
+    ).all()
+    closed_cases = [
+        {
+            "number": number,
+            "unit": unit,
+            "closed_at": at,
+            "on_time": on_time in (1, True, "true"),
+            "outcome": outcome,
+            "outcome_label": OUTCOMES.get(outcome or ""),
+            "working_days_used": int(used) if used is not None else None,
+            "citizen": mask_name(citizen),
+            "masked": True,
+            "matter": matter,
+        }
+        for number, unit, at, on_time, outcome, used, citizen, matter in close_rows
+    ]
+    e2 = aliased(Event)
+    acts = session.execute(
+        select(e2.action, e2.at, state.c.number, state.c.unit, Case.matter)
+        .select_from(e2)
+        .join(state, state.c.id == e2.case_id)
+        .join(Case, Case.id == e2.case_id)
+        .where(col(e2.action).in_(("escalate", "refer")), e2.at >= start, e2.at < cut.before)
+        .order_by(e2.at, e2.id)
+    ).all()
+    actions = [
+        {
+            "action": action,
+            "action_label": ACTION_LABELS[action],
+            "at": iso_time(at),
+            "number": number,
+            "unit": unit,
+            "matter": matter,
+        }
+        for action, at, number, unit, matter in acts
+    ]
+
+    # The open cases (and today's new ones), listed with the state as of the cutoff.
+    listed = session.execute(
+        select(state, Case.citizen_name, Case.matter, Unit.contact)
+        .join(Case, Case.id == state.c.id)
+        .join(Unit, Unit.name == state.c.unit, isouter=True)
+        .where(or_(f.open, today))
+        .order_by(state.c.due_at.is_(None), state.c.due_at, state.c.number)
+    ).all()
+    rows = [
+        _case_row(r, r.citizen_name, r.matter, r.contact or "", day, calendar, cut) for r in listed
+    ]
+    open_cases = [r for r in rows if not r["closed"]]
+    new_cases = sorted(
+        (r for r in rows if r["received_at"] >= iso_time(start)), key=lambda r: r["number"]
+    )
+
+    # Per unit: open and overdue at the cutoff, closed today.
+    per_unit: dict[str | None, dict[str, int]] = {}
+    for unit, o, d in session.execute(
+        select(state.c.unit, count_where(f.open), count_where(f.overdue)).group_by(state.c.unit)
+    ).all():
+        per_unit[unit] = {"open": o, "overdue": d, "closed": 0}
+    closed_n = on_time_n = replied_n = 0
+    for unit, n, on_time, replied in session.execute(
+        select(
+            state.c.unit,
+            count_where(),
+            count_where(tl.true(tl.after(e, "on_time"))),
+            count_where(tl.after(e, "outcome") == "replied"),
+        )
+        .select_from(e)
+        .join(state, state.c.id == e.case_id)
+        .where(closed_today)
+        .group_by(state.c.unit)
+    ).all():
+        per_unit.setdefault(unit, {"open": 0, "overdue": 0, "closed": 0})["closed"] = n
+        closed_n, on_time_n, replied_n = closed_n + n, on_time_n + on_time, replied_n + replied
+    action_counts = dict.fromkeys(("escalate", "refer"), 0)
+    for action, n in session.execute(
+        select(e2.action, count_where())
+        .where(col(e2.action).in_(("escalate", "refer")), e2.at >= start, e2.at < cut.before)
+        .group_by(e2.action)
+    ).all():
+        action_counts[action] = n
+    contacts = unit_contacts(session, [u for u in per_unit if u])
+    by_unit = [
+        {"unit": u, "contact": contacts.get(u, "") if u else "", **v}
+        for u, v in per_unit.items()
+        if any(v.values())
+    ]
+    by_unit.sort(key=lambda r: (r["unit"] is None, -r["overdue"], -r["open"], r["unit"] or ""))
+
+    running = with_rates(sum_metrics(list(unit_counts(session, tl, cut, None).values())), policy)
+    return {
+        "date": day.isoformat(),
+        "as_of": cut.as_of_iso,
+        "registered": registered,
+        "by_category": by_category,
+        "closed": closed_n,
+        "closed_on_time": on_time_n,
+        "open": open_n,
+        "overdue": overdue_n,
+        "provisional": provisional_n,
+        "escalated": action_counts["escalate"],
+        "referred": action_counts["refer"],
+        "total": total,
+        "center": policy.center_name,
+        "by_subtype": by_subtype,
+        "closed_late": closed_n - on_time_n,
+        "replied": replied_n,
+        "next_workday": next_day.isoformat(),
+        "due_next_workday": due_next_n,
+        "by_unit": by_unit,
+        "new_cases": new_cases,
+        "closed_cases": closed_cases,
+        "open_cases": open_cases,
+        "overdue_cases": [r for r in open_cases if r["overdue"]],
+        "due_next_workday_cases": [
+            r for r in open_cases if not r["overdue"] and r["due_date"] == next_day.isoformat()
+        ],
+        "actions": actions,
+        "running": running,
+        "trend": trend(session, tl, calendar, day, cut),
+    }
+
+
+# ---------------------------------------------------------------- the trend
+
+
+def trend(
+    session: Session, tl: Timeline, calendar: WorkCalendar, day: date, cut: Cutoff
+) -> list[dict[str, Any]]:
+    """New and closed cases per day over the TREND_DAYS days ending with `day`."""
+    first = day - timedelta(days=TREND_DAYS - 1)
+    start = day_start(first)
+    received_day = tl.day_of(Case.received_at)
+    new = dict(
+        session.execute(
+            select(received_day, func.count())
+            .where(Case.received_at >= start, Case.received_at < cut.before)
+            .group_by(received_day)
+        ).all()
+    )
+    e = aliased(Event)
+    closed_at = tl.text(tl.after(e, "closed_at"))
+    closed_day = func.substr(tl.after(e, "closed_at"), 1, 10)
+    closed = dict(
+        session.execute(
+            select(closed_day, func.count())
+            .where(e.action == "close", closed_at >= iso_time(start), closed_at < cut.before_iso)
+            .group_by(closed_day)
+        ).all()
+    )
+    new = {str(k)[:10]: v for k, v in new.items()}
+    out = []
+    for i in range(TREND_DAYS):
+        d = first + timedelta(days=i)
+        key = d.isoformat()
+        out.append(
+            {
+                "date": key,
+                "workday": calendar.is_workday(d),
+                "registered": new.get(key, 0),
+                "closed": closed.get(key, 0),
+            }
+        )
+    return out

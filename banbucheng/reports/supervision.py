@@ -1,0 +1,70 @@
+"""The 督办 lists: the overdue cases, or the open cases due within N working days, as
+of now, most urgent first, with each lead unit's contact. The layout for people is
+layouts.supervision_document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from banbucheng.core.errors import InvalidInput, NotFound
+from banbucheng.core.timeutil import BEIJING
+from banbucheng.deadlines import WorkCalendar
+from banbucheng.domain.lifecycle import OPEN_STATUSES
+from banbucheng.reports.timeline import unit_contacts
+from banbucheng.schema.models import Case, Unit
+
+
+def _unit_id(session: Session, unit: str | None) -> int | None:
+    if not unit:
+        return None
+    found = session.execute(select(Unit.id).where(Unit.name == unit.strip())).scalar()
+    if found is None:
+        raise NotFound(f"单位名录中没有「{unit.strip()[:40]}」（bbc units list 查看名录）")
+    return found
+
+
+def supervision(
+    session: Session,
+    calendar: WorkCalendar,
+    now: datetime,
+    *,
+    within: int | None = None,
+    unit: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """The 督办 list as of now: overdue cases (within None), or open cases not yet
+    overdue that are due within `within` working days (0: today). Most urgent first,
+    masked, with the lead unit's contact. Also returns how many cases are overdue
+    (for the same unit filter), which the exit code reports."""
+    from banbucheng.domain.queries import overdue_cases
+    from banbucheng.domain.views import case_dicts
+
+    unit_id = _unit_id(session, unit)
+    late = overdue_cases(session, now, unit_id=unit_id)
+    if within is None:
+        cases = late
+    else:
+        if within < 0:
+            raise InvalidInput("--within 应为0或正整数（工作日）")
+        until = calendar.add_workdays(now.astimezone(BEIJING).date(), within)
+        stmt = (
+            select(Case)
+            .where(
+                col(Case.status).in_(OPEN_STATUSES),
+                col(Case.due_at) >= now,
+                col(Case.due_date) <= until,
+            )
+            .order_by(col(Case.due_at), col(Case.number))
+        )
+        if unit_id is not None:
+            stmt = stmt.where(Case.unit_id == unit_id)
+        cases = list(session.execute(stmt).scalars().all())
+    rows = case_dicts(session, cases, now=now, calendar=calendar)
+    contacts = unit_contacts(session, sorted({r["unit"] for r in rows if r["unit"]}))
+    for r in rows:
+        r["unit_contact"] = contacts.get(r["unit"], "") if r["unit"] else ""
+    return rows, len(late)
