@@ -1,73 +1,35 @@
 """Commands for learning from cases: similar, search, reindex, mechanism, reply-template
-and analyse. Registered by the import at the bottom of cli.py; like cli.py, heavy
-modules are imported inside the commands.
+and analyse.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from banbucheng.cli import (
-    JsonOpt,
-    NumberArg,
-    app,
-    command,
-    handles_errors,
-    notice,
-    print_json,
-    session,
-)
-from banbucheng.commands.reports import Output, output_options
+from banbucheng.commands.common import JsonOpt, NumberArg, notice, print_json, required, session
+from banbucheng.commands.reports import Output, emit, output_options, period_of
 
+app = typer.Typer()
 mechanism_app = typer.Typer(
+    name="mechanism",
     help="长效机制：一类问题的办法（核实什么、谁决定、出具什么），及其来源案件与服务过的案件。",
     no_args_is_help=True,
 )
 template_app = typer.Typer(
-    help="答复口径：完全不能办理时答复群众的统一说法，可关联长效机制。", no_args_is_help=True
+    name="reply-template",
+    help="答复口径：完全不能办理时答复群众的统一说法，可关联长效机制。",
+    no_args_is_help=True,
 )
-app.add_typer(mechanism_app, name="mechanism")
-app.add_typer(template_app, name="reply-template")
 
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=100, help="至多显示条数")]
-
-
-# ---------------------------------------------------------------- used by cli.register/close
-
-
-def register_suggestions(ctx: Any, case: Any) -> list[dict[str, Any]]:
-    """The similar earlier cases shown when a case is registered (the JSON `similar`)."""
-    from banbucheng.knowledge.similar import suggestions
-
-    return suggestions(ctx.session, case)
-
-
-def register_notices(data: dict[str, Any]) -> None:
-    """On stderr, so the case number on stdout stays scriptable."""
-    from banbucheng.window.knowledge_view import suggestion_lines
-
-    if data.get("repeat_of"):
-        notice(f"注意：该反映人近期反映过相似事项（{data['repeat_of']}），已标记为重复反映")
-    for line in suggestion_lines(data["number"], data.get("similar", []), data["category"]):
-        notice(line)
-
-
-def close_notices(data: dict[str, Any]) -> None:
-    if data.get("mechanism_role") == "source":
-        notice(
-            f"已形成长效机制 #{data['mechanism_id']}；可补充核实内容、决定人与出具材料："
-            f"bbc mechanism edit {data['mechanism_id']} --check ... --decider ... --issued ..."
-        )
-    elif data.get("mechanism_role") == "served":
-        notice(f"已按长效机制 #{data['mechanism_id']}「{data['mechanism']}」办结")
 
 
 # ---------------------------------------------------------------- similar cases
 
 
-@command()
+@app.command()
 def similar(number: NumberArg, limit: LimitOpt = 5, as_json: JsonOpt = False) -> None:
     """与某件案件相似的其他案件（按相似度排序），及其长效机制。
 
@@ -90,7 +52,7 @@ def similar(number: NumberArg, limit: LimitOpt = 5, as_json: JsonOpt = False) ->
         notice(f"没有与 {case.number} 相似的案件")
 
 
-@command()
+@app.command()
 def search(
     text: Annotated[str, typer.Argument(help="要查找的文字，如 社保 年检", show_default=False)],
     limit: LimitOpt = 10,
@@ -116,7 +78,7 @@ def search(
         notice(f"没有找到与「{query}」相关的案件")
 
 
-@command()
+@app.command()
 def reindex() -> None:
     """重建相似案件检索索引（升级分词规则后，或数据库被其他工具改动后使用）。
 
@@ -148,7 +110,7 @@ def _field(value: str | None, label: str, max_len: int = 2000) -> str | None:
     return clean_text(value, field=label, max_len=max_len, required=False)
 
 
-@command(mechanism_app, name="add")
+@mechanism_app.command("add")
 def mechanism_add(
     name: Annotated[str, typer.Argument(help="机制名称（简明，一行）", show_default=False)],
     check: CheckOpt = None,
@@ -186,7 +148,7 @@ def mechanism_add(
         typer.echo(f"已建立长效机制 #{data['id']}「{data['name']}」")
 
 
-@command(mechanism_app, name="edit")
+@mechanism_app.command("edit")
 def mechanism_edit(
     ref: MechanismArg,
     name: Annotated[str | None, typer.Option("--name", help="新名称")] = None,
@@ -221,7 +183,7 @@ def mechanism_edit(
         notice("没有改动")
 
 
-@command(mechanism_app, name="list")
+@mechanism_app.command("list")
 def mechanism_list(as_json: JsonOpt = False) -> None:
     """全部长效机制，及由其形成、按其办结的案件数。
 
@@ -238,7 +200,7 @@ def mechanism_list(as_json: JsonOpt = False) -> None:
         render_knowledge.mechanisms_table(rows)
 
 
-@command(mechanism_app, name="show")
+@mechanism_app.command("show")
 def mechanism_show(ref: MechanismArg, as_json: JsonOpt = False) -> None:
     """长效机制详情：核实内容、决定人、出具材料，来源案件与服务过的案件，答复口径。
 
@@ -261,7 +223,7 @@ TemplateArg = Annotated[str, typer.Argument(help="答复口径的编号或名称
 BodyHelp = "答复内容，可用占位符 {编号} {受理日期} {事项} {部门} {中心}"
 
 
-@command(template_app, name="add")
+@template_app.command("add")
 def template_add(
     name: Annotated[str, typer.Argument(help="口径名称（简明，一行）", show_default=False)],
     body: Annotated[str | None, typer.Option("--body", help=BodyHelp)] = None,
@@ -275,10 +237,9 @@ def template_add(
     例：bbc reply-template add "跨省社保转移不能在本中心办理" --body "您于{受理日期}反映的
     「{事项}」，依规定须由参保地经办机构办理，本中心不能办理……" --mechanism 2
     """
-    from banbucheng.cli import _required
     from banbucheng.knowledge import mechanisms as knowledge
 
-    text = _required(body, "--body", "答复内容")
+    text = required(body, "--body", "答复内容")
     with session(write=True) as ctx:
         linked = knowledge.find_mechanism(ctx.session, mechanism) if mechanism else None
         template = knowledge.add_template(ctx, name=name, body=text, mechanism=linked)
@@ -289,7 +250,7 @@ def template_add(
         typer.echo(f"已建立答复口径 #{data['id']}「{data['name']}」")
 
 
-@command(template_app, name="edit")
+@template_app.command("edit")
 def template_edit(
     ref: TemplateArg,
     name: Annotated[str | None, typer.Option("--name", help="新名称")] = None,
@@ -326,7 +287,7 @@ def template_edit(
         notice("没有改动")
 
 
-@command(template_app, name="list")
+@template_app.command("list")
 def template_list(as_json: JsonOpt = False) -> None:
     """全部答复口径及其关联的长效机制。
 
@@ -343,7 +304,7 @@ def template_list(as_json: JsonOpt = False) -> None:
         render_knowledge.templates_table(rows)
 
 
-@command(template_app, name="show")
+@template_app.command("show")
 def template_show(
     ref: TemplateArg,
     case: Annotated[str | None, typer.Option("--case", help="预览用于某件案件时的答复全文")] = None,
@@ -390,7 +351,6 @@ def analyse(
 
     例：bbc analyse --month 2021-04 --md
     """
-    from banbucheng.commands.reports import emit, period_of
     from banbucheng.reports import analysis
 
     with session(write=False) as ctx:
@@ -403,5 +363,5 @@ def analyse(
     emit(doc, out)
 
 
-command(name="analyse")(analyse)
-app.command("analyze", hidden=True)(handles_errors(analyse))  # the American spelling
+app.command("analyse")(analyse)
+app.command("analyze", hidden=True)(analyse)  # the American spelling

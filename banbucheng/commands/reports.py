@@ -3,7 +3,7 @@
 Every report and list takes the same output switches (`output_options`) and is
 written by one function (`emit`): a rich table on a terminal, or --json, --csv,
 --md, --xlsx FILE; --output FILE sends JSON, CSV or Markdown to a file instead of
-standard output. Like cli.py, heavy modules are imported inside the commands.
+standard output. Heavy modules are imported inside the commands.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from banbucheng.cli import _opt_date, command, notice, session
+from banbucheng.commands.common import notice, opt_date, session
 from banbucheng.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from banbucheng.reports.exports import Document
+    from banbucheng.reports.document import Document
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer()
 
 # Exit codes a script can test (README: 退出码).
 EXIT_OVERDUE = 4  # overdue, due: some case is overdue
@@ -164,7 +166,7 @@ UnitOpt = Annotated[str | None, typer.Option("--unit", help="只看某个主办�
 # ---------------------------------------------------------------- the daily roll-up
 
 
-@command(name="daily-report")
+@app.command("daily-report")
 @output_options
 def daily_report(
     day: Annotated[str | None, typer.Option("--date", help="日期（默认今天）")] = None,
@@ -180,12 +182,13 @@ def daily_report(
 
     例：bbc daily-report --date 2021-04-06 --xlsx 每日汇总.xlsx
     """
-    from banbucheng.reports import statistics as reports
+    from banbucheng.core.timeutil import BEIJING
+    from banbucheng.reports import daily, layouts
 
     with session(write=False) as ctx:
-        target = _opt_date(day, "日期") or ctx.now.astimezone(reports.BEIJING).date()
-        data = reports.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, ctx.now)
-    emit(reports.daily_document(data), out)
+        target = opt_date(day, "日期") or ctx.now.astimezone(BEIJING).date()
+        data = daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, ctx.now)
+    emit(layouts.daily_document(data), out)
     _provisional_notice(data["open_cases"])
 
 
@@ -197,7 +200,7 @@ def print_daily_report(day: str | None) -> None:
 # ---------------------------------------------------------------- 督办 lists
 
 
-@command()
+@app.command()
 @output_options
 def overdue(unit: UnitOpt = None, *, out: Output) -> None:
     """超期未办结的案件（督办）：按主办单位分组，超期最久的在前，附单位联系方式。
@@ -206,21 +209,21 @@ def overdue(unit: UnitOpt = None, *, out: Output) -> None:
 
     例：bbc overdue --unit 省农保中心 --csv > 超期.csv
     """
-    from banbucheng.reports import statistics as reports
+    from banbucheng.reports import layouts, supervision
 
     with session(write=False) as ctx:
-        rows, _ = reports.supervision(ctx.session, ctx.calendar, ctx.now, unit=unit)
+        rows, _ = supervision.supervision(ctx.session, ctx.calendar, ctx.now, unit=unit)
         center = ctx.policy.center_name
         now = ctx.now
     emit(
-        reports.supervision_document(rows, kind="overdue", now=now, within=None, center=center), out
+        layouts.supervision_document(rows, kind="overdue", now=now, within=None, center=center), out
     )
     _provisional_notice(rows)
     if rows:
         raise typer.Exit(EXIT_OVERDUE)
 
 
-@command()
+@app.command()
 @output_options
 def due(
     within: Annotated[
@@ -239,16 +242,16 @@ def due(
 
     例：bbc due --within 2 --md
     """
-    from banbucheng.reports import statistics as reports
+    from banbucheng.reports import layouts, supervision
 
     with session(write=False) as ctx:
         horizon = ctx.policy.due_soon_days if within is None else within
-        rows, late = reports.supervision(
+        rows, late = supervision.supervision(
             ctx.session, ctx.calendar, ctx.now, within=horizon, unit=unit
         )
         center = ctx.policy.center_name
         now = ctx.now
-    doc = reports.supervision_document(rows, kind="due", now=now, within=horizon, center=center)
+    doc = layouts.supervision_document(rows, kind="due", now=now, within=horizon, center=center)
     emit(doc, out)
     _provisional_notice(rows)
     if late:
@@ -297,8 +300,8 @@ def period_of(
     else:
         if date_from is None:
             raise InvalidInput("缺少起始日期（--from）")
-        first = _opt_date(date_from, "起始日期")
-        last = _opt_date(date_to, "截止日期") if date_to else today
+        first = opt_date(date_from, "起始日期")
+        last = opt_date(date_to, "截止日期") if date_to else today
         if last < first:
             raise InvalidInput("截止日期不能早于起始日期")
         label = f"{first.isoformat()} 至 {last.isoformat()}"
@@ -307,7 +310,7 @@ def period_of(
     return first, last, label
 
 
-@command()
+@app.command()
 @output_options
 def report(
     date_from: Annotated[str | None, typer.Option("--from", help="起始日期")] = None,
@@ -324,26 +327,27 @@ def report(
 
     例：bbc report --month 2026-11 --xlsx 11月统计.xlsx
     """
-    from banbucheng.reports import statistics as reports
+    from banbucheng.core.timeutil import BEIJING
+    from banbucheng.reports import layouts, period, timeline
 
     with session(write=False) as ctx:
-        today = ctx.now.astimezone(reports.BEIJING).date()
+        today = ctx.now.astimezone(BEIJING).date()
         first, last, label = period_of(today, date_from, date_to, month, week)
-        data = reports.period_stats(
+        data = period.period_stats(
             ctx.session,
             ctx.policy,
-            reports.day_start(first),
-            reports.day_start(last + timedelta(days=1)),
+            timeline.day_start(first),
+            timeline.day_start(last + timedelta(days=1)),
             ctx.now,
         )
         center = ctx.policy.center_name
-    emit(reports.report_document(data, center=center, label=label), out)
+    emit(layouts.report_document(data, center=center, label=label), out)
 
 
 # ---------------------------------------------------------------- export for cron
 
 
-@command()
+@app.command()
 def export(
     directory: Annotated[
         str | None, typer.Option("--dir", help="导出目录（不存在时自动创建）")
@@ -358,18 +362,18 @@ def export(
 
     例：bbc export --dir /srv/bbc/reports --date 2026-11-27
     """
-    from banbucheng.reports import exports
-    from banbucheng.reports import statistics as reports
+    from banbucheng.core.timeutil import BEIJING
+    from banbucheng.reports import daily, exports, layouts, timeline
 
     if directory is None or not directory.strip():
         raise InvalidInput("缺少导出目录（--dir）")
     target_dir = exports.prepare_directory(Path(directory))
     with session(write=False) as ctx:
-        target = _opt_date(day, "日期") or ctx.now.astimezone(reports.BEIJING).date()
-        reports.check_not_future(target, ctx.now)
-        end_of_day = reports.day_start(target + timedelta(days=1))
-        data = reports.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, end_of_day)
-    doc = reports.daily_document(data)
+        target = opt_date(day, "日期") or ctx.now.astimezone(BEIJING).date()
+        timeline.check_not_future(target, ctx.now)
+        end_of_day = timeline.day_start(target + timedelta(days=1))
+        data = daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, end_of_day)
+    doc = layouts.daily_document(data)
     names = exports.export_names(target.isoformat())
     for fmt, name in names.items():
         exports.write_atomic(target_dir / name, exports.render(doc, fmt))

@@ -1,7 +1,6 @@
 """Commands for trust in the records: verify, doctor, backup, restore, import.
 
-Registered on the main app by the import at the bottom of cli.py; heavy modules are
-imported inside the commands, like everywhere in the CLI.
+Heavy modules are imported inside the commands, like everywhere in the CLI.
 """
 
 from __future__ import annotations
@@ -13,15 +12,25 @@ from typing import Annotated, Any
 
 import typer
 
-from banbucheng.cli import JsonOpt, command, fail, notice, open_store, print_json, session, state
+from banbucheng.commands.common import (
+    JsonOpt,
+    actor,
+    fail,
+    notice,
+    open_store,
+    print_json,
+    session,
+    state,
+)
 from banbucheng.core.errors import InvalidInput
 
 # Exit code when verification or diagnosis finds a problem (1 is for refused input).
 EXIT_PROBLEMS = 5
+app = typer.Typer()
 PathArg = Annotated[str, typer.Argument(help="文件路径", show_default=False)]
 
 
-@command()
+@app.command()
 def verify(
     anchor: Annotated[
         str | None,
@@ -62,7 +71,7 @@ def verify(
         raise typer.Exit(EXIT_PROBLEMS)
 
 
-@command()
+@app.command()
 def doctor(
     fix: Annotated[bool, typer.Option("--fix", help="把数据库文件权限改为仅所有者可读写")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="有“注意”项时也以退出码 5 结束")] = False,
@@ -73,7 +82,6 @@ def doctor(
 
     例：bbc doctor；bbc doctor --json
     """
-    from banbucheng.cli import _actor
     from banbucheng.core.timeutil import now
     from banbucheng.store import resolve_url
     from banbucheng.trust import doctor as doctor_mod
@@ -84,7 +92,7 @@ def doctor(
         fixed = doctor_mod.fix_permissions(sqlite_path(url))
         if fixed:
             notice(f"已改为仅所有者可读写：{'、'.join(fixed)}")
-    diagnosis = doctor_mod.diagnose(url, open_store, now(), _actor())
+    diagnosis = doctor_mod.diagnose(url, open_store, now(), actor())
     if as_json:
         print_json(diagnosis.as_dict())
     else:
@@ -96,7 +104,7 @@ def doctor(
         raise typer.Exit(EXIT_PROBLEMS)
 
 
-@command()
+@app.command()
 def backup(
     target: Annotated[
         str, typer.Argument(help="备份文件；给出目录时在其中按时间命名", show_default=False)
@@ -127,7 +135,7 @@ def backup(
         )
 
 
-@command()
+@app.command()
 def restore(
     source: Annotated[str, typer.Argument(help="bbc backup 做的备份文件", show_default=False)],
     yes: Annotated[bool, typer.Option("--yes", help="确认以备份替换当前数据库")] = False,
@@ -177,7 +185,7 @@ class _DryRun(Exception):
     """Raised inside the import's transaction so that a dry run rolls it back."""
 
 
-@command(name="import")
+@app.command("import")
 def import_(
     file: PathArg,
     skip_bad: Annotated[

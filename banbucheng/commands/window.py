@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from banbucheng.cli import JsonOpt, NumberArg, command, notice, print_json, session
+from banbucheng.commands.common import JsonOpt, NumberArg, notice, print_json, session
+
+app = typer.Typer()
 
 
 def home(as_json: bool = False) -> None:
@@ -23,7 +25,7 @@ def home(as_json: bool = False) -> None:
         home_mod.show(data, center)
 
 
-@command(name="home")
+@app.command("home")
 def home_command(as_json: JsonOpt = False) -> None:
     """首页：今日超期、到期、待分类、待派单、待回访的案件和下一步操作（直接运行 bbc 也显示）。
 
@@ -32,7 +34,7 @@ def home_command(as_json: JsonOpt = False) -> None:
     home(as_json)
 
 
-@command(name="print")
+@app.command("print")
 def print_document(
     number: NumberArg,
     work_order: Annotated[bool, typer.Option("--work-order", help="派单单（交责任单位）")] = False,

@@ -15,7 +15,10 @@ from banbucheng.core.errors import InvalidInput
 from banbucheng.core.timeutil import BEIJING
 
 __all__ = [
+    "citizen_name",
     "clean_text",
+    "contact_phone",
+    "department",
     "mask_id_number",
     "mask_name",
     "mask_phone",
@@ -24,6 +27,8 @@ __all__ = [
     "parse_clock",
     "parse_date",
     "parse_datetime",
+    "received_at",
+    "reported_matter",
 ]
 
 # Anything longer than this cannot be a date, clock time, phone or ID number; refusing
@@ -301,6 +306,36 @@ def clean_text(text: str, *, field: str, max_len: int = 2000, required: bool = T
     return value
 
 
+# --- the fields of a registration ----------------------------------------------------
+# One function per field, used both for the command-line options and for the answers to
+# the guided questions, so a value is judged (and its refusal worded) the same either way.
+
+
+def citizen_name(text: str) -> str:
+    """反映人姓名 (--name)."""
+    return clean_text(text, field="姓名", max_len=40)
+
+
+def contact_phone(text: str) -> str:
+    """联系电话 (--phone)."""
+    return normalize_phone(text, field="联系电话")
+
+
+def reported_matter(text: str) -> str:
+    """反映事项 (--matter)."""
+    return clean_text(text, field="反映事项")
+
+
+def department(text: str) -> str:
+    """受阻部门或窗口 (--department); may be empty."""
+    return clean_text(text, field="部门", max_len=60, required=False)
+
+
+def received_at(text: str) -> datetime:
+    """受理时间 (--at)."""
+    return parse_datetime(text, field="受理时间")
+
+
 # --- masking for lists, reports and exports -------------------------------------------
 
 
@@ -357,3 +392,20 @@ def mask_id_number(id_number: str) -> str:
     if length >= 8:
         return "*" * (length - 4) + id_number[-4:]
     return "*" * length
+
+
+# ---------------------------------------------------------------- mechanisms
+
+MECHANISM_NAME_MAX = 100
+MECHANISM_REF = re.compile(r"[#＃]?\s*([0-9]{1,9})")  # a mechanism's number, e.g. #12
+
+
+def mechanism_name(text: str) -> str:
+    """The name of a mechanism made from its text: the first line, shortened, and never
+    one that reads as a mechanism's number."""
+    first_line = text.strip().splitlines()[0]
+    limit = MECHANISM_NAME_MAX
+    name = first_line if len(first_line) <= limit else first_line[: limit - 1] + "…"
+    if MECHANISM_REF.fullmatch(name):
+        name = f"机制：{name}"
+    return name

@@ -1,0 +1,112 @@
+"""Reading cases: one case in full (show) and lists by status, category, unit and date
+(list). Lists mask personal data; show --reveal shows it and records who looked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from banbucheng.commands.common import (
+    JsonOpt,
+    NumberArg,
+    case_out,
+    opt_date,
+    print_json,
+    provisional_notice,
+    session,
+)
+from banbucheng.core.errors import InvalidInput
+
+app = typer.Typer()
+
+
+@app.command()
+def show(
+    number: NumberArg,
+    reveal: Annotated[bool, typer.Option("--reveal", help="显示未遮盖的个人信息")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """查看案件详情与完整时间线；--reveal 显示原文，并记入时间线（谁查看了谁的信息）。
+
+    例：bbc show BB20210401-001
+    """
+    from banbucheng.domain import lifecycle
+    from banbucheng.domain.views import event_dicts
+    from banbucheng.reports import render
+
+    with session(write=reveal) as ctx:
+        case = lifecycle.get_case(ctx.session, number, for_update=reveal)
+        if reveal:
+            lifecycle.record_reveal(ctx, case)  # the event holds no personal data
+        data = case_out(ctx, case, False, reveal=reveal)
+        data["events"] = event_dicts(lifecycle.events_of(ctx.session, case.id))
+    if as_json:
+        print_json(data)
+    else:
+        render.case_detail(data)
+    provisional_notice(data)
+
+
+def _statuses(text: str | None) -> list[str]:
+    from banbucheng.domain.lifecycle import OPEN_STATUSES, STATUS_LABELS
+
+    if not text:
+        return []
+    out: list[str] = []
+    for part in text.replace("，", ",").split(","):
+        part = part.strip()
+        if part in ("open", "未办结"):
+            out.extend(OPEN_STATUSES)
+            continue
+        for key, label in STATUS_LABELS.items():
+            if part in (key, label):
+                out.append(key)
+                break
+        else:
+            raise InvalidInput(
+                "未知的状态，应为 open（未办结）、registered（待分类）、classified（待派单）、"
+                "dispatched（办理中）、closed（已办结），可用逗号分隔多个"
+            )
+    return out
+
+
+@app.command("list")
+def list_(
+    status: Annotated[
+        str | None, typer.Option("--status", help="状态，如 open、closed、办理中")
+    ] = None,
+    category: Annotated[str | None, typer.Option("--category", help="应办未办 / 完全不能")] = None,
+    subtype: Annotated[str | None, typer.Option("--subtype", help="很难办 / 不作为")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="主办单位")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="受理日期起")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="受理日期止（含）")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="至多显示条数")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """按状态、分类、单位、受理日期筛选案件（个人信息已遮盖）。
+
+    例：bbc list --status open --unit 省农保中心 --from 2021-04-01
+    """
+    from banbucheng.core.policy import normalize_category, normalize_subtype
+    from banbucheng.domain import queries
+    from banbucheng.domain.views import case_dicts
+    from banbucheng.reports import render
+
+    filters = dict(
+        statuses=_statuses(status),
+        category=normalize_category(category) if category else None,
+        subtype=normalize_subtype(subtype) if subtype else None,
+        unit=unit.strip() if unit else None,
+        received_from=opt_date(date_from, "起始日期"),
+        received_to=opt_date(date_to, "截止日期"),
+        limit=limit,
+    )
+    with session(write=False) as ctx:
+        cases = queries.list_cases(ctx.session, **filters)
+        rows = case_dicts(ctx.session, cases, now=ctx.now, calendar=ctx.calendar)
+    if as_json:
+        print_json(rows)
+    else:
+        render.case_table(rows, title=f"案件（{len(rows)} 件）")
