@@ -20,8 +20,9 @@ from banbucheng.core.errors import StoreError
 from banbucheng.core.paths import default_db_path
 from banbucheng.core.policy import Policy, build_policy
 from banbucheng.deadlines import CalendarEntry, WorkCalendar
+from banbucheng.schema.chain import seal
 from banbucheng.schema.migrations import upgrade
-from banbucheng.schema.models import CalendarDay, Counter, Setting
+from banbucheng.schema.models import CalendarDay, Case, Counter, Event, Setting
 
 BUSY_TIMEOUT_S = 30
 # PostgreSQL: the advisory lock every writer takes first (an arbitrary, fixed key).
@@ -158,6 +159,7 @@ class Store:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(bbc_write=write)
                 with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+                    event.listen(session, "before_flush", _seal_new_events)
                     yield session
                     session.flush()
                     if write and self.is_sqlite:
@@ -181,6 +183,17 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _seal_new_events(session: Session, flush_context: object, instances: object) -> None:
+    """Every event gets its place in the hash chain as it is written, whoever wrote it
+    (schema/chain.py), in the order the events were added."""
+    from sqlalchemy import inspect
+
+    new = [obj for obj in session.new if isinstance(obj, Event)]
+    for ev in sorted(new, key=lambda obj: inspect(obj).insert_order):
+        case = session.get(Case, ev.case_id)
+        seal(session, ev, case.number if case is not None else "")
 
 
 def _db_message(exc: DBAPIError) -> str:

@@ -19,9 +19,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from banbucheng.core import labels
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.domain import lifecycle
 from banbucheng.reports import daily, period, supervision, timeline
+from banbucheng.services import cases as case_service
 from banbucheng.store import Store
 
 UNITS = [f"单位{i:02d}" for i in range(20)]
@@ -36,7 +38,7 @@ def build(store: Store, n: int, seed: int = 3) -> datetime:
             at = start + timedelta(minutes=int(i * 525_600 / n))
             c = replace(ctx, now=at)
             category = "impossible" if rng.random() < 0.25 else "unhandled"
-            case = lifecycle.register(
+            case = case_service.register(
                 c,
                 citizen_name="张三",
                 phone="13800000000",
@@ -54,10 +56,10 @@ def build(store: Store, n: int, seed: int = 3) -> datetime:
                 )
             if rng.random() < 0.85:
                 closed = at + timedelta(days=rng.randint(0, 9), hours=3)
-                lifecycle.close(replace(c, now=closed), case, result="已办结")
+                case_service.close(replace(c, now=closed), case, result="已办结")
                 if rng.random() < 0.6:
                     visited = closed + timedelta(days=1)
-                    level = rng.choice(list(lifecycle.SATISFACTION))
+                    level = rng.choice(list(labels.SATISFACTION))
                     lifecycle.visit(replace(c, now=visited), case, satisfaction=level)
                     if level == "very_dissatisfied":
                         lifecycle.reopen(

@@ -8,7 +8,7 @@ shown at registration and a whole registration take on 100,000 cases.
 
 The store is filled with bulk inserts (not 100,000 registrations) from the test
 fixture's wordings, each with a place and an ending of its own, then indexed with
-similar.rebuild and repeats.backfill as a migration would.
+index.rebuild and citizens.backfill as a migration would.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def fill(store: Any, n: int) -> float:
     """n cases by bulk insert, indexed; returns the seconds it took."""
     from sqlalchemy import insert
 
-    from banbucheng.knowledge import repeats, similar
+    from banbucheng.schema import citizens, index
     from banbucheng.schema.models import Case
 
     started = time.perf_counter()
@@ -92,8 +92,8 @@ def fill(store: Any, n: int) -> float:
         table = Case.__table__  # type: ignore[attr-defined]
         for i in range(0, n, 5000):
             session.execute(insert(table), rows[i : i + 5000])
-        similar.rebuild(session)
-        repeats.backfill(session)
+        index.rebuild(session)
+        citizens.backfill(session)
     return time.perf_counter() - started
 
 
@@ -112,9 +112,9 @@ def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
 
 
 def measure(store: Any, n: int, label: str) -> None:
-    from banbucheng.domain import lifecycle
     from banbucheng.knowledge import similar
     from banbucheng.schema.models import Case
+    from banbucheng.services import cases as case_service
 
     rng = random.Random(3)
     print(f"\n{label}: {n:,} cases")
@@ -138,7 +138,7 @@ def measure(store: Any, n: int, label: str) -> None:
     for i, (matter, dept, category, subtype) in enumerate(matters):
         with store.context(actor="bench", now=now + timedelta(minutes=i)) as ctx:
             t0 = time.perf_counter()
-            case = lifecycle.register(
+            case = case_service.register(
                 replace(ctx, now=now + timedelta(minutes=i)),
                 citizen_name="群众",
                 phone=f"13700{i:06d}",

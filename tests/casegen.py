@@ -528,8 +528,8 @@ def load(ctx: Any) -> dict[str, str]:
     """Register (and close) the fixture's cases in one transaction, each action at its
     own time; returns case numbers by key."""
     from banbucheng.core.timeutil import BEIJING
-    from banbucheng.domain import lifecycle
     from banbucheng.knowledge.mechanisms import link_of
+    from banbucheng.services import cases as case_service
 
     numbers: dict[str, str] = {}
     mechanisms: dict[str, int] = {}
@@ -538,7 +538,7 @@ def load(ctx: Any) -> dict[str, str]:
     for spec in specs:
         received = spec.received.replace(tzinfo=BEIJING)  # Beijing wall time, as typed
         at = replace(ctx, now=received + timedelta(minutes=1))
-        case = lifecycle.register(
+        case = case_service.register(
             at,
             citizen_name=spec.name,
             phone=spec.phone,
@@ -558,7 +558,7 @@ def load(ctx: Any) -> dict[str, str]:
         mechanism = spec.mechanism
         if mechanism and mechanism.startswith("@"):
             mechanism = str(mechanisms[mechanism[1:]])
-        lifecycle.close(at, case, result=spec.result, at=when, mechanism=mechanism)
+        case_service.close(at, case, result=spec.result, at=when, mechanism=mechanism)
         found = link_of(ctx.session, case.id)
         if found is not None:
             mechanisms[spec.key] = found.mechanism_id

@@ -25,6 +25,7 @@ import pytest
 
 from banbucheng.core.validate import parse_datetime
 from banbucheng.domain import lifecycle, units
+from banbucheng.services import cases as case_service
 from banbucheng.store import Ctx, Store
 
 A, B, C, P = "人社局", "市场监管局", "不动产登记中心", "省农保中心"
@@ -147,7 +148,7 @@ LAST_STEP = "2026-10-13 09:00"
 
 def _apply(ctx: Ctx, action: str, key: int, args: dict[str, Any], numbers: dict[int, str]) -> None:
     if action == "register":
-        case = lifecycle.register(
+        case = case_service.register(
             ctx,
             citizen_name=args["name"],
             phone=PHONE,
@@ -159,7 +160,8 @@ def _apply(ctx: Ctx, action: str, key: int, args: dict[str, Any], numbers: dict[
         numbers[key] = case.number
         return
     case = lifecycle.get_case(ctx.session, numbers[key], for_update=True)
-    getattr(lifecycle, action)(ctx, case, **args)
+    act = case_service.close if action == "close" else getattr(lifecycle, action)
+    act(ctx, case, **args)
 
 
 def build(

@@ -12,8 +12,8 @@ import casegen
 import pytest
 
 from banbucheng.core import bigrams
-from banbucheng.knowledge.similar import Weights
 from banbucheng.reports import analysis
+from banbucheng.schema.index import Weights
 from banbucheng.store import Store
 
 NOW = "2021-07-01 09:00"

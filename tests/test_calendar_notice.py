@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from banbucheng.core.errors import InvalidInput
-from banbucheng.core.notice import Notice, merge_notices, parse_notice
+from banbucheng.core.notice import Notice, merge_notices
+from banbucheng.core.notice_parser import parse_notice
 
 NOTICES = Path(__file__).parent / "data" / "notices"
 YEARS = sorted({int(p.stem[:4]) for p in NOTICES.glob("*.txt")})

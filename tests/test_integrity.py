@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from banbucheng.core.timeutil import BEIJING
+from banbucheng.schema.chain import GENESIS, event_hash
 from banbucheng.schema.migrations import MIGRATIONS
-from banbucheng.trust.integrity import GENESIS, event_hash
 
 V010 = Path(__file__).parent / "data" / "store-v0.1.0.sqlite3"
 BROKEN = 5

@@ -11,6 +11,7 @@ import pytest
 
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.knowledge import mechanisms as knowledge
+from banbucheng.schema import migrations
 from banbucheng.store import Store
 
 HUO = [
@@ -304,7 +305,7 @@ def test_legacy_free_text_mechanisms_become_records(tmp_path: Path) -> None:
     try:
         with store.session(write=False) as session:
             rows = knowledge.mechanism_rows(session)
-            assert [r["created_by"] for r in rows] == [knowledge.LEGACY_ACTOR] * 2
+            assert [r["created_by"] for r in rows] == [migrations.LEGACY_ACTOR] * 2
             assert rows[0]["created_at"] == "2021-04-06T11:00:00+08:00"  # when it was formed
     finally:
         store.close()

@@ -319,8 +319,9 @@ def test_transactions_behave_as_on_sqlite(pg_url: str) -> None:
     A reader sees one snapshot, so a report's counts agree with each other."""
     from sqlmodel import func, select
 
-    from banbucheng.domain import lifecycle, units
+    from banbucheng.domain import units
     from banbucheng.schema.models import Case
+    from banbucheng.services import cases as case_service
     from banbucheng.store import Store
 
     store = Store(pg_url)
@@ -348,7 +349,7 @@ def test_transactions_behave_as_on_sqlite(pg_url: str) -> None:
         with store.session(write=False) as reader:
             assert reader.exec(count).one() == 0
             with store.context(actor="窗口甲", now=moment) as ctx:
-                lifecycle.register(
+                case_service.register(
                     ctx, citizen_name="n", phone="13800000000", matter="m", channel="window"
                 )
             assert reader.exec(count).one() == 0

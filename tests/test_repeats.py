@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.knowledge import repeats
+from banbucheng.schema import citizens
 from banbucheng.schema.models import Case, CitizenKey
 from banbucheng.store import Store
 
@@ -63,14 +64,14 @@ def test_citizen_keys_hold_no_personal_data(fixture_store: tuple[Store, dict]) -
     assert len(keys) == len(casegen.cases()) + 2  # each phone, plus the two ID numbers
     assert not any("13900001111" in k or "1390000" in k for k in keys)
     secret = bytes(32)
-    assert repeats.citizen_keys(secret, "13900001111", None) != repeats.citizen_keys(
+    assert citizens.citizen_keys(secret, "13900001111", None) != citizens.citizen_keys(
         bytes([1]) * 32, "13900001111", None
     )  # keyed: another store's secret gives other keys
     # A landline's extension does not make another citizen.
-    assert repeats.citizen_keys(secret, "0571-87654321-12", None) == repeats.citizen_keys(
+    assert citizens.citizen_keys(secret, "0571-87654321-12", None) == citizens.citizen_keys(
         secret, "0571-87654321", None
     )
-    assert repeats.citizen_keys(secret, None, "33010219800101002x") == repeats.citizen_keys(
+    assert citizens.citizen_keys(secret, None, "33010219800101002x") == citizens.citizen_keys(
         secret, None, "33010219800101002X"
     )
 

@@ -209,7 +209,7 @@ def test_upgrade_step_runs_on_postgres(pg_server: PgServer) -> None:
     from datetime import datetime
 
     from banbucheng.core.timeutil import BEIJING
-    from banbucheng.domain import lifecycle
+    from banbucheng.services import cases as case_service
 
     url = pg_server.url(pg_server.create_database())
     store = Store(url)
@@ -219,7 +219,7 @@ def test_upgrade_step_runs_on_postgres(pg_server: PgServer) -> None:
             (20, "社保卡年审没办，养老金还停着"),
         ):
             at = ctx.now.replace(month=4, day=day)
-            case = lifecycle.register(
+            case = case_service.register(
                 ctx,
                 citizen_name="李海清",
                 phone="13900001111",
@@ -228,7 +228,7 @@ def test_upgrade_step_runs_on_postgres(pg_server: PgServer) -> None:
                 received_at=at,
                 category="unhandled",
             )
-        lifecycle.close(ctx, case, result="已补发", mechanism="社保卡年检到期前短信提醒")
+        case_service.close(ctx, case, result="已补发", mechanism="社保卡年检到期前短信提醒")
     with store.engine.begin() as conn:  # back to the schema before m003
         for table in (
             "citizen_keys",

@@ -50,7 +50,7 @@ def show(
 
 
 def _statuses(text: str | None) -> list[str]:
-    from banbucheng.domain.lifecycle import OPEN_STATUSES, STATUS_LABELS
+    from banbucheng.core.labels import OPEN_STATUSES, STATUS_LABELS
 
     if not text:
         return []

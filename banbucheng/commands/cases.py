@@ -82,6 +82,7 @@ def register(
     from banbucheng.core import validate
     from banbucheng.core.policy import CATEGORIES, SUBTYPES, normalize_category, normalize_subtype
     from banbucheng.domain import lifecycle
+    from banbucheng.services import cases as case_service
     from banbucheng.window.guided import Ask
 
     # Each field is judged by one function in core/validate.py, for the option and for
@@ -145,7 +146,7 @@ def register(
     from banbucheng.knowledge.similar import suggestions
 
     with session(write=True) as ctx:
-        case = lifecycle.register(ctx, **fields)
+        case = case_service.register(ctx, **fields)
         data = case_out(ctx, case, False)
         data["similar"] = suggestions(ctx.session, case)
     if as_json:
@@ -271,6 +272,7 @@ def dispatch(
 
 
 def _text_action(action: str, number: str, text: str, label: str) -> None:
+    from banbucheng.core import labels
     from banbucheng.core.validate import clean_text
     from banbucheng.domain import lifecycle
 
@@ -278,7 +280,7 @@ def _text_action(action: str, number: str, text: str, label: str) -> None:
     with session(write=True) as ctx:
         case = lifecycle.get_case(ctx.session, number, for_update=True)
         getattr(lifecycle, action)(ctx, case, **{"text" if action == "note" else "reason": cleaned})
-        typer.echo(f"{case.number} 已{lifecycle.ACTION_LABELS[action]}")
+        typer.echo(f"{case.number} 已{labels.ACTION_LABELS[action]}")
 
 
 @app.command()
@@ -372,8 +374,10 @@ def close(
     例：bbc close BB20210401-001 --result "中心出具证明" --at 2021-04-06
     --mechanism "窗口核实后直接出具证明"
     """
+    from banbucheng.core import labels
     from banbucheng.core.validate import clean_text
     from banbucheng.domain import lifecycle
+    from banbucheng.services import cases as case_service
     from banbucheng.window.guided import Ask
 
     if template is None and not result:
@@ -385,7 +389,7 @@ def close(
                     "--outcome",
                     "结果类别（默认按分类）",
                     required=False,
-                    choices=list(lifecycle.OUTCOMES.items()),
+                    choices=list(labels.OUTCOMES.items()),
                 ),
                 Ask("mechanism", "--mechanism", "形成或沿用的长效机制", required=False),
             ],
@@ -402,7 +406,7 @@ def close(
     closed_at = opt_datetime(at, "办结时间")
     with session(write=True) as ctx:
         case = lifecycle.get_case(ctx.session, number, for_update=True)
-        lifecycle.close(
+        case_service.close(
             ctx, case, result=text, outcome=kind, at=closed_at, mechanism=mech, template=template
         )
         data = case_out(ctx, case, as_json)
@@ -426,6 +430,7 @@ def visit(
 
     例：bbc visit BB20210401-001 --satisfaction 非常满意 --note "霍女士表示问题已解决"
     """
+    from banbucheng.core import labels
     from banbucheng.core.validate import clean_text
     from banbucheng.domain import lifecycle
     from banbucheng.window.guided import Ask
@@ -446,7 +451,7 @@ def visit(
     with session(write=True) as ctx:
         case = lifecycle.get_case(ctx.session, number, for_update=True)
         lifecycle.visit(ctx, case, satisfaction=level, text=cleaned, at=visited_at)
-    typer.echo(f"{case.number} 已回访：{lifecycle.SATISFACTION[level]}")
+    typer.echo(f"{case.number} 已回访：{labels.SATISFACTION[level]}")
     if level in ("dissatisfied", "very_dissatisfied"):
         notice(f"群众不满意，可重新办理：bbc reopen {case.number} --reason ...")
 

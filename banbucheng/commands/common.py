@@ -104,7 +104,7 @@ def open_store() -> Any:
 def session(*, write: bool) -> Iterator[Ctx]:
     """Open the store and yield a context in one transaction. Provisional deadlines are
     brought up to date first, whenever the calendar has learnt more since."""
-    from banbucheng.core.timeutil import now
+    from banbucheng.core.clock import now
     from banbucheng.domain import lifecycle
 
     store = open_store()
@@ -195,6 +195,6 @@ def _shown(ask: Any, value: Any) -> str:
 
 def now_text() -> str:
     """Now, as a guided question offers it by default."""
-    from banbucheng.core.timeutil import now
+    from banbucheng.core.clock import now
 
     return now().strftime("%Y-%m-%d %H:%M")

@@ -84,7 +84,7 @@ def reindex() -> None:
 
     例：bbc reindex
     """
-    from banbucheng.knowledge.similar import rebuild
+    from banbucheng.schema.index import rebuild
 
     with session(write=True) as ctx:
         n = rebuild(ctx.session)

@@ -82,7 +82,7 @@ def doctor(
 
     例：bbc doctor；bbc doctor --json
     """
-    from banbucheng.core.timeutil import now
+    from banbucheng.core.clock import now
     from banbucheng.store import resolve_url
     from banbucheng.trust import doctor as doctor_mod
     from banbucheng.trust.backup import sqlite_path
@@ -117,7 +117,7 @@ def backup(
 
     例：bbc backup /mnt/u盘/bbc-20260427.sqlite3；bbc backup ~/备份/（按时间命名）
     """
-    from banbucheng.core.timeutil import now
+    from banbucheng.core.clock import now
     from banbucheng.store import resolve_url
     from banbucheng.trust import backup as backup_mod
 
@@ -147,7 +147,7 @@ def restore(
 
     例：bbc restore /mnt/u盘/bbc-20260427.sqlite3 --yes
     """
-    from banbucheng.core.timeutil import now
+    from banbucheng.core.clock import now
     from banbucheng.store import resolve_url
     from banbucheng.trust import backup as backup_mod
 

@@ -1,8 +1,7 @@
-"""Beijing time, whatever the machine's zone; BBC_NOW replaces the clock."""
+"""Beijing time, whatever the machine's zone (the clock itself, with BBC_NOW: clock.py)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 # China has had no daylight saving since 1991, so a fixed offset is exact for every
@@ -15,16 +14,6 @@ def to_beijing(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=BEIJING)
     return moment.astimezone(BEIJING)
-
-
-def now() -> datetime:
-    """The current Beijing time, or BBC_NOW when it is set (for cron, tests, back-filling)."""
-    override = os.environ.get("BBC_NOW", "").strip()
-    if override:
-        from banbucheng.core.validate import parse_datetime
-
-        return parse_datetime(override, field="BBC_NOW")
-    return datetime.now(BEIJING)
 
 
 def human(iso: str | None) -> str:

@@ -12,50 +12,25 @@ import difflib
 import json
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, select
 
 from banbucheng.core.errors import InvalidInput, NotFound, WrongState
+from banbucheng.core.labels import (
+    ACTION_LABELS,
+    CHANNELS,
+    OUTCOMES,
+    ROLES,
+    SATISFACTION,
+    STATUS_LABELS,
+    tracked_state,
+)
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.core.validate import mask_id_number, mask_name, mask_phone
 from banbucheng.deadlines import compute_deadline, working_days_used
 from banbucheng.schema.models import Case, CaseHelper, Event, Unit
 from banbucheng.store import Ctx, next_case_number
-
-STATUS_LABELS = {
-    "registered": "待分类",
-    "classified": "待派单",
-    "dispatched": "办理中",
-    "closed": "已办结",
-}
-OPEN_STATUSES = ("registered", "classified", "dispatched")
-CHANNELS = {"window": "窗口", "online": "线上", "phone": "电话", "12345": "12345"}
-OUTCOMES = {"resolved": "已解决", "replied": "已答复（不能办理）"}
-SATISFACTION = {
-    "very_satisfied": "非常满意",
-    "satisfied": "满意",
-    "basically_satisfied": "基本满意",
-    "dissatisfied": "不满意",
-    "very_dissatisfied": "非常不满意",
-}
-ACTION_LABELS = {
-    "register": "登记",
-    "classify": "分类",
-    "dispatch": "派单",
-    "note": "反馈",
-    "escalate": "上报领导小组",
-    "refer": "移交驻局纪检组",
-    "extend": "延期",
-    "close": "办结",
-    "visit": "回访",
-    "reopen": "重新办理",
-    "recompute": "重算期限",
-    "print": "打印文书",
-    "import": "导入",
-    "reveal": "查看个人信息",
-    "mechanism": "关联长效机制",
-}
 
 # The lifecycle in one table: the states each action may start from.
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -181,40 +156,6 @@ def new_unit_notice(name: str, similar: list[str]) -> str:
 # ---------------------------------------------------------------- events
 
 
-def _snap(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(BEIJING).isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-_TRACKED = (
-    "status",
-    "category",
-    "subtype",
-    "limit_days",
-    "extension_days",
-    "due_date",
-    "due_at",
-    "provisional",
-    "unit_due_at",
-    "escalated_at",
-    "referred_at",
-    "closed_at",
-    "outcome",
-    "working_days_used",
-    "on_time",
-    "satisfaction",
-    "visited_at",
-    "reopen_count",
-)
-
-
-def _state(case: Case) -> dict[str, Any]:
-    return {f: _snap(getattr(case, f)) for f in _TRACKED}
-
-
 def _record(
     ctx: Ctx,
     case: Case,
@@ -225,9 +166,7 @@ def _record(
     extra_before: dict[str, Any] | None = None,
     extra_after: dict[str, Any] | None = None,
 ) -> Event:
-    from banbucheng.trust.integrity import seal
-
-    after = _state(case)
+    after = tracked_state(case)
     changed = [k for k in after if before.get(k) != after[k]]
     detail = {
         "before": {k: before.get(k) for k in changed} | (extra_before or {}),
@@ -243,7 +182,6 @@ def _record(
         action=action,
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
     )
-    seal(ctx.session, event, case.number)  # its place in the tamper-evident chain
     ctx.session.add(event)
     ctx.session.flush()
     return event
@@ -293,9 +231,9 @@ def refresh_provisional(ctx: Ctx) -> int:
     Returns how many cases changed; each change is recorded as an event."""
     changed = 0
     for case in ctx.session.exec(select(Case).where(Case.provisional == True)).all():  # noqa: E712
-        before = _state(case)
+        before = tracked_state(case)
         apply_deadline(ctx, case)
-        if _state(case) != before:
+        if tracked_state(case) != before:
             _record(ctx, case, "recompute", before, text="节假日安排已更新，期限按新日历重新计算")
             changed += 1
     return changed
@@ -304,9 +242,9 @@ def refresh_provisional(ctx: Ctx) -> int:
 def pending_recompute(ctx: Ctx) -> bool:
     """Whether any provisional deadline would change with the current calendar (read-only)."""
     for case in ctx.session.exec(select(Case).where(Case.provisional == True)).all():  # noqa: E712
-        before = _state(case)
+        before = tracked_state(case)
         apply_deadline(ctx, case)
-        after = _state(case)
+        after = tracked_state(case)
         ctx.session.expunge(case)  # never written from a read-only check
         if after != before:
             return True
@@ -316,9 +254,35 @@ def pending_recompute(ctx: Ctx) -> bool:
 # ---------------------------------------------------------------- actions
 
 
+class Learning(Protocol):
+    """What the rest of the system does as a case is registered or closed: index its
+    text, key its citizen and find a repeat, turn a reply template into the result,
+    tie the case to a mechanism. services/cases.py supplies it, so the lifecycle
+    depends on none of those parts."""
+
+    def registered(self, ctx: Ctx, case: Case) -> Case | None:
+        """The new case is flushed (it has an id); returns the earlier case it repeats."""
+        ...
+
+    def reply_text(self, ctx: Ctx, case: Case, kind: str, template: str, result: str) -> str:
+        """The result when closing with a reply template (答复口径)."""
+        ...
+
+    def closing_mechanism(
+        self, ctx: Ctx, case: Case, ref: str | None, template: str | None
+    ) -> str | None:
+        """Tie the closing case to its mechanism; the text kept on the case."""
+        ...
+
+    def closed(self, ctx: Ctx, case: Case) -> None:
+        """The case was closed and recorded (its result is searchable from now on)."""
+        ...
+
+
 def register(
     ctx: Ctx,
     *,
+    learning: Learning,
     citizen_name: str,
     phone: str,
     matter: str,
@@ -350,10 +314,10 @@ def register(
         registered_by=ctx.actor,
         clock_start=received,
     )
-    before = _state(case)
+    before = tracked_state(case)
     ctx.session.add(case)
     ctx.session.flush()
-    earlier = _learn_on_register(ctx, case)
+    earlier = learning.registered(ctx, case)
     personal = {"citizen": mask_name(citizen_name), "phone": mask_phone(phone)}
     if id_number:
         personal["id_number"] = mask_id_number(id_number)
@@ -375,7 +339,7 @@ def classify(ctx: Ctx, case: Case, *, category: str, subtype: str | None = None)
     check_allowed(case, "classify")
     if subtype and category != "unhandled":
         raise InvalidInput("子类（很难办、不作为/吃拿卡要）只用于「应办未办」")
-    before = _state(case)
+    before = tracked_state(case)
     case.category, case.subtype = category, subtype
     case.limit_days = ctx.policy.limit_for(category, subtype)
     case.extension_days, case.due_fixed = 0, None
@@ -397,7 +361,7 @@ def dispatch(
     """Send the case to a lead unit (and helpers). Returns notices about new units."""
     check_allowed(case, "dispatch")
     helpers = helpers or []
-    before = _state(case)
+    before = tracked_state(case)
     old_unit = unit_name(ctx.session, case.unit_id)
     old_helpers = helper_names(ctx.session, case.id)  # type: ignore[arg-type]
     notices: list[str] = []
@@ -447,12 +411,12 @@ def dispatch(
 
 def note(ctx: Ctx, case: Case, *, text: str) -> None:
     check_allowed(case, "note")
-    _record(ctx, case, "note", _state(case), text=text)
+    _record(ctx, case, "note", tracked_state(case), text=text)
 
 
 def escalate(ctx: Ctx, case: Case, *, reason: str) -> None:
     check_allowed(case, "escalate")
-    before = _state(case)
+    before = tracked_state(case)
     if case.escalated_at is None:
         case.escalated_at = ctx.now
     _record(ctx, case, "escalate", before, text=reason)
@@ -465,7 +429,7 @@ def refer(ctx: Ctx, case: Case, *, reason: str) -> None:
             f"案件 {case.number} 不是「不作为/吃拿卡要」类，不能移交纪检组；"
             "如属此类，请先分类：bbc classify --subtype misconduct"
         )
-    before = _state(case)
+    before = tracked_state(case)
     if case.referred_at is None:
         case.referred_at = ctx.now
     _record(ctx, case, "refer", before, text=reason)
@@ -491,7 +455,7 @@ def extend(
             f"案件 {case.number} 已于 {case.due_at:%Y-%m-%d %H:%M} 到期，延期须在到期前申请；"
             "确需补办延期请加 --force（将记录在案）"
         )
-    before = _state(case)
+    before = tracked_state(case)
     if days is not None:
         if days < 1:
             raise InvalidInput("延长的工作日数应至少为1")
@@ -521,6 +485,7 @@ def close(
     ctx: Ctx,
     case: Case,
     *,
+    learning: Learning,
     result: str,
     outcome: str | None = None,
     at: datetime | None = None,
@@ -537,18 +502,19 @@ def close(
     if closed_at < case.clock_start:
         raise InvalidInput("办结时间不能早于受理（或重新办理）时间")
     kind = outcome or ("replied" if case.category == "impossible" else "resolved")
-    result = _reply_text(ctx, case, kind, template, result)
-    before = _state(case)
+    if template:
+        result = learning.reply_text(ctx, case, kind, template, result)
+    if not result.strip():
+        raise InvalidInput("缺少办理结果（--result）")
+    before = tracked_state(case)
     case.outcome = kind
     case.result = result
-    case.mechanism = _close_mechanism(ctx, case, mechanism, template)
+    case.mechanism = learning.closing_mechanism(ctx, case, mechanism, template)
     case.closed_at = closed_at
     case.status = "closed"
     _apply_closing(ctx, case)
     _record(ctx, case, "close", before, text=result, extra_after={"mechanism": case.mechanism})
-    from banbucheng.knowledge.similar import index_case
-
-    index_case(ctx.session, case)  # the result and mechanism are searchable from now on
+    learning.closed(ctx, case)
 
 
 def visit(
@@ -560,7 +526,7 @@ def visit(
     visited_at = at or ctx.now
     if visited_at > ctx.now or (case.closed_at and visited_at < case.closed_at):
         raise InvalidInput("回访时间应在办结之后、当前时间之前")
-    before = _state(case)
+    before = tracked_state(case)
     case.satisfaction, case.visited_at = satisfaction, visited_at
     _record(ctx, case, "visit", before, text=text)
 
@@ -571,7 +537,7 @@ def reopen(ctx: Ctx, case: Case, *, reason: str, days: int | None = None) -> Non
     if days is not None and days < 1:
         raise InvalidInput("办理时限应至少为1个工作日")
     assert case.category is not None
-    before = _state(case)
+    before = tracked_state(case)
     case.clock_start = ctx.now
     case.limit_days = days or ctx.policy.limit_for(case.category, case.subtype)
     case.extension_days, case.due_fixed, case.unit_due_at = 0, None, None
@@ -593,82 +559,18 @@ def record_reveal(ctx: Ctx, case: Case) -> None:
     fields that were shown, never their values."""
     fields = ["citizen", "phone"] + (["id_number"] if case.id_number else [])
     shown = "、".join(_PERSONAL_LABELS[f] for f in fields)
-    _record(ctx, case, "reveal", _state(case), text=f"查看了未遮盖的个人信息（{shown}）")
+    _record(ctx, case, "reveal", tracked_state(case), text=f"查看了未遮盖的个人信息（{shown}）")
 
 
 def record_import(ctx: Ctx, case: Case, *, source: str, row: int) -> None:
     """The provenance of an imported case: which file (name and digest) and which row."""
-    _record(ctx, case, "import", _state(case), text=f"自文件 {source} 第 {row} 行导入")
-
-
-# ---------------------------------------------------------------- knowledge (issue 5)
-
-
-def _learn_on_register(ctx: Ctx, case: Case) -> Case | None:
-    """Index the new case for similar-case lookup, keep its citizen's keyed hashes, and
-    link it to the earlier case it repeats (returned; None when it repeats none)."""
-    from banbucheng.knowledge import repeats, similar
-
-    similar.index_case(ctx.session, case)
-    keys = repeats.record_keys(ctx.session, case)
-    earlier = repeats.find_repeat(ctx.session, case, keys)
-    if earlier is not None:
-        case.repeat_of_id = earlier.id
-    return earlier
-
-
-def _reply_text(ctx: Ctx, case: Case, kind: str, template: str | None, result: str) -> str:
-    """The result: a reply template's text for this case, with `result` added to it."""
-    if template:
-        from banbucheng.knowledge.mechanisms import find_template, render_template
-
-        if kind != "replied":
-            raise InvalidInput(
-                "答复口径只用于答复不能办理的案件（「完全不能」类，或 --outcome replied）"
-            )
-        reply = render_template(find_template(ctx.session, template), case, ctx.policy.center_name)
-        result = f"{reply}\n{result}" if result else reply
-    if not result.strip():
-        raise InvalidInput("缺少办理结果（--result）")
-    return result
-
-
-def _close_mechanism(ctx: Ctx, case: Case, ref: str | None, template: str | None) -> str | None:
-    """Link the closing case to its mechanism and return the text kept on the case:
-    the new mechanism's text, or the name of the existing one that served it. Without
-    one, a mechanism formed from this case earlier stays; a served link is dropped."""
-    from banbucheng.knowledge.mechanisms import find_template, for_close, link, link_of
-    from banbucheng.schema.models import Mechanism
-
-    existing = link_of(ctx.session, case.id)  # type: ignore[arg-type]
-    mechanism, created = None, False
-    if ref and ref.strip():
-        mechanism, created = for_close(ctx, case, ref)
-    elif template:
-        reply = find_template(ctx.session, template)
-        if reply.mechanism_id is not None:
-            mechanism = ctx.session.get(Mechanism, reply.mechanism_id)
-    if mechanism is None:
-        if existing is None:
-            return None
-        if existing.role == "served":
-            ctx.session.delete(existing)
-            ctx.session.flush()
-            return None
-        kept = ctx.session.get(Mechanism, existing.mechanism_id)
-        return kept.name if kept else None
-    same = existing is not None and existing.mechanism_id == mechanism.id
-    role = "source" if created or (same and existing.role == "source") else "served"  # type: ignore[union-attr]
-    link(ctx, case, mechanism, role)
-    return mechanism.description if created else mechanism.name
+    _record(ctx, case, "import", tracked_state(case), text=f"自文件 {source} 第 {row} 行导入")
 
 
 def record_mechanism(ctx: Ctx, case: Case, *, mechanism_id: int, name: str, role: str) -> None:
     """A case tied to a mechanism other than by closing it (bbc mechanism add --case)."""
-    from banbucheng.knowledge.mechanisms import ROLES
-
     text = f"关联长效机制 #{mechanism_id}「{name}」（{ROLES[role]}）"
-    _record(ctx, case, "mechanism", _state(case), text=text, extra_after={"mechanism": name})
+    _record(ctx, case, "mechanism", tracked_state(case), text=text, extra_after={"mechanism": name})
 
 
 def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: bool) -> None:
@@ -677,6 +579,6 @@ def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: bool) 
         ctx,
         case,
         "print",
-        _state(case),
+        tracked_state(case),
         extra_after={"document": kind, "file": file, "revealed": revealed},
     )

@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, col, select
 
 from banbucheng.core.errors import NotFound
+from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.domain.lifecycle import OPEN_STATUSES
 from banbucheng.schema.models import Case, Unit
 
 

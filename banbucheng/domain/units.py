@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from banbucheng.domain.lifecycle import OPEN_STATUSES, ensure_unit
+from banbucheng.core.labels import OPEN_STATUSES
+from banbucheng.domain.lifecycle import ensure_unit
 from banbucheng.schema.models import Case, Unit
 from banbucheng.store import Ctx
 

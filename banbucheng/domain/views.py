@@ -10,20 +10,21 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from banbucheng.core.policy import CATEGORIES, SUBTYPES
-from banbucheng.core.timeutil import BEIJING, human
-from banbucheng.core.validate import mask_id_number, mask_name, mask_phone
-from banbucheng.deadlines import WorkCalendar, working_days_late
-from banbucheng.domain.lifecycle import (
+from banbucheng.core.labels import (
     ACTION_LABELS,
     CHANNELS,
+    FIELD_LABELS,
     OUTCOMES,
     SATISFACTION,
     STATUS_LABELS,
 )
-from banbucheng.schema.models import Case, CaseHelper, Event, Unit
+from banbucheng.core.policy import CATEGORIES, SUBTYPES
+from banbucheng.core.timeutil import BEIJING, human
+from banbucheng.core.validate import mask_id_number, mask_name, mask_phone
+from banbucheng.deadlines import WorkCalendar, working_days_late
+from banbucheng.schema.models import Case, CaseHelper, Event, Mechanism, MechanismCase, Unit
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -128,10 +129,6 @@ def case_dicts(
                 "reopen_count": c.reopen_count,
             }
         )
-    from banbucheng.knowledge.mechanisms import (
-        annotate,  # issue 5: repeat_of, mechanism_id, mechanism_role
-    )
-
     annotate(session, cases, out)
     return out
 
@@ -154,37 +151,6 @@ def event_dicts(events: Sequence[Event]) -> list[dict[str, Any]]:
     return out
 
 
-FIELD_LABELS = {
-    "status": "状态",
-    "category": "分类",
-    "subtype": "子类",
-    "limit_days": "时限(工作日)",
-    "extension_days": "延长(工作日)",
-    "due_date": "到期日",
-    "due_at": "期限",
-    "provisional": "暂定",
-    "unit_due_at": "单位期限",
-    "escalated_at": "上报时间",
-    "referred_at": "移交时间",
-    "closed_at": "办结时间",
-    "outcome": "结果",
-    "working_days_used": "用时(工作日)",
-    "on_time": "按期",
-    "satisfaction": "满意度",
-    "visited_at": "回访时间",
-    "reopen_count": "重办次数",
-    "unit": "主办单位",
-    "helpers": "协办单位",
-    "channel": "渠道",
-    "department": "受阻部门",
-    "citizen": "反映人",
-    "phone": "电话",
-    "id_number": "身份证号",
-    "approver": "批准人",
-    "after_deadline": "到期后补办",
-    "mechanism": "长效机制",
-    "repeat_of": "重复反映（前案）",
-}
 _VALUE_LABELS: dict[str, dict[str, str]] = {
     "status": STATUS_LABELS,
     "category": CATEGORIES,
@@ -226,3 +192,47 @@ def describe_changes(event: dict[str, Any]) -> str:
         else:
             parts.append(f"{label}：{_value_text(key, new)}")
     return "；".join(parts)
+
+
+# ---------------------------------------------------------------- mechanisms, repeats
+
+
+def links_for(session: Session, case_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """case id → {mechanism_id, name, role, issued, decider} for closed cases."""
+    if not case_ids:
+        return {}
+    stmt = (
+        select(
+            MechanismCase.case_id,
+            Mechanism.id,
+            Mechanism.name,
+            MechanismCase.role,
+            Mechanism.issued,
+            Mechanism.decider,
+        )
+        .join(Mechanism, col(Mechanism.id) == MechanismCase.mechanism_id)
+        .join(Case, col(Case.id) == MechanismCase.case_id)
+        .where(col(MechanismCase.case_id).in_(case_ids), Case.status == "closed")
+    )
+    return {
+        case_id: {"id": mid, "name": name, "role": role, "issued": issued, "decider": decider}
+        for case_id, mid, name, role, issued, decider in session.exec(stmt).all()
+    }
+
+
+def annotate(session: Session, cases: Sequence[Case], rows: list[dict[str, Any]]) -> None:
+    """Add the knowledge keys to case_dicts rows: `repeat_of` (the earlier
+    case's number or null), `mechanism_id` and `mechanism_role` (source / served)."""
+    ids = [c.id for c in cases if c.id is not None]
+    links = links_for(session, ids)  # type: ignore[arg-type]
+    earlier_ids = {c.repeat_of_id for c in cases if c.repeat_of_id is not None}
+    numbers: dict[int, str] = {}
+    if earlier_ids:
+        numbers = dict(
+            session.exec(select(Case.id, Case.number).where(col(Case.id).in_(earlier_ids))).all()  # type: ignore[arg-type]
+        )
+    for case, row in zip(cases, rows, strict=True):
+        found = links.get(case.id)  # type: ignore[arg-type]
+        row["repeat_of"] = numbers.get(case.repeat_of_id) if case.repeat_of_id else None
+        row["mechanism_id"] = found["id"] if found else None
+        row["mechanism_role"] = found["role"] if found else None

@@ -20,15 +20,11 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from banbucheng.core.errors import InvalidInput, NotFound, WrongState
+from banbucheng.core.labels import ROLES
 from banbucheng.core.timeutil import BEIJING
+from banbucheng.core.validate import MECHANISM_NAME_MAX, MECHANISM_REF, mechanism_name
 from banbucheng.schema.models import Case, Mechanism, MechanismCase, ReplyTemplate
 from banbucheng.store import Ctx
-
-ROLES = {"source": "由此形成", "served": "按机制办理"}
-NAME_MAX = 100
-LEGACY_ACTOR = "升级整理"  # created_by of mechanisms made from 0.1 free-text mechanisms
-
-_REF = re.compile(r"[#＃]?\s*([0-9]{1,9})")
 
 
 def _now_iso(value: datetime | None) -> str | None:
@@ -52,10 +48,10 @@ def period_bounds(start: date | datetime, end: date | datetime) -> tuple[datetim
 def check_name(name: str, what: str = "长效机制名称") -> str:
     from banbucheng.core.validate import clean_text
 
-    value = clean_text(name, field=what, max_len=NAME_MAX)
+    value = clean_text(name, field=what, max_len=MECHANISM_NAME_MAX)
     if "\n" in value:
         raise InvalidInput(f"{what}只能是一行")
-    if _REF.fullmatch(value):
+    if MECHANISM_REF.fullmatch(value):
         raise InvalidInput(f"{what}不能只是数字（数字用来按编号引用）")
     return value
 
@@ -65,13 +61,13 @@ def clean_ref(ref: str, what: str) -> str:
     undecodable bytes, a pasted novel)."""
     from banbucheng.core.validate import clean_text
 
-    return clean_text(ref, field=what, max_len=NAME_MAX * 2)
+    return clean_text(ref, field=what, max_len=MECHANISM_NAME_MAX * 2)
 
 
 def find_mechanism(session: Session, ref: str) -> Mechanism:
     """By number (3, #3) or exact name."""
     value = clean_ref(ref, "长效机制")
-    match = _REF.fullmatch(value)
+    match = MECHANISM_REF.fullmatch(value)
     if match:
         found = session.get(Mechanism, int(match.group(1)))
         if found is None:
@@ -171,22 +167,14 @@ def edit_mechanism(ctx: Ctx, mechanism: Mechanism, **changes: str | None) -> lis
     return changed
 
 
-def _name_from_text(text: str) -> str:
-    first_line = text.strip().splitlines()[0]
-    name = first_line if len(first_line) <= NAME_MAX else first_line[: NAME_MAX - 1] + "…"
-    if _REF.fullmatch(name):
-        name = f"机制：{name}"
-    return name
-
-
 def for_close(ctx: Ctx, case: Case, ref: str) -> tuple[Mechanism, bool]:
     """`close --mechanism`: an existing mechanism by number or exact name (the case is
     served by it), or a new one formed from this case, named after the text.
     Returns (mechanism, created)."""
     value = ref.strip()
-    if _REF.fullmatch(value):
+    if MECHANISM_REF.fullmatch(value):
         return find_mechanism(ctx.session, value), False
-    name = _name_from_text(value)
+    name = mechanism_name(value)
     found = ctx.session.exec(select(Mechanism).where(Mechanism.name == name)).first()
     if found is not None:
         return found, False
@@ -194,29 +182,6 @@ def for_close(ctx: Ctx, case: Case, ref: str) -> tuple[Mechanism, bool]:
     ctx.session.add(mechanism)
     ctx.session.flush()
     return mechanism, True
-
-
-def links_for(session: Session, case_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """case id → {mechanism_id, name, role, issued, decider} for closed cases."""
-    if not case_ids:
-        return {}
-    stmt = (
-        select(
-            MechanismCase.case_id,
-            Mechanism.id,
-            Mechanism.name,
-            MechanismCase.role,
-            Mechanism.issued,
-            Mechanism.decider,
-        )
-        .join(Mechanism, col(Mechanism.id) == MechanismCase.mechanism_id)
-        .join(Case, col(Case.id) == MechanismCase.case_id)
-        .where(col(MechanismCase.case_id).in_(case_ids), Case.status == "closed")
-    )
-    return {
-        case_id: {"id": mid, "name": name, "role": role, "issued": issued, "decider": decider}
-        for case_id, mid, name, role, issued, decider in session.exec(stmt).all()
-    }
 
 
 def _counts(session: Session) -> dict[int, dict[str, int]]:
@@ -329,62 +294,6 @@ def formed_count(session: Session, start: date | datetime, end: date | datetime)
     return session.exec(stmt).one()
 
 
-def adopt_legacy(conn: Any) -> int:
-    """Migration: make a mechanism of each distinct free-text `cases.mechanism` written
-    before mechanisms were records, linked to the earliest closed case that gave it
-    (source) and to later ones with the same text (served). Returns how many."""
-    from sqlalchemy import insert
-
-    cases = Case.__table__  # type: ignore[attr-defined]
-    mechanisms = Mechanism.__table__  # type: ignore[attr-defined]
-    links = MechanismCase.__table__  # type: ignore[attr-defined]
-    rows = conn.execute(
-        select(cases.c.id, cases.c.mechanism, cases.c.closed_at, cases.c.registered_by)
-        .where(cases.c.mechanism.is_not(None), cases.c.mechanism != "")
-        .order_by(cases.c.closed_at, cases.c.id)
-    ).all()
-    made: dict[str, int] = {}
-    names: set[str] = set()
-    for case_id, text_value, closed_at, _by in rows:
-        text_value = text_value.strip()
-        if not text_value:
-            continue
-        role = "served"
-        if text_value not in made:
-            name = _name_from_text(text_value)
-            base, n = name, 1
-            while name in names:
-                n += 1
-                name = f"{base[: NAME_MAX - 5]}（{n}）"
-            names.add(name)
-            result = conn.execute(
-                insert(mechanisms).values(
-                    name=name,
-                    check_text="",
-                    decider="",
-                    issued="",
-                    description=text_value,
-                    created_at=closed_at,
-                    created_by=LEGACY_ACTOR,
-                )
-            )
-            made[text_value] = result.inserted_primary_key[0]
-            role = "source"
-        conn.execute(
-            insert(links).values(
-                case_id=case_id,
-                mechanism_id=made[text_value],
-                role=role,
-                linked_at=closed_at,
-                linked_by=LEGACY_ACTOR,
-            )
-        )
-    return len(made)
-
-
-# ---------------------------------------------------------------- reply templates
-
-# What a template may leave to the case; never personal data (names, phones).
 PLACEHOLDERS = {
     "编号": "案件编号",
     "受理日期": "受理日期，如 2021年4月1日",
@@ -408,7 +317,7 @@ def check_body(body: str) -> str:
 
 def find_template(session: Session, ref: str) -> ReplyTemplate:
     value = clean_ref(ref, "答复口径")
-    match = _REF.fullmatch(value)
+    match = MECHANISM_REF.fullmatch(value)
     if match:
         found = session.get(ReplyTemplate, int(match.group(1)))
         if found is None:
@@ -525,21 +434,3 @@ def templates_for(session: Session, mechanism_ids: Sequence[int]) -> list[dict[s
 
 
 # ---------------------------------------------------------------- case JSON
-
-
-def annotate(session: Session, cases: Sequence[Case], rows: list[dict[str, Any]]) -> None:
-    """Add this module's keys to views.case_dicts rows: `repeat_of` (the earlier
-    case's number or null), `mechanism_id` and `mechanism_role` (source / served)."""
-    ids = [c.id for c in cases if c.id is not None]
-    links = links_for(session, ids)  # type: ignore[arg-type]
-    earlier_ids = {c.repeat_of_id for c in cases if c.repeat_of_id is not None}
-    numbers: dict[int, str] = {}
-    if earlier_ids:
-        numbers = dict(
-            session.exec(select(Case.id, Case.number).where(col(Case.id).in_(earlier_ids))).all()  # type: ignore[arg-type]
-        )
-    for case, row in zip(cases, rows, strict=True):
-        found = links.get(case.id)  # type: ignore[arg-type]
-        row["repeat_of"] = numbers.get(case.repeat_of_id) if case.repeat_of_id else None
-        row["mechanism_id"] = found["id"] if found else None
-        row["mechanism_role"] = found["role"] if found else None

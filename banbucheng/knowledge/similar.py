@@ -15,7 +15,7 @@ the database's locale calls letters, which for the C locale excludes every Han
 character. A GIN index over the same bigram terms as SQLite needs no extension and
 no particular locale.
 
-The index is kept up to date by index_case (called by lifecycle.register and close);
+The index (schema/index.py) is kept up to date as cases are registered and closed;
 `bbc reindex` (rebuild) makes it afresh, e.g. after cases were imported by other means.
 """
 
@@ -25,13 +25,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, text, update
+from sqlalchemy import bindparam, func, text
 from sqlmodel import Session, col, select
 
 from banbucheng.core import bigrams
-from banbucheng.schema.models import Case, CaseTerms, SearchTerm
+from banbucheng.schema.index import Weights, case_text_terms, is_postgres
+from banbucheng.schema.models import Case, CaseTerms
 
-DOCS_KEY = "#docs"  # the SearchTerm row counting indexed cases (no term contains '#')
 CANDIDATES = 60  # cases retrieved from the index for scoring
 RETRIEVAL_BUDGET = 20_000  # the most postings one retrieval reads (sum of the terms' df)
 MAX_RETRIEVAL_TERMS = 32
@@ -39,106 +39,6 @@ SUGGEST_MIN = 0.3  # similarity from which a case is suggested at registration
 
 
 # ---------------------------------------------------------------- terms of a case
-
-
-def case_text_terms(
-    matter: str, department: str | None, result: str | None, mechanism: str | None
-) -> tuple[list[str], list[str]]:
-    """(main, extra) terms of a case: main from what the citizen reported, extra from
-    where it failed and how it was solved (they count for less in scores)."""
-    main = list(dict.fromkeys(bigrams.terms(matter)))
-    seen = set(main)
-    extra = [
-        t
-        for t in dict.fromkeys(
-            bigrams.terms(" ".join(x for x in (department, result, mechanism) if x))
-        )
-        if t not in seen
-    ]
-    return main, extra
-
-
-def _is_postgres(session: Session | Any) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _adjust_df(
-    session: Session | Any, added: Iterable[str], removed: Iterable[str], docs: int
-) -> None:
-    table = SearchTerm.__table__  # type: ignore[attr-defined]
-    rows = [{"term": t, "df": 1} for t in added]
-    if docs:
-        rows.append({"term": DOCS_KEY, "df": docs})
-    if rows:
-        if _is_postgres(session):
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["term"], set_={"df": table.c.df + stmt.excluded.df}
-        )
-        session.execute(stmt, rows)
-    removed = list(removed)
-    if removed:
-        session.execute(update(table).where(table.c.term.in_(removed)).values(df=table.c.df - 1))
-
-
-def index_case(session: Session, case: Case) -> None:
-    """Put the case's current text into the index (insert or update)."""
-    assert case.id is not None
-    main, extra = case_text_terms(case.matter, case.department, case.result, case.mechanism)
-    row = session.get(CaseTerms, case.id)
-    new = set(main) | set(extra)
-    if row is None:
-        old: set[str] = set()
-        row = CaseTerms(case_id=case.id)
-        docs = 1
-    else:
-        old = set(bigrams.split(row.main)) | set(bigrams.split(row.extra))
-        docs = 0
-    row.main, row.extra = bigrams.join(main), bigrams.join(extra)
-    session.add(row)
-    session.flush()
-    _adjust_df(session, new - old, old - new, docs)
-
-
-def rebuild(conn: Session | Any, *, batch: int = 2000) -> int:
-    """Index every case afresh (migration, `bbc reindex`). Reads the cases in batches,
-    explicit columns only, so it also runs inside a schema migration."""
-    terms_table = CaseTerms.__table__  # type: ignore[attr-defined]
-    stats_table = SearchTerm.__table__  # type: ignore[attr-defined]
-    conn.execute(delete(terms_table))
-    conn.execute(delete(stats_table))
-    cases = Case.__table__  # type: ignore[attr-defined]
-    df: dict[str, int] = {}
-    last, total = 0, 0
-    while True:
-        rows = conn.execute(
-            select(
-                cases.c.id, cases.c.matter, cases.c.department, cases.c.result, cases.c.mechanism
-            )
-            .where(cases.c.id > last)
-            .order_by(cases.c.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
-        out = []
-        for case_id, matter, department, result, mechanism in rows:
-            main, extra = case_text_terms(matter, department, result, mechanism)
-            for t in set(main) | set(extra):
-                df[t] = df.get(t, 0) + 1
-            out.append(
-                {"case_id": case_id, "main": bigrams.join(main), "extra": bigrams.join(extra)}
-            )
-        conn.execute(terms_table.insert(), out)
-        last, total = rows[-1][0], total + len(rows)
-    df[DOCS_KEY] = total
-    items = [{"term": t, "df": n} for t, n in df.items()]
-    for i in range(0, len(items), 5000):
-        conn.execute(stats_table.insert(), items[i : i + 5000])
-    return total
 
 
 def index_status(session: Session) -> dict[str, int]:
@@ -155,38 +55,6 @@ def index_status(session: Session) -> dict[str, int]:
 class Hit:
     case_id: int
     score: float  # 0..1
-
-
-def _document_frequencies(session: Session, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
-    wanted = sorted(set(terms) | {DOCS_KEY})
-    found: dict[str, int] = {}
-    table = SearchTerm.__table__  # type: ignore[attr-defined]
-    for i in range(0, len(wanted), 900):
-        part = wanted[i : i + 900]
-        rows = session.execute(select(table.c.term, table.c.df).where(table.c.term.in_(part))).all()
-        found.update({t: n for t, n in rows})
-    n_docs = found.pop(DOCS_KEY, 0)
-    return n_docs, found
-
-
-class Weights(dict[str, float]):
-    """IDF weights, looked up lazily from the store's term counts."""
-
-    def __init__(self, session: Session) -> None:
-        super().__init__()
-        self.session = session
-        self.n_docs = 0
-        self.df: dict[str, int] = {}
-
-    def load(self, terms: Iterable[str]) -> None:
-        missing = [t for t in set(terms) if t not in self]
-        if not missing:
-            return
-        n_docs, df = _document_frequencies(self.session, missing)
-        self.n_docs = n_docs
-        self.df.update(df)
-        for t in missing:
-            self[t] = bigrams.weight(t, df.get(t, 0), n_docs)
 
 
 def _retrieval_terms(present: Sequence[str], df: dict[str, int]) -> list[str]:
@@ -235,7 +103,7 @@ def _retrieve(
         not_in = " AND {col} NOT IN :exclude"
         params["exclude"] = list(exclude)
     newest = prefix or len(terms) == 1
-    if _is_postgres(session):
+    if is_postgres(session):
         params["q"] = _ts_query(terms, prefix=prefix)
         match = f"{_PG_VECTOR} @@ CAST(:q AS tsquery)" + not_in.format(col="case_id")
         if newest:
@@ -379,9 +247,9 @@ def similar_to(
 def describe(session: Session, hits: Sequence[Hit]) -> list[dict[str, Any]]:
     """Hits as the JSON contract: the case (no personal data), its similarity and the
     mechanism it came with, with that mechanism's reply templates."""
-    from banbucheng.domain.lifecycle import STATUS_LABELS
-    from banbucheng.domain.views import iso
-    from banbucheng.knowledge.mechanisms import links_for, templates_for
+    from banbucheng.core.labels import STATUS_LABELS
+    from banbucheng.domain.views import iso, links_for
+    from banbucheng.knowledge.mechanisms import templates_for
 
     if not hits:
         return []

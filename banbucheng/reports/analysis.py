@@ -275,7 +275,7 @@ def label(texts: Sequence[str], terms: Sequence[Sequence[str]], weight: Mapping[
 def _types(
     session: Session, rows: list[Row], matters: dict[int, str], weights: Any
 ) -> list[dict[str, Any]]:
-    from banbucheng.knowledge.mechanisms import links_for
+    from banbucheng.domain.views import links_for
     from banbucheng.knowledge.similar import lookup
 
     by_id = {r.id: r for r in rows}
@@ -404,7 +404,7 @@ def _trend(session: Session, last: date) -> list[dict[str, Any]]:
 def analyse(session: Session, first: date, last: date) -> dict[str, Any]:
     """The 短板 analysis of the cases received from `first` to `last` (both included)."""
     from banbucheng.knowledge.mechanisms import formed_count, served_count
-    from banbucheng.knowledge.similar import Weights
+    from banbucheng.schema.index import Weights
 
     prev_first, prev_last = previous_period(first, last)
     lo, mid, hi = _start(prev_first), _start(first), _start(last + timedelta(days=1))

@@ -16,10 +16,10 @@ from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func
 
+from banbucheng.core.labels import ACTION_LABELS, OUTCOMES
 from banbucheng.core.policy import CATEGORIES, SUBTYPES, Policy
 from banbucheng.core.validate import mask_name
 from banbucheng.deadlines import WorkCalendar
-from banbucheng.domain.lifecycle import ACTION_LABELS, OUTCOMES
 from banbucheng.reports.period import sum_metrics, unit_counts, with_rates
 from banbucheng.reports.timeline import (
     Cutoff,

@@ -39,8 +39,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
+from banbucheng.core.labels import SATISFACTION
 from banbucheng.core.policy import Policy
-from banbucheng.domain.lifecycle import SATISFACTION
 from banbucheng.reports.timeline import (
     Cutoff,
     Figures,

@@ -11,8 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from banbucheng.core.labels import OUTCOMES, SATISFACTION
 from banbucheng.core.timeutil import human
-from banbucheng.domain.lifecycle import OUTCOMES, SATISFACTION
 from banbucheng.reports.document import Document, cell_text, chart_lines, groups
 
 

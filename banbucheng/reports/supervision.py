@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from banbucheng.core.errors import InvalidInput, NotFound
+from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.deadlines import WorkCalendar
-from banbucheng.domain.lifecycle import OPEN_STATUSES
 from banbucheng.reports.timeline import unit_contacts
 from banbucheng.schema.models import Case, Unit
 

@@ -1,1 +1,6 @@
-"""TODO"""
+"""The stored record: the tables (models), the hash chain every event is sealed into
+(chain), the similar-case index (index), the citizens' keyed hashes and the repeats
+they reveal (citizens), and the migrations that bring an older store up to date.
+
+May import core/ and deadlines; used by store.py and everything above it.
+"""

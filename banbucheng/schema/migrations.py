@@ -10,6 +10,7 @@ is never renamed or edited once released: add a new one instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Connection, inspect, text
 
@@ -88,8 +89,8 @@ def m002_event_chain(conn: Connection) -> None:
     found at the upgrade is trusted as it is)."""
     from sqlalchemy import select
 
+    from banbucheng.schema.chain import GENESIS, event_hash
     from banbucheng.schema.models import Case, CaseChain, ChainHead, Event
-    from banbucheng.trust.integrity import GENESIS, event_hash
 
     for column in ("seq INTEGER", "prev_hash VARCHAR", "hash VARCHAR"):
         conn.execute(text(f"ALTER TABLE events ADD COLUMN {column}"))
@@ -140,8 +141,7 @@ def m003_knowledge(conn: Connection) -> None:
     """Mechanisms, reply templates, the similar-case index and repeats (issue 5).
     Existing cases are indexed for search, their citizens hashed and their repeats
     flagged, and each free-text mechanism of 0.1 becomes a mechanism record."""
-    from banbucheng.knowledge import mechanisms as knowledge
-    from banbucheng.knowledge import repeats, similar
+    from banbucheng.schema import citizens, index
     from banbucheng.schema.models import (
         CaseTerms,
         CitizenKey,
@@ -155,6 +155,70 @@ def m003_knowledge(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_cases_repeat_of_id ON cases (repeat_of_id)"))
     for model in (Mechanism, MechanismCase, ReplyTemplate, CaseTerms, SearchTerm, CitizenKey):
         model.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
-    knowledge.adopt_legacy(conn)
-    similar.rebuild(conn)
-    repeats.backfill(conn)
+    _adopt_legacy(conn)
+    index.rebuild(conn)
+    citizens.backfill(conn)
+
+
+LEGACY_ACTOR = "升级整理"  # created_by of mechanisms made from 0.1 free-text mechanisms
+
+
+def _adopt_legacy(conn: Any) -> int:
+    """Migration: make a mechanism of each distinct free-text `cases.mechanism` written
+    before mechanisms were records, linked to the earliest closed case that gave it
+    (source) and to later ones with the same text (served). Returns how many."""
+    from sqlalchemy import insert, select
+
+    from banbucheng.core.validate import MECHANISM_NAME_MAX, mechanism_name
+    from banbucheng.schema.models import Case, Mechanism, MechanismCase
+
+    cases = Case.__table__  # type: ignore[attr-defined]
+    mechanisms = Mechanism.__table__  # type: ignore[attr-defined]
+    links = MechanismCase.__table__  # type: ignore[attr-defined]
+    rows = conn.execute(
+        select(cases.c.id, cases.c.mechanism, cases.c.closed_at, cases.c.registered_by)
+        .where(cases.c.mechanism.is_not(None), cases.c.mechanism != "")
+        .order_by(cases.c.closed_at, cases.c.id)
+    ).all()
+    made: dict[str, int] = {}
+    names: set[str] = set()
+    for case_id, text_value, closed_at, _by in rows:
+        text_value = text_value.strip()
+        if not text_value:
+            continue
+        role = "served"
+        if text_value not in made:
+            name = mechanism_name(text_value)
+            base, n = name, 1
+            while name in names:
+                n += 1
+                name = f"{base[: MECHANISM_NAME_MAX - 5]}（{n}）"
+            names.add(name)
+            result = conn.execute(
+                insert(mechanisms).values(
+                    name=name,
+                    check_text="",
+                    decider="",
+                    issued="",
+                    description=text_value,
+                    created_at=closed_at,
+                    created_by=LEGACY_ACTOR,
+                )
+            )
+            made[text_value] = result.inserted_primary_key[0]
+            role = "source"
+        conn.execute(
+            insert(links).values(
+                case_id=case_id,
+                mechanism_id=made[text_value],
+                role=role,
+                linked_at=closed_at,
+                linked_by=LEGACY_ACTOR,
+            )
+        )
+    return len(made)
+
+
+# ---------------------------------------------------------------- reply templates
+
+# What a template may leave to the case; never personal data (names, phones).

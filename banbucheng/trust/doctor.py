@@ -122,7 +122,7 @@ def _sqlite_integrity(path: Path) -> Check:
 def _calendar(ctx: Any, now: datetime) -> Check:
     from sqlmodel import func, select
 
-    from banbucheng.domain.lifecycle import OPEN_STATUSES
+    from banbucheng.core.labels import OPEN_STATUSES
     from banbucheng.schema.models import Case
 
     cal = ctx.calendar

@@ -473,9 +473,10 @@ def run_import(
 
 def _load(ctx: Any, row: Row, source: str, new_units: list[str]) -> str:
     from banbucheng.domain import lifecycle
+    from banbucheng.services import cases as case_service
 
     at_received = replace(ctx, now=row.received_at)
-    case = lifecycle.register(
+    case = case_service.register(
         at_received,
         citizen_name=row.name,
         phone=row.phone,
@@ -492,7 +493,7 @@ def _load(ctx: Any, row: Row, source: str, new_units: list[str]) -> str:
         new_units.append(row.unit)  # type: ignore[arg-type]
     if row.closed_at is not None:
         at_closed = replace(ctx, now=row.closed_at)
-        lifecycle.close(
+        case_service.close(
             at_closed, case, result=row.result or "", at=row.closed_at, mechanism=row.mechanism
         )
         if row.satisfaction:

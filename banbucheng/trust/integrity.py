@@ -1,11 +1,11 @@
 """The tamper-evident history: one hash chain over every event in the store.
 
-Each event is sealed when it is written (lifecycle._record calls `seal`): it gets the
-next position `seq` in the store's single chain, the previous event's hash, and a
-SHA-256 over a canonical serialisation of its content (case number, time, actor,
-action, detail) and that previous hash. Writers are serialised (SQLite BEGIN
-IMMEDIATE, a PostgreSQL advisory lock, plus a row lock on the head here), so the
-chain is one line, not a tree.
+Each event is sealed when it is written (schema/chain.py, run by the store on every
+new event): it gets the next position `seq` in the store's single chain, the previous
+event's hash, and a SHA-256 over a canonical serialisation of its content (case
+number, time, actor, action, detail) and that previous hash. Writers are serialised
+(SQLite BEGIN IMMEDIATE, a PostgreSQL advisory lock, plus a row lock on the chain
+head), so the chain is one line, not a tree.
 
 Two small anchors are moved in the same transaction: `chain_head` (the last position
 and hash) and `case_chain` (per case: its number, event count and last hash). With
@@ -23,7 +23,6 @@ history up to that point is the one that was there then.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -35,75 +34,11 @@ from sqlmodel import Session, select
 
 from banbucheng.core.errors import InvalidInput
 from banbucheng.core.timeutil import to_beijing
+from banbucheng.schema.chain import GENESIS, digest, stored_at
 from banbucheng.schema.models import Case, CaseChain, ChainHead, Event, Unit
 
-FORMAT = "bbc-event-1"
-GENESIS = "0" * 64
 ANCHOR_HEX = 16  # hex digits of the hash shown in an anchor: 64 bits, enough to trust
 _BATCH = 2000
-
-
-# ---------------------------------------------------------------- hashing
-
-
-def _at_text(at: datetime) -> str:
-    """The stored wall time (Beijing, naive), the same however it is read back."""
-    return to_beijing(at).replace(tzinfo=None).isoformat(timespec="microseconds")
-
-
-def event_hash(
-    *, seq: int, number: str, at: datetime, actor: str, action: str, detail: str, prev_hash: str
-) -> str:
-    return _digest(seq, number, _at_text(at), actor, action, detail, prev_hash)
-
-
-def _digest(*fields: Any) -> str:
-    """SHA-256 over [FORMAT, seq, number, at, actor, action, detail, prev_hash] as
-    compact JSON (UTF-8, no ASCII escaping): one serialisation, whatever the database."""
-    canonical = json.dumps([FORMAT, *fields], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
-
-
-def _stored_at(value: Any) -> tuple[datetime | None, str]:
-    """An event's time as stored (read without conversion, so an edited value cannot
-    stop the check): the moment, if it is one, and its canonical text."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None, value
-    if isinstance(value, datetime):
-        return value, _at_text(value)
-    return None, repr(value)
-
-
-def seal(session: Session, event: Event, number: str) -> None:
-    """Give a new event its place in the chain and move both anchors. Called inside the
-    writing transaction, before the event is flushed."""
-    head = session.info.get("bbc_chain_head")
-    if head is None or head not in session:  # once per transaction (and after a rollback)
-        stmt = select(ChainHead).where(ChainHead.id == 1).with_for_update()
-        head = session.exec(stmt).first() or ChainHead(id=1, seq=0, hash=GENESIS)
-        session.info["bbc_chain_head"] = head
-    event.seq = head.seq + 1
-    event.prev_hash = head.hash or GENESIS
-    event.hash = event_hash(
-        seq=event.seq,
-        number=number,
-        at=event.at,
-        actor=event.actor,
-        action=event.action,
-        detail=event.detail,
-        prev_hash=event.prev_hash,
-    )
-    head.seq, head.hash = event.seq, event.hash
-    anchor = session.get(CaseChain, event.case_id) or CaseChain(
-        case_id=event.case_id, number=number
-    )
-    anchor.events += 1
-    anchor.last_seq, anchor.last_hash = event.seq, event.hash
-    session.add(head)
-    session.add(anchor)
 
 
 def anchor_text(seq: int, hash_: str) -> str:
@@ -143,7 +78,7 @@ class Problem:
         self.event = self.event if isinstance(self.event, int) else None
 
     def line(self) -> str:
-        from banbucheng.domain.lifecycle import ACTION_LABELS
+        from banbucheng.core.labels import ACTION_LABELS
 
         where = []
         if self.case:
@@ -215,9 +150,7 @@ def verify(session: Session, *, anchor: tuple[int, str] | None = None) -> Report
 def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) -> None:
     from sqlalchemy import String, type_coerce
 
-    from banbucheng.domain.lifecycle import (
-        _TRACKED,  # the fields each event records before and after
-    )
+    from banbucheng.core.labels import TRACKED  # what each event records before and after
 
     numbers: dict[int, str] = dict(session.exec(select(Case.id, Case.number)).all())  # type: ignore[arg-type]
     report.cases = len(numbers)
@@ -236,7 +169,7 @@ def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) ->
                     event=row.id,
                     seq=row.seq,
                     action=row.action,
-                    at=_iso(_stored_at(row.at)[0]),
+                    at=_iso(stored_at(row.at)[0]),
                 )
             )
         else:
@@ -248,7 +181,7 @@ def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) ->
         Event.seq,
         Event.prev_hash,
         Event.hash,
-        type_coerce(Event.at, String).label("at"),  # as stored: see _stored_at
+        type_coerce(Event.at, String).label("at"),  # as stored: see chain.stored_at
         Event.actor,
         Event.action,
         Event.detail,
@@ -276,16 +209,16 @@ def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) ->
             problem("reordered", "事件编号的顺序与链上顺序不符：编号被改动", row)
         if number is None:
             problem("orphaned", f"所属案件（内部编号 {row.case_id}）不存在：案件记录被删除", row)
-        at_text = _stored_at(row.at)[1]
+        at_text = stored_at(row.at)[1]
         fields = (row.seq, number or "", at_text, row.actor, row.action, row.detail)
-        recomputed = _digest(*fields, row.prev_hash or "")
+        recomputed = digest(*fields, row.prev_hash or "")
         if number is not None and recomputed != row.hash:
             problem("edited", "内容与校验值不符：事件被修改（或案件编号被改）", row)
         if anchor is not None and row.seq == anchor[0]:
             anchored_hash = row.hash or ""
         counts[row.case_id] = counts.get(row.case_id, 0) + 1
         last_of_case[row.case_id] = (row.seq, row.hash or "")
-        _fold(replay, row, _TRACKED)
+        _fold(replay, row, TRACKED)
         expected, prev_hash, prev_id = row.seq + 1, row.hash or "", row.id
 
     unsealed = select(*columns).where(Event.seq == None).order_by(Event.id)  # type: ignore[arg-type]  # noqa: E711
@@ -307,14 +240,14 @@ def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) ->
         problem("edited", "链头与最后一条事件不符：最后一条事件被替换")
 
     _check_cases(session, report, numbers, counts, last_of_case)
-    _check_state(session, report, numbers, replay, _TRACKED)
+    _checktracked_state(session, report, numbers, replay, TRACKED)
 
     if anchor is not None:
-        seq, digest = anchor
-        report.anchor_checked = anchor_text(seq, digest)
+        seq, anchored = anchor
+        report.anchor_checked = anchor_text(seq, anchored)
         if anchored_hash is None:
             problem("anchor", f"锚点所指的第 {seq} 条事件不存在：此前的历史被删减")
-        elif not anchored_hash.startswith(digest):
+        elif not anchored_hash.startswith(anchored):
             problem("anchor", f"与锚点不符：第 {seq} 条事件的校验值已不同，此前的历史被改写")
 
 
@@ -383,7 +316,7 @@ def _check_cases(
             )
 
 
-def _initial_state(tracked: Iterable[str]) -> dict[str, Any]:
+def _initialtracked_state(tracked: Iterable[str]) -> dict[str, Any]:
     """A new case's tracked fields, before its first event (see lifecycle.register)."""
     state: dict[str, Any] = {}
     for name in tracked:
@@ -395,7 +328,7 @@ def _initial_state(tracked: Iterable[str]) -> dict[str, Any]:
     return state
 
 
-def _check_state(
+def _checktracked_state(
     session: Session,
     report: Report,
     numbers: dict[int, str],
@@ -406,8 +339,7 @@ def _check_state(
     closing time edited in the table (not through the tool) shows here."""
     from sqlalchemy.exc import StatementError
 
-    from banbucheng.domain.lifecycle import _state
-    from banbucheng.domain.views import FIELD_LABELS
+    from banbucheng.core.labels import FIELD_LABELS, tracked_state
 
     tracked = tuple(tracked)
     units: dict[int, str] = dict(session.exec(select(Unit.id, Unit.name)).all())  # type: ignore[arg-type]
@@ -427,8 +359,8 @@ def _check_state(
         recorded = replay.get(case.id)  # type: ignore[arg-type]
         if recorded is None:
             continue  # no event at all: reported as not in the chain
-        expected = _initial_state(tracked) | recorded
-        actual = _state(case) | {
+        expected = _initialtracked_state(tracked) | recorded
+        actual = tracked_state(case) | {
             "unit": units.get(case.unit_id) if case.unit_id is not None else None
         }
         for key in (*tracked, "unit"):

@@ -10,6 +10,7 @@ from banbucheng.core.paths import default_db_path
 from banbucheng.core.validate import parse_datetime
 from banbucheng.domain import lifecycle
 from banbucheng.schema.models import Case
+from banbucheng.services import cases as case_service
 from banbucheng.store import Ctx
 
 REPORT_DAY = "2021-04-06"
@@ -40,7 +41,7 @@ def load(ctx: Ctx) -> list[str]:
 
 def _huo(ctx: Ctx) -> str:
     c = _at(ctx, "2021-04-01 09:30")
-    case = lifecycle.register(
+    case = case_service.register(
         c,
         citizen_name="霍某某",
         phone="13712341111",
@@ -54,7 +55,7 @@ def _huo(ctx: Ctx) -> str:
     c = _at(ctx, "2021-04-02 16:00")
     lifecycle.note(c, case, text="两证均由中心内窗口核发，核实为同一诊所，拟由中心出具证明")
     c = _at(ctx, "2021-04-06 11:00")
-    lifecycle.close(
+    case_service.close(
         c,
         case,
         result="中心出具两证属同一诊所的证明，供货商恢复供药",
@@ -67,7 +68,7 @@ def _huo(ctx: Ctx) -> str:
 
 def _li(ctx: Ctx) -> str:
     c = _at(ctx, "2021-04-06 14:20")
-    case = lifecycle.register(
+    case = case_service.register(
         c,
         citizen_name="李海清",
         phone="13900001111",
@@ -83,7 +84,7 @@ def _li(ctx: Ctx) -> str:
     c = _at(ctx, "2021-04-09 10:00")
     lifecycle.note(c, case, text="中心领导已联系省农保中心，省农保中心核实情况")
     c = _at(ctx, "2021-04-09 16:00")
-    lifecycle.close(
+    case_service.close(
         c,
         case,
         result="省农保中心同意补办年检，停发的养老金于4月底前补发",

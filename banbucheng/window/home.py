@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING, human
 from banbucheng.deadlines import WorkCalendar
-from banbucheng.domain.lifecycle import OPEN_STATUSES
 from banbucheng.schema.models import Case
 
 LIST_LIMIT = 8  # rows shown per list; the count always covers them all

@@ -1,0 +1,115 @@
+"""The words of the record: the labels of statuses, actions, fields and outcomes, and
+which fields every event records before and after.
+
+At the bottom of the package (it imports only core.timeutil) because the history,
+the hash chain's replay, the views and the reports all read the same vocabulary.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from banbucheng.core.timeutil import BEIJING
+
+STATUS_LABELS = {
+    "registered": "待分类",
+    "classified": "待派单",
+    "dispatched": "办理中",
+    "closed": "已办结",
+}
+OPEN_STATUSES = ("registered", "classified", "dispatched")
+CHANNELS = {"window": "窗口", "online": "线上", "phone": "电话", "12345": "12345"}
+OUTCOMES = {"resolved": "已解决", "replied": "已答复（不能办理）"}
+SATISFACTION = {
+    "very_satisfied": "非常满意",
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+    "very_dissatisfied": "非常不满意",
+}
+ACTION_LABELS = {
+    "register": "登记",
+    "classify": "分类",
+    "dispatch": "派单",
+    "note": "反馈",
+    "escalate": "上报领导小组",
+    "refer": "移交驻局纪检组",
+    "extend": "延期",
+    "close": "办结",
+    "visit": "回访",
+    "reopen": "重新办理",
+    "recompute": "重算期限",
+    "print": "打印文书",
+    "import": "导入",
+    "reveal": "查看个人信息",
+    "mechanism": "关联长效机制",
+}
+
+FIELD_LABELS = {
+    "status": "状态",
+    "category": "分类",
+    "subtype": "子类",
+    "limit_days": "时限(工作日)",
+    "extension_days": "延长(工作日)",
+    "due_date": "到期日",
+    "due_at": "期限",
+    "provisional": "暂定",
+    "unit_due_at": "单位期限",
+    "escalated_at": "上报时间",
+    "referred_at": "移交时间",
+    "closed_at": "办结时间",
+    "outcome": "结果",
+    "working_days_used": "用时(工作日)",
+    "on_time": "按期",
+    "satisfaction": "满意度",
+    "visited_at": "回访时间",
+    "reopen_count": "重办次数",
+    "unit": "主办单位",
+    "helpers": "协办单位",
+    "channel": "渠道",
+    "department": "受阻部门",
+    "citizen": "反映人",
+    "phone": "电话",
+    "id_number": "身份证号",
+    "approver": "批准人",
+    "after_deadline": "到期后补办",
+    "mechanism": "长效机制",
+    "repeat_of": "重复反映（前案）",
+}
+
+ROLES = {"source": "由此形成", "served": "按机制办理"}  # a case's tie to a mechanism
+
+
+def snap(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(BEIJING).isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+TRACKED = (
+    "status",
+    "category",
+    "subtype",
+    "limit_days",
+    "extension_days",
+    "due_date",
+    "due_at",
+    "provisional",
+    "unit_due_at",
+    "escalated_at",
+    "referred_at",
+    "closed_at",
+    "outcome",
+    "working_days_used",
+    "on_time",
+    "satisfaction",
+    "visited_at",
+    "reopen_count",
+)
+
+
+def tracked_state(case: Any) -> dict[str, Any]:
+    return {f: snap(getattr(case, f)) for f in TRACKED}

@@ -1,0 +1,87 @@
+"""The hash chain every event is sealed into as it is written.
+
+Each event gets the next position `seq` in the store's single chain, the previous
+event's hash, and a SHA-256 over a canonical serialisation of its content (case
+number, time, actor, action, detail) and that previous hash; the anchors
+`chain_head` and `case_chain` move in the same transaction. The store seals every
+new event before it is flushed (store.py), so no code path can write an unsealed
+event; trust/integrity.py checks the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from banbucheng.core.timeutil import to_beijing
+from banbucheng.schema.models import CaseChain, ChainHead, Event
+
+FORMAT = "bbc-event-1"
+GENESIS = "0" * 64
+
+
+# ---------------------------------------------------------------- hashing
+
+
+def _at_text(at: datetime) -> str:
+    """The stored wall time (Beijing, naive), the same however it is read back."""
+    return to_beijing(at).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def event_hash(
+    *, seq: int, number: str, at: datetime, actor: str, action: str, detail: str, prev_hash: str
+) -> str:
+    return digest(seq, number, _at_text(at), actor, action, detail, prev_hash)
+
+
+def digest(*fields: Any) -> str:
+    """SHA-256 over [FORMAT, seq, number, at, actor, action, detail, prev_hash] as
+    compact JSON (UTF-8, no ASCII escaping): one serialisation, whatever the database."""
+    canonical = json.dumps([FORMAT, *fields], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def stored_at(value: Any) -> tuple[datetime | None, str]:
+    """An event's time as stored (read without conversion, so an edited value cannot
+    stop the check): the moment, if it is one, and its canonical text."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None, value
+    if isinstance(value, datetime):
+        return value, _at_text(value)
+    return None, repr(value)
+
+
+def seal(session: Session, event: Event, number: str) -> None:
+    """Give a new event its place in the chain and move both anchors. Called inside the
+    writing transaction, before the event is flushed (store.py's before_flush hook)."""
+    head = session.info.get("bbc_chain_head")
+    if head is None or head not in session:  # once per transaction (and after a rollback)
+        stmt = select(ChainHead).where(ChainHead.id == 1).with_for_update()
+        head = session.exec(stmt).first() or ChainHead(id=1, seq=0, hash=GENESIS)
+        session.info["bbc_chain_head"] = head
+    event.seq = head.seq + 1
+    event.prev_hash = head.hash or GENESIS
+    event.hash = event_hash(
+        seq=event.seq,
+        number=number,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        detail=event.detail,
+        prev_hash=event.prev_hash,
+    )
+    head.seq, head.hash = event.seq, event.hash
+    anchor = session.get(CaseChain, event.case_id) or CaseChain(
+        case_id=event.case_id, number=number
+    )
+    anchor.events += 1
+    anchor.last_seq, anchor.last_hash = event.seq, event.hash
+    session.add(head)
+    session.add(anchor)

@@ -1,0 +1,181 @@
+"""Citizens as keyed hashes, and the repeats (重复反映) found through them.
+
+The same citizen means the same phone number or ID number. They are compared as
+keyed hashes (HMAC-SHA256 with a random secret made for each store on first use and
+kept in its settings table), so the index of citizens holds no personal data and a
+copy of it is useless without the store's secret. A repeat is the same citizen
+about a similar matter (bigrams.resemblance at least `repeat.min_similarity`
+percent) within `repeat.window_days`. Kept as cases are registered
+(services/cases.py), and built for old stores by a migration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from banbucheng.core import bigrams
+from banbucheng.core.policy import default_value
+from banbucheng.schema.index import Weights
+from banbucheng.schema.models import Case, CaseTerms, CitizenKey, Setting
+
+SECRET_SETTING = "secret.citizen_key"  # not in policy.SETTINGS: never shown or set by hand
+
+
+KEY_CHARS = 32  # hex characters kept of the HMAC (128 bits)
+
+
+def _secret(conn: Session | Any, *, create: bool) -> bytes | None:
+    table = Setting.__table__  # type: ignore[attr-defined]
+    value = conn.execute(select(table.c.value).where(table.c.key == SECRET_SETTING)).scalar()
+    if value is None:
+        if not create:
+            return None
+        value = secrets.token_hex(32)
+        conn.execute(table.insert().values(key=SECRET_SETTING, value=value))
+    return bytes.fromhex(value)
+
+
+def _phone_core(phone: str) -> str:
+    """The number without a landline's extension (the household, not the desk)."""
+    parts = phone.split("-")
+    return "-".join(parts[:2]) if len(parts) > 2 else phone
+
+
+def citizen_keys(secret: bytes, phone: str | None, id_number: str | None) -> list[str]:
+    out = []
+    if phone:
+        message = f"phone:{_phone_core(phone.strip())}".encode()
+        out.append(hmac.new(secret, message, hashlib.sha256).hexdigest()[:KEY_CHARS])
+    if id_number:
+        message = f"id:{id_number.strip().upper()}".encode()
+        out.append(hmac.new(secret, message, hashlib.sha256).hexdigest()[:KEY_CHARS])
+    return out
+
+
+def record_keys(session: Session, case: Case) -> list[str]:
+    secret = _secret(session, create=True)
+    assert secret is not None and case.id is not None
+    keys = citizen_keys(secret, case.phone, case.id_number)
+    for key in dict.fromkeys(keys):
+        session.add(CitizenKey(key=key, case_id=case.id))
+    session.flush()
+    return keys
+
+
+def _setting(session: Session | Any, key: str) -> int:
+    table = Setting.__table__  # type: ignore[attr-defined]
+    value = session.execute(select(table.c.value).where(table.c.key == key)).scalar()
+    return int(value if value is not None else default_value(key))
+
+
+def window_days(session: Session | Any) -> int:
+    return _setting(session, "repeat.window_days")
+
+
+def min_similarity(session: Session | Any) -> float:
+    return _setting(session, "repeat.min_similarity") / 100
+
+
+def _main_terms(session: Session | Any, ids: Sequence[int]) -> dict[int, list[str]]:
+    table = CaseTerms.__table__  # type: ignore[attr-defined]
+    out: dict[int, list[str]] = {}
+    for i in range(0, len(ids), 900):
+        rows = session.execute(
+            select(table.c.case_id, table.c.main).where(table.c.case_id.in_(ids[i : i + 900]))
+        ).all()
+        out.update({cid: bigrams.split(main) for cid, main in rows})
+    return out
+
+
+def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Case | None:
+    """The latest earlier case of the same citizen, received within the window, whose
+    matter resembles this one enough; None when there is none."""
+    if not keys:
+        return None
+    since = case.received_at - timedelta(days=window_days(session))
+    stmt = (
+        select(Case.id, Case.received_at)
+        .join(CitizenKey, col(CitizenKey.case_id) == Case.id)
+        .where(
+            col(CitizenKey.key).in_(list(keys)),
+            Case.id != case.id,
+            col(Case.received_at) >= since,
+            col(Case.received_at) <= case.received_at,
+        )
+        .distinct()
+    )
+    earlier = [
+        (received, cid)
+        for cid, received in session.exec(stmt).all()
+        if (received, cid) < (case.received_at, case.id)
+    ]
+    if not earlier:
+        return None
+    terms = _main_terms(session, [case.id, *(cid for _, cid in earlier)])  # type: ignore[list-item]
+    mine = terms.get(case.id, [])  # type: ignore[arg-type]
+    weights = Weights(session)
+    weights.load([*mine, *(t for cid in terms for t in terms[cid])])
+    threshold = min_similarity(session)
+    for _, cid in sorted(earlier, reverse=True):
+        if bigrams.resemblance(mine, terms.get(cid, []), weights) >= threshold:
+            return session.get(Case, cid)
+    return None
+
+
+def backfill(conn: Any) -> int:
+    """Migration: hash the citizens of existing cases and flag the repeats among them
+    (run after the search index is built). Returns how many repeats were found."""
+    cases = Case.__table__  # type: ignore[attr-defined]
+    keys_table = CitizenKey.__table__  # type: ignore[attr-defined]
+    rows = conn.execute(
+        select(cases.c.id, cases.c.phone, cases.c.id_number, cases.c.received_at)
+    ).all()
+    if not rows:
+        return 0
+    secret = _secret(conn, create=True)
+    assert secret is not None
+    by_key: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    key_rows = []
+    received: dict[int, datetime] = {}
+    for cid, phone, id_number, when in rows:
+        received[cid] = when
+        for key in dict.fromkeys(citizen_keys(secret, phone, id_number)):
+            key_rows.append({"key": key, "case_id": cid})
+            by_key[key].append((when, cid))
+    for i in range(0, len(key_rows), 5000):
+        conn.execute(keys_table.insert(), key_rows[i : i + 5000])
+    window = timedelta(days=window_days(conn))
+    threshold = min_similarity(conn)
+    # Candidate pairs: only cases sharing a key, so this reads the few that can repeat.
+    pairs: dict[int, set[int]] = defaultdict(set)
+    for group in by_key.values():
+        if len(group) < 2:
+            continue
+        group.sort()
+        for i, (when, cid) in enumerate(group):
+            for earlier_when, earlier in group[:i]:
+                if when - earlier_when <= window:
+                    pairs[cid].add(earlier)
+    if not pairs:
+        return 0
+    involved = sorted(set(pairs) | {e for es in pairs.values() for e in es})
+    terms = _main_terms(conn, involved)
+    weights = Weights(conn)
+    weights.load(t for ts in terms.values() for t in ts)
+    found = 0
+    for cid, earlier_ids in pairs.items():
+        for earlier in sorted(earlier_ids, key=lambda e: (received[e], e), reverse=True):
+            score = bigrams.resemblance(terms.get(cid, []), terms.get(earlier, []), weights)
+            if score >= threshold:
+                conn.execute(cases.update().where(cases.c.id == cid).values(repeat_of_id=earlier))
+                found += 1
+                break
+    return found

@@ -1,0 +1,86 @@
+"""Registering and closing a case with everything that goes with it.
+
+The lifecycle (domain/lifecycle.py) decides what is allowed and records it; what
+else must happen as a case is registered or closed lives here, in one place the
+lifecycle does not depend on: the similar-case index (schema/index.py), the
+citizens' keyed hashes and the repeat they reveal (schema/citizens.py), reply
+templates and mechanisms (knowledge/mechanisms.py). Every caller that registers or
+closes a case (the commands, the import, the demo) goes through these functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from banbucheng.core.errors import InvalidInput
+from banbucheng.domain import lifecycle
+from banbucheng.knowledge import mechanisms
+from banbucheng.schema import citizens, index
+from banbucheng.schema.models import Case, Mechanism
+from banbucheng.store import Ctx
+
+
+class _Learning:
+    """lifecycle.Learning, done by the knowledge parts."""
+
+    def registered(self, ctx: Ctx, case: Case) -> Case | None:
+        index.index_case(ctx.session, case)
+        keys = citizens.record_keys(ctx.session, case)
+        earlier = citizens.find_repeat(ctx.session, case, keys)
+        if earlier is not None:
+            case.repeat_of_id = earlier.id
+        return earlier
+
+    def reply_text(self, ctx: Ctx, case: Case, kind: str, template: str, result: str) -> str:
+        if kind != "replied":
+            raise InvalidInput(
+                "答复口径只用于答复不能办理的案件（「完全不能」类，或 --outcome replied）"
+            )
+        found = mechanisms.find_template(ctx.session, template)
+        reply = mechanisms.render_template(found, case, ctx.policy.center_name)
+        return f"{reply}\n{result}" if result else reply
+
+    def closing_mechanism(
+        self, ctx: Ctx, case: Case, ref: str | None, template: str | None
+    ) -> str | None:
+        """Link the closing case to its mechanism and return the text kept on the case:
+        the new mechanism's text, or the name of the existing one that served it.
+        Without one, a mechanism formed from this case earlier stays; a served link is
+        dropped."""
+        existing = mechanisms.link_of(ctx.session, case.id)  # type: ignore[arg-type]
+        mechanism, created = None, False
+        if ref and ref.strip():
+            mechanism, created = mechanisms.for_close(ctx, case, ref)
+        elif template:
+            reply = mechanisms.find_template(ctx.session, template)
+            if reply.mechanism_id is not None:
+                mechanism = ctx.session.get(Mechanism, reply.mechanism_id)
+        if mechanism is None:
+            if existing is None:
+                return None
+            if existing.role == "served":
+                ctx.session.delete(existing)
+                ctx.session.flush()
+                return None
+            kept = ctx.session.get(Mechanism, existing.mechanism_id)
+            return kept.name if kept else None
+        same = existing is not None and existing.mechanism_id == mechanism.id
+        role = "source" if created or (same and existing.role == "source") else "served"  # type: ignore[union-attr]
+        mechanisms.link(ctx, case, mechanism, role)
+        return mechanism.description if created else mechanism.name
+
+    def closed(self, ctx: Ctx, case: Case) -> None:
+        index.index_case(ctx.session, case)  # the result and mechanism are searchable now
+
+
+LEARNING = _Learning()
+
+
+def register(ctx: Ctx, **fields: Any) -> Case:
+    """lifecycle.register, with the case indexed, its citizen keyed and a repeat found."""
+    return lifecycle.register(ctx, learning=LEARNING, **fields)
+
+
+def close(ctx: Ctx, case: Case, **fields: Any) -> None:
+    """lifecycle.close, with reply templates, mechanisms and the index kept."""
+    lifecycle.close(ctx, case, learning=LEARNING, **fields)
