@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from cases import HUO_MECHANISM
+
 # class -> (department, category, subtype, wordings)
 CLASSES: dict[str, tuple[str, str, str | None, list[str]]] = {
     "clinic_names": (
@@ -368,7 +370,6 @@ def _phone(i: int) -> str:
     return f"138{i:08d}"
 
 
-HUO_MECHANISM = "今后同类情况由窗口核实两证后直接出具证明"
 LI_MECHANISM = "社保卡年检到期前由社保窗口短信提醒，逾期未检的名单每季度推送乡镇核实"
 CITIZEN_ID = id_number("33010219800101002")  # the citizen of the ID-number repeat
 

@@ -15,7 +15,7 @@ from test_postgres import PgBbc
 pg_server, pg_db, pg_url = test_postgres.pg_server, test_postgres.pg_db, test_postgres.pg_url
 bbc = test_postgres.bbc
 
-WORKER = Path(__file__).parent / "bbc_worker.py"
+WORKER = Path(__file__).parents[1] / "bbc_worker.py"
 NOW = "2026-11-23 09:00"
 
 

@@ -5,22 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from cases import HUO_REGISTER
 
 from banbucheng.cli import app
 
-HUO = [
-    "register",
-    "--name",
-    "霍某某",
-    "--phone",
-    "13712341111",
-    "--matter",
-    "诊所营业执照与医疗机构执业许可证名称不一致，供货商拒绝供药",
-    "--department",
-    "市场监管窗口",
-    "--at",
-    "2021-04-01 09:30",
-]
+HUO = [*HUO_REGISTER, "--at", "2021-04-01 09:30"]
 ID_BAD = "110105194912310021"  # the standard's sample with a wrong check digit
 CASE_KEYS = {
     "number",

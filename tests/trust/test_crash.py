@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-WORKER = Path(__file__).parent / "bbc_worker.py"
+WORKER = Path(__file__).parents[1] / "bbc_worker.py"
 BBC = [sys.executable, "-c", "from banbucheng.cli import run; run()"]
 NOW = "2026-11-23 09:00"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-V010 = Path(__file__).parent / "data" / "store-v0.1.0.sqlite3"
-WORKER = Path(__file__).parent / "bbc_worker.py"
+V010 = Path(__file__).parents[1] / "data" / "store-v0.1.0.sqlite3"
+WORKER = Path(__file__).parents[1] / "bbc_worker.py"
 
 
 def _register(bbc, matter: str, now: str = "2026-11-23 09:00") -> str:

@@ -13,7 +13,7 @@ from banbucheng.schema import models  # noqa: F401  (registers the tables)
 from banbucheng.schema.migrations import MIGRATIONS, schema_version
 from banbucheng.store import Store
 
-V010 = Path(__file__).parent / "data" / "store-v0.1.0.sqlite3"
+V010 = Path(__file__).parents[1] / "data" / "store-v0.1.0.sqlite3"
 
 
 def _columns(engine) -> dict[str, set[str]]:

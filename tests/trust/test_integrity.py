@@ -15,7 +15,7 @@ from banbucheng.core.timeutil import BEIJING
 from banbucheng.schema.chain import GENESIS, event_hash
 from banbucheng.schema.migrations import MIGRATIONS
 
-V010 = Path(__file__).parent / "data" / "store-v0.1.0.sqlite3"
+V010 = Path(__file__).parents[1] / "data" / "store-v0.1.0.sqlite3"
 BROKEN = 5
 
 

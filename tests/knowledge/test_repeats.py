@@ -9,6 +9,7 @@ from typing import Any
 
 import casegen
 import pytest
+from cases import LI_CITIZEN
 from sqlmodel import select
 
 from banbucheng.core.timeutil import BEIJING
@@ -78,7 +79,7 @@ def test_citizen_keys_hold_no_personal_data(fixture_store: tuple[Store, dict]) -
 
 # ---------------------------------------------------------------- through the CLI
 
-LI = ["--name", "李海清", "--phone", "13900001111"]
+LI = LI_CITIZEN
 
 
 def test_same_citizen_similar_matter_is_a_repeat(bbc: Any) -> None:

@@ -8,26 +8,15 @@ from typing import Any
 
 import casegen
 import pytest
+from cases import HUO_MECHANISM, HUO_REGISTER
 
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.knowledge import mechanisms as knowledge
 from banbucheng.schema import migrations
 from banbucheng.store import Store
 
-HUO = [
-    "register",
-    "--name",
-    "霍某某",
-    "--phone",
-    "13712341111",
-    "--matter",
-    "诊所营业执照与医疗机构执业许可证名称不一致，供货商拒绝供药",
-    "--department",
-    "市场监管窗口",
-    "--category",
-    "应办未办",
-]
-HUO_TEXT = "今后同类情况由窗口核实两证后直接出具证明"
+HUO = [*HUO_REGISTER, "--category", "应办未办"]
+HUO_TEXT = HUO_MECHANISM
 
 
 def _case(bbc: Any, matter: str, now: str, *, category: str = "应办未办", phone: str = "") -> str:
@@ -300,7 +289,7 @@ def test_legacy_free_text_mechanisms_become_records(tmp_path: Path) -> None:
     import shutil
 
     path = tmp_path / "old.sqlite3"
-    shutil.copy(Path(__file__).parent / "data" / "store-v0.1.0.sqlite3", path)
+    shutil.copy(Path(__file__).parents[1] / "data" / "store-v0.1.0.sqlite3", path)
     store = Store(f"sqlite:///{path}")
     try:
         with store.session(write=False) as session:

@@ -16,7 +16,7 @@ from banbucheng.core.errors import InvalidInput
 from banbucheng.core.notice import Notice, merge_notices
 from banbucheng.core.notice_parser import parse_notice
 
-NOTICES = Path(__file__).parent / "data" / "notices"
+NOTICES = Path(__file__).parents[1] / "data" / "notices"
 YEARS = sorted({int(p.stem[:4]) for p in NOTICES.glob("*.txt")})
 
 

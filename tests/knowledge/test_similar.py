@@ -11,6 +11,7 @@ from typing import Any
 
 import casegen
 import pytest
+from cases import HUO_CITIZEN, HUO_MATTER
 from sqlmodel import select
 
 from banbucheng.core import bigrams
@@ -182,8 +183,7 @@ def test_index_is_complete(reader: Any) -> None:
 
 # ---------------------------------------------------------------- through the CLI
 
-HUO = ["--name", "霍某某", "--phone", "13712341111"]
-HUO_MATTER = "诊所营业执照与医疗机构执业许可证名称不一致，供货商拒绝供药"
+HUO = HUO_CITIZEN
 
 
 def _walkthrough(bbc: Any) -> None:
@@ -359,7 +359,7 @@ def test_register_indexes_without_personal_data(bbc: Any, isolated: Path) -> Non
 
 # ---------------------------------------------------------------- upgrading an old store
 
-V010 = Path(__file__).parent / "data" / "store-v0.1.0.sqlite3"
+V010 = Path(__file__).parents[1] / "data" / "store-v0.1.0.sqlite3"
 
 
 def test_upgrade_indexes_old_cases_and_adopts_their_mechanisms(tmp_path: Path, bbc: Any) -> None:
