@@ -38,6 +38,20 @@ def _applied(conn: Connection) -> set[str]:
     return {row[0] for row in conn.execute(text("SELECT name FROM schema_migrations"))}
 
 
+def is_current(conn: Connection) -> bool:
+    """Whether every step is recorded as applied: one read, no write, no lock wait.
+    (A table added without a step would not be created on existing stores: every
+    schema change comes with a migration.)"""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with conn.begin_nested():
+            names = {row[0] for row in conn.execute(text("SELECT name FROM schema_migrations"))}
+    except DBAPIError:  # no such table: a new or a 0.1.0 store
+        return False
+    return all(name in names for name, _ in MIGRATIONS)
+
+
 def _record(conn: Connection, name: str) -> None:
     conn.execute(
         text("INSERT INTO schema_migrations (name, applied_at) VALUES (:n, CURRENT_TIMESTAMP)"),

@@ -1,0 +1,50 @@
+"""Opening the store: a current store is opened with one read and no lock, so a
+reader is never held up by a writer (a long import, say)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BBC = [sys.executable, "-c", "from banbucheng.cli import run; run()"]
+
+
+def test_a_reader_opens_the_store_while_a_writer_holds_the_lock(bbc, isolated: Path) -> None:
+    bbc("register", "--name", "张三", "--phone", "13800000000", "--matter", "事项")
+    writer = sqlite3.connect(isolated, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # what an import holds for its whole run
+        writer.execute("UPDATE settings SET value = value WHERE 0")
+        started = time.monotonic()
+        listed = subprocess.run(
+            [*BBC, "list", "--json"], capture_output=True, text=True, timeout=60
+        )
+        waited = time.monotonic() - started
+    finally:
+        writer.rollback()
+        writer.close()
+    assert listed.returncode == 0, listed.stderr
+    assert '"number"' in listed.stdout
+    assert waited < 20  # the busy timeout is 30 s: nothing waited for the lock
+
+
+def test_a_store_missing_a_step_is_not_current(bbc, isolated: Path) -> None:
+    from sqlalchemy import create_engine
+
+    from banbucheng.schema.migrations import MIGRATIONS, is_current
+
+    bbc("list")  # made and upgraded
+    engine = create_engine(f"sqlite:///{isolated}")
+    try:
+        with engine.connect() as conn, conn.begin():
+            assert is_current(conn)
+            last = MIGRATIONS[-1][0]
+            conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = ?", (last,))
+            assert not is_current(conn)
+            conn.exec_driver_sql("DROP TABLE schema_migrations")
+            assert not is_current(conn)  # a 0.1.0 store had no such table
+    finally:
+        engine.dispose()
