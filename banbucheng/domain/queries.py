@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from banbucheng.core.errors import NotFound
 from banbucheng.core.labels import OPEN_STATUSES
@@ -46,16 +47,22 @@ def list_cases(
     return list(session.exec(stmt).all())
 
 
+def _overdue(now: datetime, unit_id: int | None) -> list[Any]:
+    conds = [col(Case.status).in_(OPEN_STATUSES), col(Case.due_at) < now]
+    if unit_id is not None:
+        conds.append(Case.unit_id == unit_id)
+    return conds
+
+
 def overdue_cases(session: Session, now: datetime, *, unit_id: int | None = None) -> list[Case]:
     """Open cases past their deadline (of one lead unit, if given), the most late first."""
-    stmt = (
-        select(Case)
-        .where(col(Case.status).in_(OPEN_STATUSES), col(Case.due_at) < now)
-        .order_by(col(Case.due_at), col(Case.number))
-    )
-    if unit_id is not None:
-        stmt = stmt.where(Case.unit_id == unit_id)
+    stmt = select(Case).where(*_overdue(now, unit_id)).order_by(col(Case.due_at), col(Case.number))
     return list(session.exec(stmt).all())
+
+
+def overdue_count(session: Session, now: datetime, *, unit_id: int | None = None) -> int:
+    """How many cases overdue_cases would list, counted by the database."""
+    return session.exec(select(func.count()).select_from(Case).where(*_overdue(now, unit_id))).one()
 
 
 def _start(day: date) -> datetime:

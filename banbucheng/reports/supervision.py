@@ -40,13 +40,13 @@ def supervision(
     overdue that are due within `within` working days (0: today). Most urgent first,
     masked, with the lead unit's contact. Also returns how many cases are overdue
     (for the same unit filter), which the exit code reports."""
-    from banbucheng.domain.queries import overdue_cases
+    from banbucheng.domain.queries import overdue_cases, overdue_count
     from banbucheng.domain.views import case_dicts
 
     unit_id = _unit_id(session, unit)
-    late = overdue_cases(session, now, unit_id=unit_id)
     if within is None:
-        cases = late
+        cases = overdue_cases(session, now, unit_id=unit_id)
+        late = len(cases)
     else:
         if within < 0:
             raise InvalidInput("--within 应为0或正整数（工作日）")
@@ -63,8 +63,9 @@ def supervision(
         if unit_id is not None:
             stmt = stmt.where(Case.unit_id == unit_id)
         cases = list(session.execute(stmt).scalars().all())
+        late = overdue_count(session, now, unit_id=unit_id)  # counted, never loaded
     rows = case_dicts(session, cases, now=now, calendar=calendar)
     contacts = unit_contacts(session, sorted({r["unit"] for r in rows if r["unit"]}))
     for r in rows:
         r["unit_contact"] = contacts.get(r["unit"], "") if r["unit"] else ""
-    return rows, len(late)
+    return rows, late
