@@ -25,12 +25,12 @@ from banbucheng.reports.timeline import (
     Cutoff,
     Figures,
     Timeline,
-    case_state,
     check_not_future,
     count_where,
     cutoff,
     day_start,
     iso_time,
+    state_table,
     unit_contacts,
 )
 from banbucheng.schema.models import Case, Event, Unit
@@ -92,7 +92,7 @@ def daily_rollup(
     start, end = day_start(day), day_start(day + timedelta(days=1))
     cut = cutoff(end, now)
     tl = Timeline(session)
-    state = case_state(tl, cut)
+    state = state_table(session, tl, cut)
     f = Figures(tl, state, cut)
     today = f.received_in(start)
     next_day = calendar.next_workday(day)

@@ -45,10 +45,10 @@ from banbucheng.reports.timeline import (
     Cutoff,
     Figures,
     Timeline,
-    case_state,
     count_where,
     cutoff,
     iso_time,
+    state_table,
     unit_contacts,
 )
 from banbucheng.schema.models import Event
@@ -85,7 +85,7 @@ def unit_counts(
 ) -> dict[str | None, dict[str, int]]:
     """The counts of METRIC_KEYS per lead unit (None: not dispatched) for the period
     [start, cutoff); start None means since the first case. Four grouped queries."""
-    state = case_state(tl, cut)
+    state = state_table(session, tl, cut)
     f = Figures(tl, state, cut)
     out: dict[str | None, dict[str, int]] = {}
 

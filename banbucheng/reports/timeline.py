@@ -37,8 +37,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
+    Column,
     Date,
+    Integer,
+    MetaData,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -55,7 +60,7 @@ from sqlmodel import Session, col, func
 
 from banbucheng.core.errors import InvalidInput
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.schema.models import Case, Event, Unit
+from banbucheng.schema.models import BeijingDateTime, Case, Event, Unit
 
 # ---------------------------------------------------------------- cutoffs
 
@@ -243,13 +248,49 @@ def case_state(tl: Timeline, cut: Cutoff) -> Any:
             pivot.c.category,
             pivot.c.subtype,
             pivot.c.due_at,
-            pivot.c.provisional,
+            tl.true(pivot.c.provisional).label("provisional"),
             pivot.c.closed,
         )
         .select_from(pivot)
         .join(Case, Case.id == pivot.c.case_id)
         .subquery("state")
     )
+
+
+def state_table(session: Session, tl: Timeline, cut: Cutoff) -> Any:
+    """case_state, computed once per report and cutoff into a temporary table that
+    the report's dozen queries read (each would otherwise rebuild it from the events).
+
+    Temporary tables live with the connection and write nothing to the store: on
+    SQLite they need no write lock, on PostgreSQL they are dropped at commit. A
+    pooled SQLite connection may still hold one from an earlier report, so the name
+    is dropped first."""
+    made: dict[str, Table] = session.info.setdefault("bbc_state_tables", {})
+    if cut.before_iso in made:
+        return made[cut.before_iso]
+    table = Table(
+        f"bbc_state_{len(made)}",
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("number", String),
+        Column("received_at", BeijingDateTime),
+        Column("unit", String),
+        Column("category", String),
+        Column("subtype", String),
+        Column("due_at", String),
+        Column("provisional", Boolean),
+        Column("closed", Boolean),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    conn = session.connection()
+    if not tl.pg:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table.name}")
+    table.create(conn)
+    state = case_state(tl, cut)
+    conn.execute(table.insert().from_select(list(state.c.keys()), select(state)))
+    made[cut.before_iso] = table
+    return table
 
 
 class Figures:
@@ -263,7 +304,7 @@ class Figures:
             state.c.due_at.is_not(None),
             tl.text(state.c.due_at) < cut.as_of_iso,
         )
-        self.provisional = and_(self.open, tl.true(state.c.provisional))
+        self.provisional = and_(self.open, state.c.provisional.is_(True))
 
     def received_in(self, start: datetime | None) -> ColumnElement[bool]:
         if start is None:

@@ -32,7 +32,9 @@ def _forget_statistics(db: Any) -> None:
         con.close()
 
 
-def _report_statements(db: Any) -> list[tuple[str, Any]]:
+def _report_plans(db: Any) -> list[list[tuple[int, int, str]]]:
+    """The plan of every query the reports run, taken on their own connection just
+    before each runs (the state's temporary table exists only there)."""
     from sqlalchemy import event
 
     from banbucheng.core.validate import parse_datetime
@@ -40,43 +42,35 @@ def _report_statements(db: Any) -> list[tuple[str, Any]]:
     from banbucheng.store import Store
 
     store = Store(f"sqlite:///{db}")
-    seen: list[tuple[str, Any]] = []
+    plans: list[list[tuple[int, int, str]]] = []
 
     @event.listens_for(store.engine, "before_cursor_execute")
-    def record(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, params))
+    def explain(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(("SELECT", "INSERT INTO BBC_STATE")):
+            raw = cursor.connection
+            rows = raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
+            # The planner must not have read any statistics either.
+            assert raw.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] == 0
+            plans.append([(r[0], r[1], r[3]) for r in rows])
 
     now = parse_datetime(LATER)
     try:
         with store.context(actor="测试", now=now, write=False) as ctx:
-            seen.clear()
+            plans.clear()
             day = (now - timedelta(days=10)).date()
             daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, day, now)
             period.period_stats(ctx.session, ctx.policy, None, now, now)
             supervision.supervision(ctx.session, ctx.calendar, now)
     finally:
         store.close()
-    return seen
-
-
-def _plan(db: Any, statement: str, params: Any) -> list[tuple[int, int, str]]:
-    con = sqlite3.connect(db)
-    try:
-        rows = con.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
-        # The planner must not have read any statistics either.
-        assert con.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] == 0
-    finally:
-        con.close()
-    return [(r[0], r[1], r[3]) for r in rows]
+    return plans
 
 
 def test_report_plans_are_linear_on_a_store_never_analysed(window):
     _forget_statistics(window)
-    statements = _report_statements(window)
-    assert len(statements) > 10
-    for statement, params in statements:
-        plan = _plan(window, statement, params)
+    plans = _report_plans(window)
+    assert len(plans) > 10
+    for plan in plans:
         text = "\n".join(d for _, _, d in plan)
         assert "CORRELATED" not in text, text
         loops: dict[int, list[str]] = {}
