@@ -44,7 +44,7 @@ class Location:
 NEVER, FILE, DIRECTORIES = "never", "file", "directories"
 
 
-def locate(db: str | None, *, create: str = NEVER) -> Location:
+def locate(db: str | None, *, create: str = NEVER, make: bool = True) -> Location:
     """--db, else BBC_DB, else the user's data directory; a path or an SQLAlchemy URL.
 
     A mistyped path must not quietly become a new, empty store. So a store is made
@@ -52,6 +52,7 @@ def locate(db: str | None, *, create: str = NEVER) -> Location:
     `create` allows it (commands that write: FILE; restore and demo: DIRECTORIES,
     which may also make the folder). A given file that does not exist is an error
     otherwise, and so is a given folder that does not exist (unless DIRECTORIES).
+    With make=False nothing is made: only what would be refused is refused.
     """
     given = db or os.environ.get("BBC_DB")
     default = default_db_path()
@@ -78,6 +79,8 @@ def locate(db: str | None, *, create: str = NEVER) -> Location:
             raise StoreError(
                 f"数据库所在的文件夹不存在：{path.parent}（请检查 --db 或 BBC_DB 是否写错）"
             )
+        if not make:
+            return Location(url=f"sqlite:///{path}", label=str(path), is_default=is_default)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Owner-only from the start: the file holds citizens' personal data.

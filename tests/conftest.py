@@ -22,6 +22,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     db.touch(mode=0o600)
     monkeypatch.setenv("BBC_DB", str(db))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the completion cache
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # bbc completion install writes here
     monkeypatch.setenv("BBC_OPERATOR", "窗口甲")
     monkeypatch.delenv("BBC_NOW", raising=False)
     monkeypatch.delenv("BBC_DEBUG", raising=False)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 import re
 import shutil
-import unicodedata
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,95 +26,10 @@ from typer._click import exceptions as _click  # typer's own copy of click
 from typer._coercion import RuntimeParam
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
+from banbucheng.core.text import is_wide, paragraphs, width, wrap
+
 HELP_TEXT = "显示本帮助并退出"
 HELP_NAMES = ["-h", "--help"]
-
-# ---------------------------------------------------------------- text on a terminal
-
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000-\u303f"
-_TOKENS = re.compile(rf"(\s+)|([{_CJK}])|([^\s{_CJK}]+)")
-_NO_LINE_START = set("，。、；：？！）」』》〉】…,.;:?!)]}%")
-_NO_LINE_END = set("（「『《〈【([{")
-
-
-def width(text: str) -> int:
-    """Columns a text takes on a terminal: CJK and full-width characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def wrap(text: str, columns: int) -> list[str]:
-    """`text` in lines of at most `columns` columns. Chinese breaks between any two
-    characters, Latin words, option names and case numbers only at spaces; no line
-    starts with a closing mark or ends with an opening one."""
-    columns = max(columns, 10)
-    lines: list[list[str]] = [[]]
-    used = 0
-    for space, cjk, word in _TOKENS.findall(text):
-        token = space or cjk or word
-        size = width(token)
-        line = lines[-1]
-        if space:
-            if line:
-                line.append(" ")
-                used += 1
-            continue
-        if used + size > columns and line:
-            while line and line[-1] == " ":
-                line.pop()
-            carried: list[str] = []
-            # Keep a closing mark with the character before it, an opening one with
-            # the character after it.
-            if token[0] in _NO_LINE_START:
-                while len(line) > 1:
-                    carried.insert(0, line.pop())
-                    if carried[0][0] not in _NO_LINE_START:
-                        break
-            while len(line) > 1 and line[-1] and line[-1][-1] in _NO_LINE_END:
-                carried.insert(0, line.pop())
-            lines.append(carried)
-            line = lines[-1]
-            used = sum(width(t) for t in line)
-        while size > columns:  # longer than a line: cut it
-            cut = _fit(token, columns - used)
-            line.append(token[:cut])
-            token = token[cut:]
-            size = width(token)
-            lines.append([])
-            line, used = lines[-1], 0
-        line.append(token)
-        used += size
-    return ["".join(line).rstrip() for line in lines] or [""]
-
-
-def _fit(token: str, columns: int) -> int:
-    used = 0
-    for i, ch in enumerate(token):
-        used += width(ch)
-        if used > columns:
-            return max(i, 1)
-    return len(token)
-
-
-def paragraphs(text: str) -> list[str]:
-    """A docstring's paragraphs, each on one line: lines are joined with a space
-    between Latin words and with nothing between Chinese characters."""
-    out = []
-    for block in re.split(r"\n\s*\n", inspect.cleandoc(text or "")):
-        joined = ""
-        for line in block.splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            if joined and not (_is_cjk(joined[-1]) or _is_cjk(line[0])):
-                joined += " "
-            joined += line
-        if joined:
-            out.append(joined)
-    return out
-
-
-def _is_cjk(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in "WF"
 
 
 def summary(text: str | None) -> str:
@@ -546,7 +460,7 @@ def usage_message(exc: Any) -> str:
 
 
 def _chinese(text: str) -> bool:
-    return any(_is_cjk(ch) for ch in text or "")
+    return any(is_wide(ch) for ch in text or "")
 
 
 def help_requested(exc: Any) -> bool:

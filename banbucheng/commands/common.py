@@ -237,12 +237,37 @@ def guide(asks: list[Any], given: dict[str, Any], title: str) -> dict[str, Any]:
     return values
 
 
+def check_first(number: str | None, action: str, also: Any = None) -> Any:
+    """On a terminal, before the first question: the store opens, the case exists and
+    the step is allowed in its state (lifecycle.ALLOWED), so nobody answers questions
+    for a case that cannot take them. `also(ctx)`, if given, is read in the same
+    look (e.g. the units to choose from); its result is returned. Off a terminal
+    nothing is asked, and the command checks as it saves."""
+    from banbucheng.window.guided import interactive
+
+    if not interactive():
+        return None
+    if number is None:  # a new case: only the store must be there to take it
+        from banbucheng.store import FILE, locate
+
+        locate(state.db, create=FILE, make=False)
+        return None
+    from banbucheng.domain import lifecycle
+
+    with session(write=False) as ctx:
+        lifecycle.check_allowed(lifecycle.get_case(ctx.session, number), action)
+        return also(ctx) if also is not None else None
+
+
 def _shown(ask: Any, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return "、".join(value)
-    return dict(ask.choices).get(value, str(value))
+        return "、".join(_shown(ask, v) for v in value)
+    labels = dict(ask.choices)
+    if ask.free and value not in labels:
+        return f"{value}（新）"
+    return labels.get(value, str(value))
 
 
 def now_text() -> str:

@@ -78,11 +78,6 @@ def command_tree(root: Any) -> dict[str, Any]:
     return _node(root, root.context_class(root, info_name="bbc"))
 
 
-def _root() -> Any:
-    ctx = typer.get_current_context(silent=True)
-    return ctx.find_root().command if ctx is not None else None
-
-
 # ---------------------------------------------------------------- the scripts
 
 _RUN = '_BBC_COMPLETE=complete_{shell} "{python}" -P -m banbucheng 2>/dev/null'
@@ -171,7 +166,7 @@ def install_script(shell: str, home: Path) -> tuple[Path, Path | None]:
 
 
 @completion_app.command("install")
-def install(shell: ShellArg = None) -> None:
+def install(ctx: typer.Context, shell: ShellArg = None) -> None:
     """为当前 shell 安装命令补全；重开终端后，按 TAB 补全命令、选项、案件编号和单位名称。
 
     例：bbc completion install；bbc completion install zsh
@@ -183,9 +178,7 @@ def install(shell: ShellArg = None) -> None:
         target, rc = install_script(name, Path.home())
     except OSError as exc:
         raise InvalidInput(f"无法写入补全脚本：{exc.strerror}") from None
-    root = _root()
-    if root is not None:
-        completion.save_tree(command_tree(root))  # the first TAB is fast too
+    completion.save_tree(command_tree(ctx.find_root().command))  # the first TAB is fast too
     where = f"，并已在 {rc} 中加载" if rc is not None else ""
     typer.echo(f"已安装 {name} 命令补全：{target}{where}；重开终端后生效")
 
