@@ -3,30 +3,74 @@
 Here are only the global options (--db, --operator, --version), the home screen shown
 when no command is given, the one place where errors become a Chinese line and an exit
 code, and the list of command modules. The commands themselves live in
-banbucheng/commands/, one module per area; what they share is in commands/common.py.
+banbucheng/commands/, one module per area; what they share is in commands/common.py,
+and their Chinese help and usage errors in commands/chinese.py.
 
-Heavy modules (the store, sqlmodel, rich tables) are imported inside the commands
-that use them, so `bbc --help` and shell completion stay fast.
+A command is built from its function only when it is run (or its help is shown), and
+heavy modules (the store, sqlmodel, rich tables) are imported inside the commands that
+use them, so `bbc --help` stays fast; TAB completion does not come here at all
+(window/completion.py).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated, Any
 
 import typer
+from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
 from banbucheng import __version__
-from banbucheng.commands import admin, browse, cases, demo, knowledge, reports, trust, window
+from banbucheng.commands import (
+    admin,
+    browse,
+    cases,
+    demo,
+    knowledge,
+    reports,
+    shell,
+    trust,
+    window,
+)
+from banbucheng.commands.chinese import (
+    HELP_NAMES,
+    ChineseHelp,
+    help_requested,
+    lazy_commands,
+    lighten,
+    usage_message,
+)
 from banbucheng.commands.common import fail, state
 from banbucheng.core.errors import BbcError
 
+# The order here is the order of `bbc --help`: a case's life first, then reading it,
+# reports, the knowledge base, trust in the records, the window; the groups last.
+COMMAND_MODULE_APPS = [m.app for m in (cases, browse, demo, reports, knowledge, trust, window)]
+GROUPS = [
+    admin.units_app,
+    admin.calendar_app,
+    admin.config_app,
+    knowledge.mechanism_app,
+    knowledge.template_app,
+    shell.completion_app,
+]
 
-class _Root(TyperGroup):
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process stopped by SIGINT
+
+
+class _Root(ChineseHelp, TyperGroup):
     """The root command. Every command runs inside its invoke(), so this is where a
     domain error becomes one Chinese line on stderr and an exit code; never a traceback
-    (unless BBC_DEBUG is set, for developers)."""
+    (unless BBC_DEBUG is set, for developers). Usage errors, found while the command
+    line is read, are turned into one Chinese line in main()."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = lazy_commands(COMMAND_MODULE_APPS, GROUPS)
+        lighten(self.params)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -34,11 +78,65 @@ class _Root(TyperGroup):
         except BbcError as exc:
             fail(f"错误：{exc.message}", exc.exit_code)
         except (typer.Exit, typer.Abort, typer.TyperException):
-            raise  # exit codes, Ctrl-C and usage errors, which typer reports itself
+            raise  # exit codes, and usage errors (reported by main below)
+        except KeyboardInterrupt:
+            _leave_prompt_line()
+            fail("已中断，未保存", EXIT_INTERRUPTED)
+        except EOFError:  # Ctrl-D where a question waited for an answer
+            _leave_prompt_line()
+            fail("已取消，未保存", 1)
         except Exception as exc:  # a bug: say so briefly, without data that may be personal
             if os.environ.get("BBC_DEBUG"):
                 raise
             fail(f"内部错误（{type(exc).__name__}），操作未保存；设置 BBC_DEBUG=1 可查看详情", 70)
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.UsageError as exc:
+            if help_requested(exc):
+                typer.echo(exc.ctx.get_help())
+                code = 0
+            else:
+                typer.echo(usage_message(exc), err=True)
+                code = EXIT_USAGE
+        except click_errors.ClickException:
+            typer.echo("错误：无法打开给出的文件", err=True)
+            code = 1
+        except typer.Abort:
+            typer.echo("已取消，未保存", err=True)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def _main_shell_completion(
+        self, ctx_args: Any, prog_name: str, complete_var: Any = None
+    ) -> None:
+        """TAB in a shell whose completion script calls `bbc` itself: answered as
+        window/completion.py answers `python -m banbucheng`."""
+        if os.environ.get("_BBC_COMPLETE"):
+            sys.exit(complete(lambda: shell.command_tree(self)))
+
+
+def complete(load_tree: Any) -> int:
+    from banbucheng.window import completion
+
+    return completion.main(load_tree)
+
+
+def _leave_prompt_line() -> None:
+    """After Ctrl-C or Ctrl-D at a question, end the question's line first, so the
+    message is a line of its own."""
+    if sys.stdout.isatty():
+        typer.echo("")
 
 
 app = typer.Typer(
@@ -48,6 +146,8 @@ app = typer.Typer(
     invoke_without_command=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    add_completion=False,  # bbc completion install / show, in Chinese
+    context_settings={"help_option_names": HELP_NAMES},
 )
 
 
@@ -78,20 +178,6 @@ def main(
     state.operator = operator
     if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
         window.home()
-
-
-# The order here is the order of `bbc --help`: a case's life first, then reading it,
-# reports, the knowledge base, trust in the records, the window; the groups last.
-for _module in (cases, browse, demo, reports, knowledge, trust, window):
-    app.add_typer(_module.app)
-for _group in (
-    admin.units_app,
-    admin.calendar_app,
-    admin.config_app,
-    knowledge.mechanism_app,
-    knowledge.template_app,
-):
-    app.add_typer(_group)
 
 
 def run() -> None:

@@ -29,20 +29,84 @@ BUSY_TIMEOUT_S = 30
 PG_WRITE_LOCK = 0x62626301
 
 
-def resolve_url(db: str | None) -> str:
-    """--db, else BBC_DB, else the user's data directory; a path or an SQLAlchemy URL."""
-    db = db or os.environ.get("BBC_DB") or str(default_db_path())
-    if "://" in db:
-        return db
-    path = Path(db).expanduser().resolve()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
+@dataclass(frozen=True)
+class Location:
+    """Where the store is: its URL, what to call it for people (the file, or the URL
+    without its password), whether it is the default one and whether it was just made."""
+
+    url: str
+    label: str
+    is_default: bool
+    created: bool = False
+
+
+# How far locate() may go when the store's file does not exist yet.
+NEVER, FILE, DIRECTORIES = "never", "file", "directories"
+
+
+def locate(db: str | None, *, create: str = NEVER, make: bool = True) -> Location:
+    """--db, else BBC_DB, else the user's data directory; a path or an SQLAlchemy URL.
+
+    A mistyped path must not quietly become a new, empty store. So a store is made
+    only as a visible act: the default file on first use; a given file when
+    `create` allows it (commands that write: FILE; restore and demo: DIRECTORIES,
+    which may also make the folder). A given file that does not exist is an error
+    otherwise, and so is a given folder that does not exist (unless DIRECTORIES).
+    With make=False nothing is made: only what would be refused is refused.
+    """
+    given = db or os.environ.get("BBC_DB")
+    default = default_db_path()
+    text = given or str(default)
+    if text.startswith("sqlite:///"):
+        text = text.removeprefix("sqlite:///")
+    elif "://" in text:
+        return Location(url=text, label=_without_password(text), is_default=False)
+    path = Path(text).expanduser().resolve()
+    is_default = path == default.expanduser().resolve()
+    if path.is_dir():
+        raise StoreError(
+            f"数据库路径是一个文件夹：{path}（请给出文件名，如 {path / 'bbc.sqlite3'}）"
+        )
+    created = False
+    if not path.exists():
+        allowed = DIRECTORIES if is_default else create
+        if allowed == NEVER:
+            raise StoreError(
+                f"数据库文件不存在：{path}（请检查 --db 或 BBC_DB 是否写错；"
+                "新的数据库在第一次登记时建立）"
+            )
+        if allowed == FILE and not path.parent.is_dir():
+            raise StoreError(
+                f"数据库所在的文件夹不存在：{path.parent}（请检查 --db 或 BBC_DB 是否写错）"
+            )
+        if not make:
+            return Location(url=f"sqlite:///{path}", label=str(path), is_default=is_default)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             # Owner-only from the start: the file holds citizens' personal data.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    except OSError as exc:
-        raise StoreError(f"无法创建数据文件 {path}：{exc.strerror}") from None
-    return f"sqlite:///{path}"
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            created = True
+        except FileExistsError:
+            pass  # another window made it just now
+        except OSError as exc:
+            raise StoreError(f"无法创建数据文件 {path}：{exc.strerror}") from None
+    return Location(
+        url=f"sqlite:///{path}", label=str(path), is_default=is_default, created=created
+    )
+
+
+def resolve_url(db: str | None, *, create: str = NEVER) -> str:
+    """The store's URL (see locate)."""
+    return locate(db, create=create).url
+
+
+def _without_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
 
 
 def _sqlite_setup(engine: Engine) -> None:

@@ -17,8 +17,13 @@ from banbucheng.cli import app
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     db = tmp_path / "bbc.sqlite3"
+    # An empty file is a new store to bbc (a given path that does not exist is refused
+    # by commands that only read, so a mistyped BBC_DB never looks like an empty day).
+    db.touch(mode=0o600)
     monkeypatch.setenv("BBC_DB", str(db))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the completion cache
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # bbc completion install writes here
     monkeypatch.setenv("BBC_OPERATOR", "窗口甲")
     monkeypatch.delenv("BBC_NOW", raising=False)
     monkeypatch.delenv("BBC_DEBUG", raising=False)

@@ -16,6 +16,7 @@ from banbucheng.commands.common import (
     print_json,
     provisional_notice,
     session,
+    store_label,
 )
 from banbucheng.core.errors import InvalidInput
 
@@ -45,7 +46,7 @@ def show(
     if as_json:
         print_json(data)
     else:
-        render.case_detail(data)
+        render.case_detail(data, source=store_label())
     provisional_notice(data)
 
 
@@ -109,4 +110,4 @@ def list_(
     if as_json:
         print_json(rows)
     else:
-        render.case_table(rows, title=f"案件（{len(rows)} 件）")
+        render.case_table(rows, title=f"案件（{len(rows)} 件）", source=store_label())

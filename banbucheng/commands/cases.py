@@ -7,6 +7,7 @@ window/guided.py), makes one call into domain/lifecycle.py and reports the outco
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +16,7 @@ from banbucheng.commands.common import (
     JsonOpt,
     NumberArg,
     case_out,
+    check_first,
     complete_units,
     guide,
     notice,
@@ -85,6 +87,7 @@ def register(
     from banbucheng.services import cases as case_service
     from banbucheng.window.guided import Ask
 
+    check_first(None, "register")
     # Each field is judged by one function in core/validate.py, for the option and for
     # the answer to the question alike.
     v = guide(
@@ -179,6 +182,7 @@ def classify(
     from banbucheng.window.guided import Ask
 
     if category is None and subtype is None:
+        check_first(number, "classify")
         v = guide(
             [
                 Ask("category", "--category", "分类", choices=list(CATEGORIES.items())),
@@ -234,27 +238,31 @@ def dispatch(
     from banbucheng.domain import lifecycle
 
     if not unit:
-        from banbucheng.window.guided import Ask, interactive
+        from banbucheng.window.guided import Ask
 
-        known: list[str] = []
-        if interactive():
-            from banbucheng.domain import units as units_mod
-
-            with session(write=False) as ctx:
-                known = [u["name"] for u in units_mod.directory(ctx.session, ctx.now)]
+        known = check_first(number, "dispatch", _unit_names) or []
         pick = [(n, n) for n in known]
+        confirm_new = functools.partial(_new_unit_question, known)
         v = guide(
             [
-                Ask("unit", "--unit", "主办单位", choices=pick, free=True),
-                Ask("helpers", "--helper", "协办单位（多个用顿号分隔）", required=False),
+                Ask("unit", "--unit", "主办单位", choices=pick, free=True, confirm_new=confirm_new),
+                Ask(
+                    "helpers",
+                    "--helper",
+                    "协办单位",
+                    required=False,
+                    hint="可多个，用顿号分隔",
+                    choices=pick,
+                    free=True,
+                    many=True,
+                    confirm_new=confirm_new,
+                ),
             ],
-            {"unit": None, "helpers": "、".join(helper or []) or None},
+            {"unit": None, "helpers": list(helper) if helper else None},
             f"派单确认：{number}",
         )
         unit = v["unit"]
-        helper = [
-            h.strip() for h in (v["helpers"] or "").replace(",", "、").split("、") if h.strip()
-        ]
+        helper = list(v["helpers"] or [])
     lead = required(unit, "--unit", "主办单位")
     unit_due = opt_date(due, "单位到期日")
     if unit_due is not None and days is not None:
@@ -269,6 +277,24 @@ def dispatch(
         notice(text)
     if not as_json:
         typer.echo(f"{case.number} 已派给「{data['unit']}」，案件期限 {human(data['due_at'])}")
+
+
+def _unit_names(ctx: Any) -> list[str]:
+    from sqlmodel import select
+
+    from banbucheng.schema.models import Unit
+
+    return list(ctx.session.exec(select(Unit.name).order_by(Unit.name)).all())
+
+
+def _new_unit_question(known: list[str], name: str) -> str | None:
+    """A new unit close to a known one is likely a slip: ask before adding it."""
+    from banbucheng.domain.lifecycle import similar_unit_names
+
+    similar = similar_unit_names(name, known)
+    if not similar:
+        return None
+    return f"「{name}」不在单位名录中，与已有的「{'、'.join(similar)}」相近；仍作为新单位加入吗？"
 
 
 def _text_action(action: str, number: str, text: str, label: str) -> None:
@@ -381,6 +407,7 @@ def close(
     from banbucheng.window.guided import Ask
 
     if template is None and not result:
+        check_first(number, "close")
         v = guide(
             [
                 Ask("result", "--result", "办理结果"),
@@ -436,6 +463,7 @@ def visit(
     from banbucheng.window.guided import Ask
 
     if not satisfaction:
+        check_first(number, "visit")
         v = guide(
             [
                 Ask("satisfaction", "--satisfaction", "满意度", choices=_SATISFACTION_CHOICES),

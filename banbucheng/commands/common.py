@@ -26,10 +26,12 @@ if TYPE_CHECKING:
 
 
 class State:
-    """The global options (--db, --operator), set by the root callback in cli.py."""
+    """The global options (--db, --operator), set by the root callback in cli.py, and
+    the store the command opened (so what it prints can name it)."""
 
     db: str | None = None
     operator: str | None = None
+    location: Any = None  # store.Location, once the store is opened
 
 
 state = State()
@@ -38,15 +40,28 @@ state = State()
 # ---------------------------------------------------------------- shared options
 
 
-def _complete(kind: str, ctx: Any, incomplete: str) -> list[str]:
+def _db_of(ctx: Any) -> str | None:
+    root = ctx.find_root() if ctx is not None else None
+    return root.params.get("db") if root is not None else None
+
+
+def complete_case_numbers(ctx: Any, incomplete: str) -> list[str]:
+    """Shell completion of case numbers (open cases first)."""
     from banbucheng.window import completion
 
-    return getattr(completion, kind)(ctx, incomplete)
+    return completion.case_numbers(_db_of(ctx), incomplete)
 
 
 def complete_units(ctx: Any, incomplete: str) -> list[str]:
     """Shell completion of unit names (for --unit, --helper)."""
-    return _complete("unit_names", ctx, incomplete)
+    from banbucheng.window import completion
+
+    return completion.unit_names(_db_of(ctx), incomplete)
+
+
+# What each completes, for the command tree that TAB reads (window/completion.py).
+complete_case_numbers.bbc_completion = "case"  # type: ignore[attr-defined]
+complete_units.bbc_completion = "unit"  # type: ignore[attr-defined]
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON（英文键名，供脚本使用）")]
@@ -55,7 +70,7 @@ NumberArg = Annotated[
     typer.Argument(
         help="案件编号，如 BB20210401-001",
         show_default=False,
-        autocompletion=lambda ctx, incomplete: _complete("case_numbers", ctx, incomplete),
+        autocompletion=complete_case_numbers,
     ),
 ]
 
@@ -94,32 +109,69 @@ def _os_user() -> str:
         return "unknown"
 
 
-def open_store() -> Any:
-    from banbucheng.store import Store, resolve_url
+def locate_store(*, create: str | None = None) -> Any:
+    """Where the store is (store.locate), saying so when it has just been made."""
+    from banbucheng.store import NEVER, locate
 
-    return Store(resolve_url(state.db))
+    location = locate(state.db, create=create or NEVER)
+    if location.created:
+        first = "（首次使用）" if location.is_default else ""
+        notice(f"已新建数据库：{location.label}{first}")
+    state.location = location
+    return location
+
+
+def open_store(*, create: str | None = None) -> Any:
+    """The store, opened; a missing file is made only when `create` allows it."""
+    from banbucheng.store import Store
+
+    return Store(locate_store(create=create).url)
+
+
+def store_label() -> str | None:
+    """The store a command read, to name beside what it shows, unless it is the default."""
+    location = state.location
+    if location is None or location.is_default:
+        return None
+    return location.label
 
 
 @contextmanager
-def session(*, write: bool) -> Iterator[Ctx]:
-    """Open the store and yield a context in one transaction. Provisional deadlines are
-    brought up to date first, whenever the calendar has learnt more since."""
+def session(*, write: bool, create: str | None = None) -> Iterator[Ctx]:
+    """Open the store and yield a context in one transaction. A command that writes may
+    make a missing store file (with a notice), one that only reads never does.
+    Provisional deadlines are brought up to date first, whenever the calendar has
+    learnt more since: inside the command's own transaction when it writes, else in a
+    short write of their own before the read."""
+    from contextlib import ExitStack
+
     from banbucheng.core.clock import now
     from banbucheng.domain import lifecycle
+    from banbucheng.store import FILE
 
-    store = open_store()
+    store = open_store(create=create or (FILE if write else None))
     moment, who = now(), actor()
+    refreshed = 0
     try:
-        with store.context(actor=who, now=moment, write=False) as ctx:
-            stale = lifecycle.pending_recompute(ctx)
-        if stale:
-            with store.context(actor=who, now=moment) as ctx:
-                n = lifecycle.refresh_provisional(ctx)
-            notice(f"提示：节假日安排已更新，{n} 件案件的暂定期限已重新计算")
-        with store.context(actor=who, now=moment, write=write) as ctx:
+        with ExitStack() as stack:
+            ctx = stack.enter_context(store.context(actor=who, now=moment, write=write))
+            if lifecycle.pending_recompute(ctx):
+                if write:
+                    refreshed = lifecycle.refresh_provisional(ctx)
+                else:
+                    stack.close()  # the read ends; the refresh is written on its own
+                    with store.context(actor=who, now=moment) as wctx:
+                        _refreshed_notice(lifecycle.refresh_provisional(wctx))
+                    ctx = stack.enter_context(store.context(actor=who, now=moment, write=False))
             yield ctx
+        _refreshed_notice(refreshed)
     finally:
         store.close()
+
+
+def _refreshed_notice(n: int) -> None:
+    if n:
+        notice(f"提示：节假日安排已更新，{n} 件案件的暂定期限已重新计算")
 
 
 # ---------------------------------------------------------------- one case
@@ -185,12 +237,37 @@ def guide(asks: list[Any], given: dict[str, Any], title: str) -> dict[str, Any]:
     return values
 
 
+def check_first(number: str | None, action: str, also: Any = None) -> Any:
+    """On a terminal, before the first question: the store opens, the case exists and
+    the step is allowed in its state (lifecycle.ALLOWED), so nobody answers questions
+    for a case that cannot take them. `also(ctx)`, if given, is read in the same
+    look (e.g. the units to choose from); its result is returned. Off a terminal
+    nothing is asked, and the command checks as it saves."""
+    from banbucheng.window.guided import interactive
+
+    if not interactive():
+        return None
+    if number is None:  # a new case: only the store must be there to take it
+        from banbucheng.store import FILE, locate
+
+        locate(state.db, create=FILE, make=False)
+        return None
+    from banbucheng.domain import lifecycle
+
+    with session(write=False) as ctx:
+        lifecycle.check_allowed(lifecycle.get_case(ctx.session, number), action)
+        return also(ctx) if also is not None else None
+
+
 def _shown(ask: Any, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return "、".join(value)
-    return dict(ask.choices).get(value, str(value))
+        return "、".join(_shown(ask, v) for v in value)
+    labels = dict(ask.choices)
+    if ask.free and value not in labels:
+        return f"{value}（新）"
+    return labels.get(value, str(value))
 
 
 def now_text() -> str:

@@ -24,12 +24,13 @@ def demo(
 
     例：bbc demo
     """
+    from banbucheng.store import DIRECTORIES
     from banbucheng.window import demo as demo_mod
 
     target = db or state.db or demo_mod.default_path()
     state.db = target
     state.operator = state.operator or "演示窗口"
-    with session(write=True) as ctx:
+    with session(write=True, create=DIRECTORIES) as ctx:  # a demo store is made on purpose
         numbers = demo_mod.load(ctx)
     typer.echo(f"演示数据库：{target}")
     typer.echo(f"已载入案例：{'、'.join(numbers)}")

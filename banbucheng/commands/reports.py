@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from banbucheng.commands.common import notice, opt_date, session
+from banbucheng.commands.common import notice, opt_date, session, store_label
 from banbucheng.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def emit(doc: Document, out: Output) -> None:
     if fmt is None:
         from banbucheng.reports import render
 
-        render.document(doc)
+        render.document(doc, source=store_label())
         return
     data = exports.render(doc, fmt)
     target = out.xlsx if fmt == "xlsx" else out.output

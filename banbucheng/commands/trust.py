@@ -16,11 +16,11 @@ from banbucheng.commands.common import (
     JsonOpt,
     actor,
     fail,
+    locate_store,
     notice,
     open_store,
     print_json,
     session,
-    state,
 )
 from banbucheng.core.errors import InvalidInput
 
@@ -83,11 +83,10 @@ def doctor(
     例：bbc doctor；bbc doctor --json
     """
     from banbucheng.core.clock import now
-    from banbucheng.store import resolve_url
     from banbucheng.trust import doctor as doctor_mod
     from banbucheng.trust.backup import sqlite_path
 
-    url = resolve_url(state.db)
+    url = locate_store().url
     if fix and url.startswith("sqlite"):
         fixed = doctor_mod.fix_permissions(sqlite_path(url))
         if fixed:
@@ -118,10 +117,9 @@ def backup(
     例：bbc backup /mnt/u盘/bbc-20260427.sqlite3；bbc backup ~/备份/（按时间命名）
     """
     from banbucheng.core.clock import now
-    from banbucheng.store import resolve_url
     from banbucheng.trust import backup as backup_mod
 
-    url = resolve_url(state.db)
+    url = locate_store().url
     backup_mod.sqlite_path(url)  # PostgreSQL: say pg_dump before trying to connect
     open_store().close()  # the store opens (and is at the current schema) before copying
     info = backup_mod.backup(url, _path(target), now=now(), force=force)
@@ -148,10 +146,10 @@ def restore(
     例：bbc restore /mnt/u盘/bbc-20260427.sqlite3 --yes
     """
     from banbucheng.core.clock import now
-    from banbucheng.store import resolve_url
+    from banbucheng.store import DIRECTORIES
     from banbucheng.trust import backup as backup_mod
 
-    url = resolve_url(state.db)
+    url = locate_store(create=DIRECTORIES).url  # restoring into a new store is explicit
     info = backup_mod.restore(url, _path(source), now=now(), yes=yes, force=force)
     if as_json:
         print_json(info.as_dict())

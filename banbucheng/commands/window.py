@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from banbucheng.commands.common import JsonOpt, NumberArg, notice, print_json, session
+from banbucheng.commands.common import (
+    JsonOpt,
+    NumberArg,
+    notice,
+    print_json,
+    session,
+    store_label,
+)
 
 app = typer.Typer()
 
@@ -22,7 +29,7 @@ def home(as_json: bool = False) -> None:
     if as_json:
         print_json(data)
     else:
-        home_mod.show(data, center)
+        home_mod.show(data, center, source=store_label())
 
 
 @app.command("home")

@@ -76,7 +76,11 @@ FIELD_LABELS = {
     "after_deadline": "到期后补办",
     "mechanism": "长效机制",
     "repeat_of": "重复反映（前案）",
+    "document": "文书",
+    "file": "文件",
+    "revealed": "显示完整信息",
 }
+DOCUMENTS = {"work_order": "派单单", "notice": "告知书"}  # what `bbc print` hands out
 
 ROLES = {"source": "由此形成", "served": "按机制办理"}  # a case's tie to a mechanism
 

@@ -77,6 +77,9 @@ def normalize_satisfaction(text: str) -> str:
 
 
 def check_allowed(case: Case, action: str) -> None:
+    """Whether `action` may start from the case's state: the ALLOWED table, and for a
+    visit, that this round has not been visited yet. Guided entry asks this before
+    its first question."""
     if case.status not in ALLOWED[action]:
         status = STATUS_LABELS[case.status]
         hint = _HINTS.get(case.status, "")
@@ -84,6 +87,8 @@ def check_allowed(case: Case, action: str) -> None:
             f"案件 {case.number} 当前为「{status}」，不能{ACTION_LABELS[action]}"
             + (f"：{hint}" if hint else "")
         )
+    if action == "visit" and case.satisfaction is not None:
+        raise WrongState(f"案件 {case.number} 本轮已回访（{SATISFACTION[case.satisfaction]}）")
 
 
 # ---------------------------------------------------------------- lookups
@@ -135,15 +140,20 @@ def ensure_unit(ctx: Ctx, name: str) -> tuple[Unit, bool, list[str]]:
     unit = ctx.session.exec(select(Unit).where(Unit.name == name)).first()
     if unit is not None:
         return unit, False, []
-    existing = list(ctx.session.exec(select(Unit.name)).all())
-    similar = [n for n in existing if name in n or n in name]
-    for n in difflib.get_close_matches(name, existing, n=3, cutoff=0.6):
-        if n not in similar:
-            similar.append(n)
+    similar = similar_unit_names(name, list(ctx.session.exec(select(Unit.name)).all()))
     unit = Unit(name=name, created_at=ctx.now)
     ctx.session.add(unit)
     ctx.session.flush()
     return unit, True, similar
+
+
+def similar_unit_names(name: str, existing: list[str]) -> list[str]:
+    """Existing unit names a new name may be a slip for: one inside the other, or close."""
+    similar = [n for n in existing if n != name and (name in n or n in name)]
+    for n in difflib.get_close_matches(name, existing, n=3, cutoff=0.6):
+        if n not in similar and n != name:
+            similar.append(n)
+    return similar
 
 
 def new_unit_notice(name: str, similar: list[str]) -> str:
@@ -521,8 +531,6 @@ def visit(
     ctx: Ctx, case: Case, *, satisfaction: str, text: str = "", at: datetime | None = None
 ) -> None:
     check_allowed(case, "visit")
-    if case.satisfaction is not None:
-        raise WrongState(f"案件 {case.number} 本轮已回访（{SATISFACTION[case.satisfaction]}）")
     visited_at = at or ctx.now
     if visited_at > ctx.now or (case.closed_at and visited_at < case.closed_at):
         raise InvalidInput("回访时间应在办结之后、当前时间之前")

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from banbucheng.core.labels import (
     ACTION_LABELS,
     CHANNELS,
+    DOCUMENTS,
     FIELD_LABELS,
     OUTCOMES,
     SATISFACTION,
@@ -158,6 +159,7 @@ _VALUE_LABELS: dict[str, dict[str, str]] = {
     "outcome": OUTCOMES,
     "satisfaction": SATISFACTION,
     "channel": CHANNELS,
+    "document": DOCUMENTS,
 }
 # Derived from due_at or repeated elsewhere in the line: left out of the timeline.
 _QUIET = {"due_date"}

@@ -39,7 +39,9 @@ def _cols(*names: str) -> list[Column]:
 def _with_received_date(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         r["received_date"] = (r.get("received_at") or "")[:10] or None
-        r.setdefault("category_label", category_label(r.get("category"), r.get("subtype")))
+        # With the subtype (应办未办/不作为/吃拿卡要), as `bbc list` shows it; a case's
+        # own category_label (views.case_dicts) is the category alone.
+        r["category_label"] = category_label(r.get("category"), r.get("subtype"))
     return rows
 
 

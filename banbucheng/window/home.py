@@ -87,49 +87,73 @@ def _actions(*lists: tuple[int, list[dict[str, Any]]]) -> list[str]:
     return actions
 
 
-def show(data: dict[str, Any], center: str) -> None:
-    """Render the home screen with rich."""
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
+_SECTIONS = [
+    ("overdue", "超期", "red"),
+    ("due_today", "今日到期", "yellow"),
+    ("due_next_workday", "下一工作日（{next}）到期", None),
+    ("to_classify", "待分类", None),
+    ("to_dispatch", "待派单", None),
+    ("to_visit", "待回访", None),
+]
 
-    from banbucheng.reports.render import console
+
+def show(data: dict[str, Any], center: str, *, source: str | None = None) -> None:
+    """The home screen: one heading and a few lines per list, sized to the terminal
+    (all of it fits 80×24; a taller or wider one shows more)."""
+    import shutil
+
+    from rich.padding import Padding
+
+    from banbucheng.core.text import wrap
+    from banbucheng.reports.render import Col, console, escape, fit, fitted
 
     out = console()
+    tty = out.is_terminal
+    columns = out.width if tty else 100_000
+    height = shutil.get_terminal_size().lines if tty else 1_000
     head = f"{center} 办不成事反映窗口　{data['date']}　今日登记 {data['registered_today']} 件"
-    sections = []
-    if data["calendar_warning"]:
-        sections.append(Panel(data["calendar_warning"], title="日历提醒", style="yellow"))
-    titles = [
-        ("overdue", "超期", "red"),
-        ("due_today", "今日到期", "yellow"),
-        ("due_next_workday", f"下一工作日（{data['next_workday']}）到期", None),
-        ("to_classify", "待分类", None),
-        ("to_dispatch", "待派单", None),
-        ("to_visit", "待回访", None),
+    out.print(f"[bold]{escape(head)}[/bold]", soft_wrap=True)
+    if source:
+        out.print(f"[dim]数据库：{escape(source)}[/dim]", soft_wrap=True)
+    warning = data["calendar_warning"]
+    if warning:
+        for line in wrap(f"日历提醒：{warning}", columns) if tty else [warning]:
+            out.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
+    shown = [(key, title, style) for key, title, style in _SECTIONS if data[key]["count"]]
+    if not shown:
+        out.print("今天没有超期、到期、待分类、待派单或待回访的案件。")
+    # Lines left for cases, once every heading, the next steps and the prompt are in.
+    fixed = 2 + (1 if source else 0) + (2 if warning else 0) + len(shown)
+    fixed += (len(data["next_actions"]) + 1) if data["next_actions"] else 0
+    budget = max(len(shown), height - fixed - 1)
+    cols = [
+        Col("编号", "atom", 0),
+        Col("主办单位", "text", 2, 8),
+        Col("期限", "atom", 1),
+        Col("事项", "text", 0, 16),
     ]
-    for key, title, style in titles:
-        part = data[key]
-        if not part["count"]:
-            continue
-        table = Table(show_header=False, box=None, padding=(0, 1))
-        for row in part["cases"]:
-            table.add_row(
-                row["number"],
-                row["unit"] or "—",
-                human(row["due_at"]) + ("（暂定）" if row["provisional"] else ""),
-                row["matter"][:24],
-            )
-        more = part["count"] - len(part["cases"])
-        body: Any = Group(table, f"……另有 {more} 件") if more > 0 else table
-        heading = f"{title}：{part['count']} 件"
-        sections.append(Panel(body, title=heading, border_style=style or "none"))
-    if not sections:
-        sections.append(Panel("今天没有超期、到期、待分类、待派单或待回访的案件。"))
-    out.print(f"[bold]{head}[/bold]")
-    for section in sections:
-        out.print(section)
+    cells = {key: [_cells(row) for row in data[key]["cases"]] for key, _, _ in shown}
+    # One set of column widths for every list, so that they line up.
+    chosen = fit(cols, [c for rows in cells.values() for c in rows], columns - 2)
+    for n, (key, title, style) in enumerate(shown):
+        count = data[key]["count"]
+        rows = cells[key][: max(1, budget // (len(shown) - n))]
+        more = count - len(rows)
+        budget -= len(rows) + (1 if more > 0 else 0)
+        heading = escape(f"{title.format(next=data['next_workday'])}：{count} 件")
+        out.print(f"[bold {style}]{heading}[/]" if style else f"[bold]{heading}[/bold]")
+        grid, _ = fitted(cols, rows, columns - 2, header=False, chosen=chosen)
+        out.print(Padding(grid, (0, 0, 0, 2)))
+        if more > 0:
+            out.print(f"  ……另有 {more} 件")
     if data["next_actions"]:
         out.print("[bold]下一步：[/bold]")
         for action in data["next_actions"]:
-            out.print(f"  · {action}")
+            out.print(f"  · {escape(action)}", soft_wrap=not tty)
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    due = (
+        human(row["due_at"]) + ("（暂定）" if row["provisional"] else "") if row["due_at"] else "—"
+    )
+    return [row["number"], row["unit"] or "—", due, row["matter"]]
