@@ -44,6 +44,14 @@ ACTION_LABELS = {
     "import": "导入",
     "reveal": "查看个人信息",
     "mechanism": "关联长效机制",
+    # Store-level events (no case): calendar and policy changes (schema/history.py).
+    "calendar_add": "录入日历",
+    "calendar_import": "导入放假通知",
+    "calendar_remove": "删除日历条目",
+    "calendar_cover": "确认全年安排",
+    "calendar_uncover": "撤销全年确认",
+    "config_set": "修改政策设置",
+    "store_adopt": "载入已有日历与设置",
 }
 
 FIELD_LABELS = {
@@ -76,6 +84,7 @@ FIELD_LABELS = {
     "after_deadline": "到期后补办",
     "mechanism": "长效机制",
     "repeat_of": "重复反映（前案）",
+    "closed_provisional": "办结时期限为暂定",
 }
 
 ROLES = {"source": "由此形成", "served": "按机制办理"}  # a case's tie to a mechanism
