@@ -22,7 +22,7 @@ from banbucheng.core.policy import Policy, build_policy
 from banbucheng.deadlines import CalendarEntry, WorkCalendar
 from banbucheng.schema.chain import seal
 from banbucheng.schema.migrations import upgrade
-from banbucheng.schema.models import CalendarDay, CalendarYear, Case, Counter, Event, Setting
+from banbucheng.schema.models import CalendarDay, Case, Counter, Event, Setting
 
 BUSY_TIMEOUT_S = 30
 # PostgreSQL: the advisory lock every writer takes first (an arbitrary, fixed key).
@@ -224,6 +224,8 @@ def load_policy(session: Session) -> Policy:
 def load_calendar(session: Session) -> WorkCalendar:
     """The package's calendar with the center's entries; the years the center declared
     complete (calendar_years) are covered, other entered years stay estimates."""
+    from banbucheng.schema.models import CalendarYear
+
     rows = session.exec(select(CalendarDay)).all()
     return WorkCalendar(
         (CalendarEntry(day=r.day, workday=r.workday, name=r.name, source=r.source) for r in rows),

@@ -92,7 +92,9 @@ def stale(ctx: Ctx) -> list[dict[str, Any]]:
     is recomputed on a detached copy)."""
     out = []
     for case in ctx.session.exec(select(Case).where(live()).order_by(col(Case.id))).all():
-        copy = Case(**case.model_dump())
+        copy = Case()  # detached: never flushed, whatever apply_deadline does to it
+        for name in Case.model_fields:
+            setattr(copy, name, getattr(case, name))
         before = tracked_state(case)
         apply_deadline(ctx, copy)
         after = tracked_state(copy)

@@ -231,7 +231,8 @@ def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) ->
             counts[row.case_id] = counts.get(row.case_id, 0) + 1
             last_of_case[row.case_id] = (row.seq, row.hash or "")
             _fold(replay, row, TRACKED)
-        expected, prev_hash, prev_id = row.seq + 1, row.hash or "", row.id
+        # (a hash overwritten with another type stays printable in the report)
+        expected, prev_hash, prev_id = row.seq + 1, _text(row.hash) or "", row.id
 
     unsealed = select(*columns).where(Event.seq == None).order_by(Event.id)  # type: ignore[arg-type]  # noqa: E711
     for row in session.exec(unsealed):  # type: ignore[call-overload]
