@@ -378,7 +378,9 @@ def _read_text(name: str) -> str:
             path = Path(name).expanduser()
             with path.open("rb") as f:
                 data = f.read(limit + 1)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        except IsADirectoryError:
+            raise InvalidInput("给出的是目录，请给出通知的文本文件") from None
+        except (FileNotFoundError, NotADirectoryError):
             raise InvalidInput("找不到通知文件，请检查路径") from None
         except (OSError, UnicodeError, ValueError):
             raise InvalidInput("无法读取通知文件，请检查路径和权限") from None

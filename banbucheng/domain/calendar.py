@@ -204,9 +204,10 @@ def add_days(
 ) -> Outcome:
     """Enter days from a notice; `complete` also declares the notice's year complete
     (the year of the last day entered: a notice's 元旦 may begin in December)."""
-    cover = [max(days).year] if complete else []
-    for year in cover:
-        _check_year(year)
+    year = max(days).year
+    _check_year(year)
+    # A year chinese-calendar knows is covered already: a correction needs no declaration.
+    cover = [year] if complete and year not in ctx.calendar.package_years else []
     put = {d: (work, name) for d, work in days.items()}
     return _apply(ctx, "calendar_add", source=source, put=put, cover=cover, text=name)
 
