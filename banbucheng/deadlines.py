@@ -94,7 +94,16 @@ class WorkCalendar:
     entered_years: frozenset[int]
     covered_years: frozenset[int]
 
-    def __init__(self, entries: Iterable[CalendarEntry] = (), *, use_package: bool = True) -> None:
+    def __init__(
+        self,
+        entries: Iterable[CalendarEntry] = (),
+        *,
+        use_package: bool = True,
+        covered: Iterable[int] | None = None,
+    ) -> None:
+        """`covered`: the years whose entered schedule is complete (the store passes the
+        years the center declared complete, see domain/calendar.py). Left out, every
+        year with an entered holiday counts as covered, as for a whole notice's entries."""
         package_years = _PACKAGE_YEARS if use_package else frozenset()
         flags = bytearray(_SPAN)
         names: dict[int, str] = {}
@@ -143,7 +152,8 @@ class WorkCalendar:
 
         self.package_years = frozenset(package_years)
         self.entered_years = frozenset(entered)
-        self.covered_years = self.package_years | self.entered_years
+        declared = self.entered_years if covered is None else frozenset(covered)
+        self.covered_years = self.package_years | declared
 
         # cum[i]: working days among offsets 0..i; unc[i]: uncovered days among 0..i.
         # Then "working days in (a, b]" is cum[b] - cum[a], and the k-th working day of

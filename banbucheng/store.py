@@ -261,7 +261,7 @@ def _seal_new_events(session: Session, flush_context: object, instances: object)
 
     new = [obj for obj in session.new if isinstance(obj, Event)]
     for ev in sorted(new, key=lambda obj: inspect(obj).insert_order):
-        case = session.get(Case, ev.case_id)
+        case = session.get(Case, ev.case_id) if ev.case_id is not None else None
         seal(session, ev, case.number if case is not None else "")
 
 
@@ -291,9 +291,14 @@ def load_policy(session: Session) -> Policy:
 
 
 def load_calendar(session: Session) -> WorkCalendar:
+    """The package's calendar with the center's entries; the years the center declared
+    complete (calendar_years) are covered, other entered years stay estimates."""
+    from banbucheng.schema.models import CalendarYear
+
     rows = session.exec(select(CalendarDay)).all()
     return WorkCalendar(
-        CalendarEntry(day=r.day, workday=r.workday, name=r.name, source=r.source) for r in rows
+        (CalendarEntry(day=r.day, workday=r.workday, name=r.name, source=r.source) for r in rows),
+        covered=session.exec(select(CalendarYear.year)).all(),
     )
 
 

@@ -263,7 +263,7 @@ def test_calendar_add_recomputes_provisional_deadlines(bbc: PgBbc) -> None:
     assert bbc.json("daily-report", now="2026-12-28 18:00")["provisional"] == 1
     out = bbc(
         "calendar", "add", "--holiday", "2027-01-01..2027-01-04", "--name", "元旦",
-        "--source", "测试通知", now="2026-12-28 11:00",
+        "--source", "测试通知", "--complete", now="2026-12-28 11:00",
     )  # fmt: skip
     assert "已录入 4 天；1 件案件的期限已按新日历重算" in out.stdout
     again = bbc.json("show", case["number"])
@@ -286,7 +286,9 @@ def test_config_set_changes_the_next_deadline_only(bbc: PgBbc) -> None:
     second = bbc.json(*base, "--category", "应办未办", now="2026-11-23 10:00")
     assert second["number"] == "ZX20261123-002"  # one sequence per day, whatever the prefix
     assert second["due_at"] == "2026-12-01T18:00:00+08:00"  # six working days
-    assert bbc.json("show", first)["due_at"] == "2026-11-30T17:30:00+08:00"
+    # The limit stays the one it was classified with; the closing time applies to every
+    # open deadline, recomputed with the setting.
+    assert bbc.json("show", first)["due_at"] == "2026-11-30T18:00:00+08:00"
     settings = {r["key"]: r["value"] for r in bbc.json("config", "show")}
     assert settings["limit.unhandled"] == "6" and settings["limit.impossible"] == "3"
     assert settings["closing_time"] == "18:00" and settings["number_prefix"] == "ZX"

@@ -192,7 +192,7 @@ def provisional_notice(data: dict[str, Any]) -> None:
         notice(
             f"注意：期限 {data['due_date']} 为暂定——该年份的节假日安排尚未载入日历，"
             "按周一至周五及固定节日估算；"
-            "载入后（升级 chinese-calendar 或 bbc calendar add）将自动重算"
+            "载入后（升级 chinese-calendar 或 bbc calendar import）将自动重算"
         )
 
 

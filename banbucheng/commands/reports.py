@@ -156,7 +156,7 @@ def _provisional_notice(rows: list[dict[str, Any]]) -> None:
     if any(r.get("provisional") for r in rows):
         notice(
             "注意：标“暂定”的期限所在年份的节假日安排尚未载入日历，按周一至周五及固定节日估算；"
-            "载入后（升级 chinese-calendar 或 bbc calendar add）将自动重算"
+            "载入后（升级 chinese-calendar 或 bbc calendar import）将自动重算"
         )
 
 

@@ -73,12 +73,17 @@ def verify(
 
 @app.command()
 def doctor(
-    fix: Annotated[bool, typer.Option("--fix", help="把数据库文件权限改为仅所有者可读写")] = False,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix", help="把数据库文件权限改为仅所有者可读写，并重算与现行日历不符的期限"
+        ),
+    ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="有“注意”项时也以退出码 5 结束")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """体检：完整性、表结构版本、日历覆盖（11 月起提醒载入明年放假安排）、文件权限、事件链。
-    有问题时退出码 5（加 --strict 时“注意”项也算）。
+    """体检：完整性、表结构版本、日历覆盖（11 月起提醒载入明年放假安排）、期限是否与
+    现行日历和政策一致、文件权限、事件链。有问题时退出码 5（加 --strict 时“注意”项也算）。
 
     例：bbc doctor；bbc doctor --json
     """
@@ -91,7 +96,7 @@ def doctor(
         fixed = doctor_mod.fix_permissions(sqlite_path(url))
         if fixed:
             notice(f"已改为仅所有者可读写：{'、'.join(fixed)}")
-    diagnosis = doctor_mod.diagnose(url, open_store, now(), actor())
+    diagnosis = doctor_mod.diagnose(url, open_store, now(), actor(), fix=fix)
     if as_json:
         print_json(diagnosis.as_dict())
     else:

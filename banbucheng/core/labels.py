@@ -44,6 +44,14 @@ ACTION_LABELS = {
     "import": "导入",
     "reveal": "查看个人信息",
     "mechanism": "关联长效机制",
+    # Store-level events (no case): calendar and policy changes (schema/history.py).
+    "calendar_add": "录入日历",
+    "calendar_import": "导入放假通知",
+    "calendar_remove": "删除日历条目",
+    "calendar_cover": "确认全年安排",
+    "calendar_uncover": "撤销全年确认",
+    "config_set": "修改政策设置",
+    "store_adopt": "载入已有日历与设置",
 }
 
 FIELD_LABELS = {
@@ -79,6 +87,7 @@ FIELD_LABELS = {
     "document": "文书",
     "file": "文件",
     "revealed": "显示完整信息",
+    "closed_provisional": "办结时期限为暂定",
 }
 DOCUMENTS = {"work_order": "派单单", "notice": "告知书"}  # what `bbc print` hands out
 

@@ -249,6 +249,11 @@ def refresh_provisional(ctx: Ctx) -> int:
     return changed
 
 
+def record_recompute(ctx: Ctx, case: Case, before: dict[str, Any], *, text: str) -> None:
+    """A deadline recomputed after the calendar or the policy changed (recompute.py)."""
+    _record(ctx, case, "recompute", before, text=text)
+
+
 def pending_recompute(ctx: Ctx) -> bool:
     """Whether any provisional deadline would change with the current calendar (read-only)."""
     for case in ctx.session.exec(select(Case).where(Case.provisional == True)).all():  # noqa: E712
@@ -522,6 +527,7 @@ def close(
     case.mechanism = learning.closing_mechanism(ctx, case, mechanism, template)
     case.closed_at = closed_at
     case.status = "closed"
+    case.closed_provisional = case.provisional  # then it keeps following the calendar
     _apply_closing(ctx, case)
     _record(ctx, case, "close", before, text=result, extra_after={"mechanism": case.mechanism})
     learning.closed(ctx, case)
@@ -550,6 +556,7 @@ def reopen(ctx: Ctx, case: Case, *, reason: str, days: int | None = None) -> Non
     case.limit_days = days or ctx.policy.limit_for(case.category, case.subtype)
     case.extension_days, case.due_fixed, case.unit_due_at = 0, None, None
     case.closed_at = case.outcome = case.satisfaction = case.visited_at = None
+    case.closed_provisional = False
     case.result = case.mechanism = None
     case.reopen_count += 1
     case.status = "dispatched" if case.unit_id is not None else "classified"

@@ -327,7 +327,12 @@ def units_table(rows: list[dict[str, Any]]) -> None:
 def calendar_year(info: dict[str, Any]) -> None:
     from datetime import date
 
-    source = {"package": "chinese-calendar 内置", "entered": "中心录入", "none": "未覆盖（估算）"}
+    source = {
+        "package": "chinese-calendar 内置",
+        "entered": "中心录入",
+        "partial": "部分录入，尚未确认完整（其余按固定节日估算）",
+        "none": "未覆盖（估算）",
+    }
     title = f"{info['year']} 年工作日日历：{source[info['coverage']]}"
     cols = [
         Col("日期", "atom", 0),

@@ -2,8 +2,9 @@
 
 Each event gets the next position `seq` in the store's single chain, the previous
 event's hash, and a SHA-256 over a canonical serialisation of its content (case
-number, time, actor, action, detail) and that previous hash; the anchors
-`chain_head` and `case_chain` move in the same transaction. The store seals every
+number, empty for a store-level event; time, actor, action, detail) and that previous
+hash; the anchors `chain_head` and `case_chain` (not for store-level events, which
+belong to no case: history.py) move in the same transaction. The store seals every
 new event before it is flushed (store.py), so no code path can write an unsealed
 event; trust/integrity.py checks the chain.
 """
@@ -78,10 +79,12 @@ def seal(session: Session, event: Event, number: str) -> None:
         prev_hash=event.prev_hash,
     )
     head.seq, head.hash = event.seq, event.hash
+    session.add(head)
+    if event.case_id is None:  # a store-level event (history.py): in the chain, no case
+        return
     anchor = session.get(CaseChain, event.case_id) or CaseChain(
         case_id=event.case_id, number=number
     )
     anchor.events += 1
     anchor.last_seq, anchor.last_hash = event.seq, event.hash
-    session.add(head)
     session.add(anchor)

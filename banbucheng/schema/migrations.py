@@ -233,6 +233,188 @@ def _adopt_legacy(conn: Any) -> int:
     return len(made)
 
 
+@migration
+def m004_store_history(conn: Connection) -> None:
+    """Calendar and policy changes in the history (schema/history.py): an event may
+    belong to no case (events.case_id becomes nullable; SQLite rebuilds the table),
+    a case remembers whether it was closed on a provisional deadline, and
+    calendar_years records the years whose notice the center declared complete.
+
+    What the store holds keeps its meaning: a year with an entered holiday counted as
+    covered, so it is declared complete here; a closed case that was provisional when
+    it closed is found by replaying its events. The calendar entries, covered years
+    and policy settings found at the upgrade are recorded in one store-level event,
+    trusted as they are (as m002 trusted the events it sealed), so that verify checks
+    them from now on."""
+    if conn.dialect.name == "sqlite":
+        _rebuild_events_sqlite(conn)
+    else:
+        conn.execute(text("ALTER TABLE events ALTER COLUMN case_id DROP NOT NULL"))
+    false = "0" if conn.dialect.name == "sqlite" else "false"
+    conn.execute(
+        text(f"ALTER TABLE cases ADD COLUMN closed_provisional BOOLEAN NOT NULL DEFAULT {false}")
+    )
+    conn.execute(text("CREATE INDEX ix_cases_closed_provisional ON cases (closed_provisional)"))
+    _closed_provisional(conn)
+    _declare_entered_years(conn)
+    _adopt_store_state(conn)
+
+
+_EVENTS_DDL = """CREATE TABLE events (
+    id INTEGER NOT NULL,
+    case_id INTEGER,
+    at DATETIME NOT NULL,
+    actor VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    detail TEXT NOT NULL,
+    seq INTEGER,
+    prev_hash VARCHAR,
+    hash VARCHAR,
+    PRIMARY KEY (id),
+    FOREIGN KEY(case_id) REFERENCES cases (id)
+)"""
+_EVENTS_INDEXES = (
+    "CREATE INDEX ix_events_action ON events (action)",
+    "CREATE INDEX ix_events_at ON events (at)",
+    "CREATE INDEX ix_events_case_id ON events (case_id)",
+    "CREATE UNIQUE INDEX ix_events_seq ON events (seq)",
+)
+
+
+def _rebuild_events_sqlite(conn: Connection) -> None:
+    """SQLite cannot drop a NOT NULL: make the table anew and copy every row as it is
+    (ids, sequence, hashes), inside the upgrade's transaction."""
+    indexes = conn.execute(
+        text(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
+            "AND sql IS NOT NULL"
+        )
+    ).scalars()
+    for name in list(indexes):
+        conn.execute(text(f'DROP INDEX "{name}"'))
+    conn.execute(text("ALTER TABLE events RENAME TO events_m004"))
+    conn.execute(text(_EVENTS_DDL))
+    columns = "id, case_id, at, actor, action, detail, seq, prev_hash, hash"
+    conn.execute(text(f"INSERT INTO events ({columns}) SELECT {columns} FROM events_m004"))
+    conn.execute(text("DROP TABLE events_m004"))
+    for statement in _EVENTS_INDEXES:
+        conn.execute(text(statement))
+
+
+def _closed_provisional(conn: Connection) -> None:
+    """A closed case still provisional closed so; one finalised since was provisional
+    at its last close if its events say so (a recompute after the close)."""
+    import json
+
+    from sqlalchemy import select
+
+    from banbucheng.schema.models import Case, Event
+
+    cases, events = Case.__table__, Event.__table__  # type: ignore[attr-defined]
+    closed = cases.c.status == "closed"
+    conn.execute(
+        cases.update().where(closed, cases.c.provisional.is_(True)).values(closed_provisional=True)
+    )
+    recomputed = select(events.c.case_id).where(events.c.action == "recompute")
+    ids = list(
+        conn.execute(
+            select(cases.c.id).where(
+                closed, cases.c.provisional.is_(False), cases.c.id.in_(recomputed)
+            )
+        ).scalars()
+    )
+    for i in range(0, len(ids), 500):
+        batch = ids[i : i + 500]
+        state: dict[int, tuple[bool, bool]] = {}  # case: (provisional, at its last close)
+        rows = conn.execute(
+            select(events.c.case_id, events.c.action, events.c.detail)
+            .where(events.c.case_id.in_(batch))
+            .order_by(events.c.seq, events.c.id)
+        )
+        for case_id, action, detail in rows:
+            provisional, at_close = state.get(case_id, (False, False))
+            try:
+                after = json.loads(detail).get("after", {})
+                provisional = bool(after.get("provisional", provisional))
+            except (ValueError, TypeError, AttributeError):
+                pass
+            if action == "close":
+                at_close = provisional
+            elif action == "reopen":
+                at_close = False
+            state[case_id] = (provisional, at_close)
+        yes = [case_id for case_id, (_, at_close) in state.items() if at_close]
+        if yes:
+            conn.execute(cases.update().where(cases.c.id.in_(yes)).values(closed_provisional=True))
+
+
+def _declare_entered_years(conn: Connection) -> None:
+    """Before this step, a year with an entered holiday was covered: keep it so."""
+    from sqlalchemy import insert, select
+
+    from banbucheng.schema.models import CalendarDay, CalendarYear
+
+    CalendarYear.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    days = CalendarDay.__table__  # type: ignore[attr-defined]
+    years: dict[int, tuple[Any, str]] = {}
+    rows = conn.execute(
+        select(days.c.day, days.c.source, days.c.entered_at)
+        .where(days.c.workday.is_(False))
+        .order_by(days.c.entered_at)
+    )
+    for day, source, entered_at in rows:
+        years[day.year] = (entered_at, source)  # the latest entry of the year
+    for year, (entered_at, source) in sorted(years.items()):
+        conn.execute(
+            insert(CalendarYear.__table__).values(  # type: ignore[attr-defined]
+                year=year, source=source, covered_by=LEGACY_ACTOR, covered_at=entered_at
+            )
+        )
+
+
+STORE_ADOPT = "store_adopt"  # the action of the event recording the state found at m004
+
+
+def _adopt_store_state(conn: Connection) -> None:
+    import json
+
+    from sqlalchemy import insert, select
+
+    from banbucheng.core.clock import now
+    from banbucheng.schema.chain import GENESIS, event_hash
+    from banbucheng.schema.history import stored_state
+    from banbucheng.schema.models import ChainHead, Event
+
+    state = stored_state(conn)
+    if not any(state.values()):
+        return
+    detail = json.dumps(
+        {
+            "before": {},
+            "after": state,
+            "source": "",
+            "text": "升级时载入已有的日历条目、已确认的年份与政策设置（此前不在事件链中）",
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    heads = ChainHead.__table__  # type: ignore[attr-defined]
+    head = conn.execute(select(heads.c.seq, heads.c.hash).where(heads.c.id == 1)).first()
+    seq, prev = (head.seq, head.hash or GENESIS) if head else (0, GENESIS)
+    at = now()
+    fields = {"at": at, "actor": LEGACY_ACTOR, "action": STORE_ADOPT, "detail": detail}
+    digest = event_hash(seq=seq + 1, number="", prev_hash=prev, **fields)
+    conn.execute(
+        insert(Event.__table__).values(  # type: ignore[attr-defined]
+            case_id=None, seq=seq + 1, prev_hash=prev, hash=digest, **fields
+        )
+    )
+    if head:
+        conn.execute(heads.update().where(heads.c.id == 1).values(seq=seq + 1, hash=digest))
+    else:
+        conn.execute(insert(heads).values(id=1, seq=seq + 1, hash=digest))
+
+
 # ---------------------------------------------------------------- reply templates
 
 # What a template may leave to the case; never personal data (names, phones).

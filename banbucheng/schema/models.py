@@ -79,6 +79,9 @@ class Case(SQLModel, table=True):
     mechanism: str | None = Field(default=None, sa_column=Column(Text))
     working_days_used: int | None = None
     on_time: bool | None = None
+    # Closed while its deadline was still provisional: the deadline keeps following the
+    # calendar (domain/recompute.py); other closed cases keep the one they were judged by.
+    closed_provisional: bool = Field(default=False, index=True)
     satisfaction: str | None = None
     visited_at: datetime | None = _when(default=None)
     reopen_count: int = 0
@@ -96,12 +99,16 @@ class CaseHelper(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """Append-only history: one row per action, never updated or deleted."""
+    """Append-only history: one row per action, never updated or deleted.
+
+    An event without a case is a store-level event: a change to the calendar or the
+    policy settings (schema/history.py). It sits in the same hash chain as the cases'
+    events, so `verify` walks one sequence and checks both."""
 
     __tablename__ = "events"
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="cases.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     at: datetime = _when(index=True)
     actor: str
     action: str = Field(index=True)
@@ -132,6 +139,18 @@ class CalendarDay(SQLModel, table=True):
     source: str
     entered_by: str
     entered_at: datetime = _when()
+
+
+class CalendarYear(SQLModel, table=True):
+    """A year whose State Council notice the center declared completely entered: its
+    deadlines are final, not estimates (domain/calendar.py)."""
+
+    __tablename__ = "calendar_years"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    source: str
+    covered_by: str
+    covered_at: datetime = _when()
 
 
 class Counter(SQLModel, table=True):

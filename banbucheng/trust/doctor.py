@@ -139,7 +139,7 @@ def _calendar(ctx: Any, now: datetime) -> Check:
             "日历",
             WARN,
             f"{year} 年的放假安排尚未载入，期限按周一至周五及固定节日估算{tail}；"
-            "请升级 chinese-calendar 或用 bbc calendar add 录入国务院通知",
+            "请升级 chinese-calendar 或用 bbc calendar import 导入国务院通知",
         )
     if now.month >= 11 and not cal.is_covered(year + 1):
         return Check(
@@ -147,7 +147,7 @@ def _calendar(ctx: Any, now: datetime) -> Check:
             "日历",
             WARN,
             f"{year + 1} 年的放假安排尚未载入（国务院通常于 11 月前后发布）{tail}；"
-            f"发布后请升级 chinese-calendar 或用 bbc calendar add 录入",
+            f"发布后请升级 chinese-calendar 或用 bbc calendar import 导入",
         )
     years = sorted(y for y in cal.covered_years if y >= year)
     return Check(
@@ -155,8 +155,47 @@ def _calendar(ctx: Any, now: datetime) -> Check:
     )
 
 
-def diagnose(url: str, open_store: Any, now: datetime, actor: str) -> Diagnosis:
-    """Run every check; a store that cannot be opened is a failed check, not a crash."""
+def _deadlines(ctx: Any, fix: bool) -> Check:
+    """Every live deadline (domain/recompute.py) against a fresh computation from the
+    calendar and policy as they stand; with fix, the differing ones are recomputed and
+    each gets a recompute event."""
+    from banbucheng.domain import recompute
+
+    if fix:
+        from sqlalchemy import true
+
+        text = "体检发现期限与现行日历和政策不符，已重新计算"
+        fixed = recompute.recompute(ctx, true(), text=text)
+        if fixed:
+            return Check(
+                "deadlines", "期限", OK, f"已重算 {len(fixed)} 件案件的期限，并记入各自的时间线"
+            )
+    stale = recompute.stale(ctx)
+    if stale:
+        first = stale[0]
+        was, now = first["before"], first["after"]
+        what = (
+            f"到期日 {was.get('due_date')} 应为 {now['due_date']}"
+            if "due_date" in now
+            else "暂定标记"
+            if "provisional" in now
+            else "期限或用时"
+        )
+        return Check(
+            "deadlines",
+            "期限",
+            FAIL,
+            f"{len(stale)} 件案件的期限与现行日历和政策不符，如 {first['number']}：{what}；"
+            "bbc doctor --fix 重新计算并记入时间线",
+        )
+    return Check("deadlines", "期限", OK, "在办案件的期限均与现行日历和政策一致")
+
+
+def diagnose(
+    url: str, open_store: Any, now: datetime, actor: str, *, fix: bool = False
+) -> Diagnosis:
+    """Run every check; a store that cannot be opened is a failed check, not a crash.
+    With fix, stale deadlines are recomputed (and recorded) before they are checked."""
     from sqlalchemy.exc import StatementError
 
     from banbucheng.schema.migrations import MIGRATIONS, _applied, schema_version
@@ -216,6 +255,15 @@ def diagnose(url: str, open_store: Any, now: datetime, actor: str) -> Diagnosis:
         except (ValueError, TypeError, KeyError, StatementError):
             checks.append(
                 Check("calendar", "日历", FAIL, "无法读取中心设置或日历条目（可能被直接修改）")
+            )
+        try:
+            with store.context(actor=actor, now=now, write=fix) as ctx:
+                checks.append(_deadlines(ctx, fix))
+        except (ValueError, TypeError, KeyError, OverflowError, StatementError):
+            checks.append(
+                Check(
+                    "deadlines", "期限", FAIL, "无法重算期限：案件记录、设置或日历中有无法读取的值"
+                )
             )
         if report.ok:
             checks.append(

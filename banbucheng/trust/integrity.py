@@ -14,6 +14,11 @@ including the last events of the store, the last events of a case, and a whole c
 deleted with its events. It also replays each case's recorded changes and compares
 them with the case row, so a deadline or closing time edited in the table is caught.
 
+Calendar and policy changes are store-level events in the same chain (events without
+a case, schema/history.py): their `after` sections are replayed the same way and
+compared with the calendar_days, calendar_years and settings tables, so an entry or a
+setting edited, added or deleted behind the tool's back is caught too.
+
 Limits (said plainly in the README): the hashes carry no secret, so someone who knows
 this scheme and can write to the database can rewrite the history and recompute every
 hash and anchor. Only an anchor kept outside the store (`bbc verify` prints one; note
@@ -34,6 +39,7 @@ from sqlmodel import Session, select
 
 from banbucheng.core.errors import InvalidInput
 from banbucheng.core.timeutil import to_beijing
+from banbucheng.schema import history
 from banbucheng.schema.chain import GENESIS, digest, stored_at
 from banbucheng.schema.models import Case, CaseChain, ChainHead, Event, Unit
 
@@ -63,7 +69,8 @@ def parse_anchor(text: str) -> tuple[int, str]:
 
 @dataclass
 class Problem:
-    kind: str  # edited, relinked, deleted, inserted, orphaned, case_deleted, head, state...
+    kind: str  # edited, relinked, deleted, inserted, orphaned, case_deleted, head, state,
+    # calendar, settings...
     message: str  # Chinese, names no personal data
     case: str | None = None  # case number, when known
     event: int | None = None  # events.id
@@ -193,9 +200,11 @@ def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) ->
         .execution_options(yield_per=_BATCH)
     )
     expected, prev_hash, prev_id = 1, GENESIS, 0
+    recorded_store = history.empty()  # calendar and settings, as their events leave them
     for row in session.exec(sealed):  # type: ignore[call-overload]
         report.events += 1
-        number = numbers.get(row.case_id)
+        store_event = row.case_id is None  # a calendar or policy change (schema/history.py)
+        number = "" if store_event else numbers.get(row.case_id)
         if not isinstance(row.seq, int):
             problem("edited", "链上位置被改为无效的值：事件被修改", row)
             continue
@@ -216,10 +225,14 @@ def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) ->
             problem("edited", "内容与校验值不符：事件被修改（或案件编号被改）", row)
         if anchor is not None and row.seq == anchor[0]:
             anchored_hash = row.hash or ""
-        counts[row.case_id] = counts.get(row.case_id, 0) + 1
-        last_of_case[row.case_id] = (row.seq, row.hash or "")
-        _fold(replay, row, TRACKED)
-        expected, prev_hash, prev_id = row.seq + 1, row.hash or "", row.id
+        if store_event:
+            _fold_store(recorded_store, row)
+        else:
+            counts[row.case_id] = counts.get(row.case_id, 0) + 1
+            last_of_case[row.case_id] = (row.seq, row.hash or "")
+            _fold(replay, row, TRACKED)
+        # (a hash overwritten with another type stays printable in the report)
+        expected, prev_hash, prev_id = row.seq + 1, _text(row.hash) or "", row.id
 
     unsealed = select(*columns).where(Event.seq == None).order_by(Event.id)  # type: ignore[arg-type]  # noqa: E711
     for row in session.exec(unsealed):  # type: ignore[call-overload]
@@ -241,6 +254,7 @@ def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) ->
 
     _check_cases(session, report, numbers, counts, last_of_case)
     _checktracked_state(session, report, numbers, replay, TRACKED)
+    _check_store_state(session, report, recorded_store)
 
     if anchor is not None:
         seq, anchored = anchor
@@ -269,6 +283,54 @@ def _fold(replay: dict[int, dict[str, Any]], row: Any, tracked: Iterable[str]) -
     for key, value in after.items():
         if key in tracked or key == "unit":
             state[key] = value
+    # Closed on a provisional deadline: it keeps following the calendar (recompute.py).
+    if row.action == "close":
+        state["closed_provisional"] = bool(state.get("provisional", False))
+    elif row.action == "reopen":
+        state["closed_provisional"] = False
+
+
+def _fold_store(recorded: history.State, row: Any) -> None:
+    try:
+        after = json.loads(row.detail).get("after", {})
+    except (ValueError, TypeError, AttributeError):
+        return  # an edited detail is reported by its hash already
+    history.fold(recorded, after)
+
+
+_STORE_WHAT = {"days": "日历 {key}", "years": "{key} 年的完整确认", "settings": "政策设置 {key}"}
+
+
+def _check_store_state(session: Session, report: Report, recorded: history.State) -> None:
+    """The calendar, its covered years and the policy settings must be where their
+    store-level events lead: a row edited, added or deleted behind the tool's back
+    shows here."""
+    for section, key, want, have in history.differences(recorded, history.stored_state(session)):
+        what = _STORE_WHAT[section].format(key=key[:20])
+        if want is None:
+            shown = _stored(section, have)
+            message = f"{what}：表中有此项（{shown}），事件链中没有它的记录：是直接写入的"
+        elif have is None:
+            message = f"{what}：事件链记录为 {_stored(section, want)}，表中已没有：被直接删除"
+        else:
+            message = (
+                f"{what}：表中为 {_stored(section, have)}，事件链记录为 {_stored(section, want)}："
+                "被直接修改"
+            )
+        report.problems.append(
+            Problem("settings" if section == "settings" else "calendar", message)
+        )
+
+
+def _stored(section: str, value: Any) -> str:
+    if section == "days" and isinstance(value, dict):
+        workday = value.get("workday")
+        kind = ("上班" if workday else "放假") if isinstance(workday, bool) else "无效的值"
+        name = f"（{str(value.get('name'))[:20]}）" if value.get("name") else ""
+        return f"{kind}{name}，依据 {str(value.get('source'))[:40]}"
+    if section == "years" and isinstance(value, dict):
+        return f"已确认（依据 {str(value.get('source'))[:40] or '—'}）"
+    return _shown(value)
 
 
 def _check_cases(
@@ -325,6 +387,7 @@ def _initialtracked_state(tracked: Iterable[str]) -> dict[str, Any]:
         state[name] = default
     state["status"] = "registered"
     state["unit"] = None
+    state["closed_provisional"] = False
     return state
 
 
@@ -361,9 +424,10 @@ def _checktracked_state(
             continue  # no event at all: reported as not in the chain
         expected = _initialtracked_state(tracked) | recorded
         actual = tracked_state(case) | {
-            "unit": units.get(case.unit_id) if case.unit_id is not None else None
+            "unit": units.get(case.unit_id) if case.unit_id is not None else None,
+            "closed_provisional": case.closed_provisional,
         }
-        for key in (*tracked, "unit"):
+        for key in (*tracked, "unit", "closed_provisional"):
             if expected.get(key) != actual.get(key):
                 label = FIELD_LABELS.get(key, key)
                 report.problems.append(

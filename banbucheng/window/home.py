@@ -49,7 +49,7 @@ def summary(session: Session, now: datetime, calendar: WorkCalendar) -> dict[str
     if today.month >= 11 and not calendar.is_covered(today.year + 1):
         warning = (
             f"{today.year + 1} 年节假日安排尚未载入日历，跨年的期限将标为暂定；"
-            "国务院通知发布后请升级 chinese-calendar 或用 bbc calendar add 录入"
+            "国务院通知发布后请升级 chinese-calendar 或用 bbc calendar import 导入"
         )
     return {
         "date": today.isoformat(),

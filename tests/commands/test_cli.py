@@ -151,7 +151,8 @@ def test_deadline_in_uncovered_year_is_provisional_and_recomputed(bbc):
     assert case["provisional"] is True
     assert case["due_date"] == "2027-01-05"  # 12-29..31, then 01-01 (元旦) skipped, 01-04, 01-05
     number = case["number"]
-    # The center enters the 2027 schedule itself (say New Year were 01-01..01-04).
+    # The center enters the 2027 schedule itself (say New Year were 01-01..01-04, and
+    # that were the whole notice).
     out = bbc(
         "calendar",
         "add",
@@ -161,6 +162,7 @@ def test_deadline_in_uncovered_year_is_provisional_and_recomputed(bbc):
         "元旦",
         "--source",
         "测试通知",
+        "--complete",
     )
     assert "1 件案件的期限已按新日历重算" in out.stdout
     again = bbc.json("show", number)

@@ -575,6 +575,32 @@ STORED = st.one_of(
 )  # fmt: skip
 
 
+def _policy_rows(con: Any, table: str) -> Any:
+    """The calendar entries, or the policy settings (not the citizens' key secret), as
+    stored, a moment compared as a moment: what verify checks against the history."""
+    import contextlib
+    from datetime import datetime
+
+    from banbucheng.core.policy import setting_keys
+
+    if table == "settings":
+        keys = set(setting_keys())
+        return {
+            (k, v, type(v)) for k, v in con.execute("SELECT key, value FROM settings") if k in keys
+        }
+    if table != "calendar_days":
+        return None
+    rows = set()
+    for row in con.execute(
+        "SELECT day, workday, name, source, entered_by, entered_at FROM calendar_days"
+    ):
+        *rest, at = row
+        with contextlib.suppress(ValueError):
+            at = datetime.fromisoformat(at) if isinstance(at, str) else at
+        rows.add((*((v, type(v)) for v in rest), at, type(at)))
+    return rows
+
+
 def _same_moment(a: Any, b: Any) -> bool:
     from datetime import datetime
 
@@ -595,11 +621,12 @@ def _same_moment(a: Any, b: Any) -> bool:
 def test_verify_and_doctor_survive_any_tampering(store, template, table, pick, data, value, how):
     """Whatever someone writes into the database with sqlite3, `verify` and `doctor`
     answer with a report (exit 0 or 5), never a crash; and any change to the chain
-    itself is reported."""
+    itself, to a calendar entry or to a policy setting is reported."""
     import sqlite3
 
     _fresh(template, store)
     con = sqlite3.connect(store)
+    policy_before = _policy_rows(con, table)
     rowids = [r[0] for r in con.execute(f"SELECT rowid FROM {table} ORDER BY rowid")]
     rowid = rowids[pick % len(rowids)]
     columns = CHAIN_COLUMNS.get(table) or OTHER_COLUMNS.get(table) or CASE_COLUMNS
@@ -612,9 +639,10 @@ def test_verify_and_doctor_survive_any_tampering(store, template, table, pick, d
             con.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (value, rowid))
         con.commit()
     except sqlite3.IntegrityError:
-        return  # the schema itself refused it
-    finally:
         con.close()
+        return  # the schema itself refused it
+    policy_changed = policy_before != _policy_rows(con, table)
+    con.close()
     changed = how == "delete" or not (
         (old == value and type(old) is type(value)) or (column == "at" and _same_moment(old, value))
     )
@@ -623,7 +651,7 @@ def test_verify_and_doctor_survive_any_tampering(store, template, table, pick, d
     shown = (table, column, how, old, value, verified.stdout[-800:], verified.stderr)
     assert "Traceback" not in verified.stdout + verified.stderr, shown
     assert verified.exit_code in (0, 5), shown
-    if table in CHAIN_COLUMNS and changed:
+    if (table in CHAIN_COLUMNS and changed) or policy_changed:
         assert verified.exit_code == 5, shown
     doctor = runner.invoke(app, ["--db", str(store), "doctor", "--json"])
     assert "Traceback" not in doctor.stdout + doctor.stderr

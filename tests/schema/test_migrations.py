@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -53,10 +54,16 @@ def test_release_0_1_0_store_upgrades_and_keeps_everything(tmp_path: Path, bbc) 
     old_width = len(cases_before[0])
     assert [r[:old_width] for r in con.execute("SELECT * FROM cases ORDER BY id")] == cases_before
     events_after = con.execute(
-        "SELECT id, case_id, at, actor, action, detail FROM events"
+        "SELECT id, case_id, at, actor, action, detail FROM events WHERE case_id IS NOT NULL"
     ).fetchall()
     assert events_after == events_before
+    # m004: the calendar entry and the setting found are recorded in one store-level event.
+    adopted = con.execute("SELECT action, detail FROM events WHERE case_id IS NULL").fetchall()
+    assert [a for a, _ in adopted] == ["store_adopt"]
+    after = json.loads(adopted[0][1])["after"]
+    assert list(after["days"]) == ["2027-02-20"] and after["settings"] == {"limit.hard": "10"}
     con.close()
+    assert bbc.json("--db", str(path), "verify")["ok"] is True
 
     # And the tool works on it: the demo cases read back as they were.
     huo = bbc.json("--db", str(path), "show", "BB20210401-001")

@@ -44,7 +44,7 @@ def test_a_sound_store_is_healthy(bbc, isolated):
     report = bbc.json("doctor", now=f"{LAST_COVERED}-06-01 09:00")
     assert report["ok"] is True
     checks = _checks(report)
-    assert set(checks) == {"permissions", "integrity", "schema", "calendar", "chain"}
+    assert set(checks) == {"permissions", "integrity", "schema", "calendar", "deadlines", "chain"}
     assert all(c["status"] == "ok" for c in checks.values()), checks
     assert report["schema_version"] == MIGRATIONS[-1][0]
     assert MIGRATIONS[-1][0] in checks["schema"]["message"]
@@ -63,8 +63,11 @@ def test_from_november_it_warns_that_next_years_schedule_is_missing(bbc):
     assert november["ok"] is True  # a warning: exit 0, unless --strict
     bbc("doctor", "--strict", code=PROBLEM)
     assert "[注意] 日历" in bbc("doctor").stdout
-    # Once the center enters next year's notice, the warning goes.
+    # Part of next year's notice is not enough; once the center says it is complete, the
+    # warning goes.
     bbc("calendar", "add", "--holiday", f"{LAST_COVERED + 1}-01-01", "--source", "国办发明电")
+    assert _checks(bbc.json("doctor"))["calendar"]["status"] == "warn"
+    bbc("calendar", "cover", str(LAST_COVERED + 1), "--source", "国办发明电")
     assert _checks(bbc.json("doctor"))["calendar"]["status"] == "ok"
 
 

@@ -342,9 +342,10 @@ def test_an_upgraded_0_1_0_store_verifies_clean_and_is_then_protected(bbc, tmp_p
     path = tmp_path / "old.sqlite3"
     shutil.copy(V010, path)
     report = bbc.json("--db", str(path), "verify")
-    assert report["ok"] is True and report["events"] == 15 and report["cases"] == 3
+    # 15 case events, then m004's record of the calendar entry and setting it found.
+    assert report["ok"] is True and report["events"] == 16 and report["cases"] == 3
     con = sqlite3.connect(path)
-    assert [r[0] for r in con.execute("SELECT seq FROM events ORDER BY id")] == list(range(1, 16))
+    assert [r[0] for r in con.execute("SELECT seq FROM events ORDER BY id")] == list(range(1, 17))
     assert (
         con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()[-1][0]
         == (sorted(name for name, _ in MIGRATIONS)[-1])
@@ -352,7 +353,7 @@ def test_an_upgraded_0_1_0_store_verifies_clean_and_is_then_protected(bbc, tmp_p
     con.close()
     # New events continue the same chain.
     bbc("--db", str(path), "note", "BB20261228-001", "已电话联系", now="2026-12-29 09:00")
-    assert bbc.json("--db", str(path), "verify")["events"] == 16
+    assert bbc.json("--db", str(path), "verify")["events"] == 17
     sql(path, "UPDATE events SET detail = replace(detail, '霍', '何') WHERE id = 1")
     found = bbc.json("--db", str(path), "verify", code=BROKEN)["problems"]
     assert [(p["kind"], p["case"], p["event"]) for p in found] == [("edited", "BB20210401-001", 1)]
