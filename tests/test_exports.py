@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def test_daily_xlsx_read_back(bbc, window, tmp_path):
     assert [r[5] for r in late[1:]] == [6, 2, 1]  # 超期工作日, numbers
     trend = list(wb["近30天趋势"].iter_rows(values_only=True))
     assert trend[0] == ("日期", "工作日", "新登记", "办结")
-    assert len(trend) == 31 and trend[-1] == ("2026-10-09", "是", 3, 4)
+    assert len(trend) == 31 and trend[-1] == (datetime(2026, 10, 9), "是", 3, 4)
     # The chart is a real one, on a sheet of its own, over the trend sheet.
     sheet = wb["趋势图"]
     assert sheet.max_row == 1 and sheet["A1"].value is None  # nothing but the chart
@@ -199,7 +200,10 @@ def test_csv_and_xlsx_cells_cannot_run_as_formulas(bbc, tmp_path):
     wb = _workbook(path)
     values = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value]
     assert all(c.data_type != "f" for c in values)
-    assert any(c.value == '\'=HYPERLINK("http://x","点我")' for c in values)
+    # In a workbook the text is a string cell, shown as typed: no apostrophe.
+    cells = [c for c in values if c.value == '=HYPERLINK("http://x","点我")']
+    assert cells and all(c.data_type == "s" and c.quotePrefix for c in cells)
+    assert not any(str(c.value).startswith("'=") for c in values)
 
 
 def test_json_contracts(bbc, window):
