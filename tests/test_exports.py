@@ -282,7 +282,7 @@ def _export_files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
-def test_export_writes_three_files_atomically_and_reproducibly(bbc, window, tmp_path):
+def test_export_writes_four_files_atomically_and_reproducibly(bbc, window, tmp_path):
     out = tmp_path / "reports" / "2026-10"  # created when missing
     first = bbc("export", "--dir", str(out), "--date", DAY, now=LATER)
     assert first.stderr == ""
@@ -294,13 +294,15 @@ def test_export_writes_three_files_atomically_and_reproducibly(bbc, window, tmp_
     assert sorted(files) == [
         "2026-10-09-每日汇总.csv",
         "2026-10-09-每日汇总.json",
+        "2026-10-09-每日汇总.pdf",
         "2026-10-09-每日汇总.xlsx",
     ]
     assert files["2026-10-09-每日汇总.csv"].startswith(BOM)
+    assert files["2026-10-09-每日汇总.pdf"].startswith(b"%PDF-")
     data = json.loads(files["2026-10-09-每日汇总.json"])
     assert data["overdue"] == 3 and data["as_of"] == "2026-10-10T00:00:00+08:00"
     for content in files.values():
-        if not content.startswith(b"PK"):
+        if not content.startswith((b"PK", b"%PDF")):
             _assert_masked(content.decode("utf-8-sig"))
     # Again, later: byte-identical, and nothing else left in the directory.
     bbc("export", "--dir", str(out), "--date", DAY, now="2026-10-25 17:45")
@@ -366,7 +368,7 @@ def test_two_exports_at_once_do_not_corrupt_each_other(window, tmp_path):
     results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
     assert all(code == 0 for _, _, code in results), results
     files = _export_files(out)
-    assert len(files) == 3  # no temporary files left behind
+    assert len(files) == 4  # no temporary files left behind
     single = tmp_path / "single"
     subprocess.run([str(BBC), "export", "--dir", str(single), "--date", DAY], env=env, check=True)
     assert _export_files(single) == files

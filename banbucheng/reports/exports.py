@@ -489,4 +489,4 @@ def write_file(path: Path, data: bytes) -> None:
 
 def export_names(day: str) -> dict[str, str]:
     """The files `bbc export` writes for a day, by format."""
-    return {fmt: f"{day}-每日汇总.{fmt}" for fmt in ("xlsx", "csv", "json")}
+    return {fmt: f"{day}-每日汇总.{fmt}" for fmt in ("xlsx", "csv", "json", "pdf")}
