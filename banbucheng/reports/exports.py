@@ -228,7 +228,8 @@ def _page_setup(ws: Any, doc: Document, *, width: float, one_page: bool = False)
     ws.page_setup.fitToHeight = 1 if one_page else 0
     ws.print_options.horizontalCentered = True
     ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.9, bottom=0.75, header=0.3)
-    ws.oddHeader.left.text = f"{_header_text(doc.title)}　&A"
+    # The sheet's name written out: LibreOffice leaves the &A field empty.
+    ws.oddHeader.left.text = _header_text(f"{doc.title}　{ws.title}")
     ws.oddHeader.left.font = "-,Bold"
     ws.oddHeader.right.text = _header_text(doc.subtitle)
     ws.oddFooter.center.text = "第 &P 页 共 &N 页"
