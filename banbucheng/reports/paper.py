@@ -55,16 +55,6 @@ class Font:
     path: Path
     index: int = 0  # the face in a font collection (.ttc)
 
-    def bold(self) -> Font | None:
-        """The same family's bold file beside it (Noto: -Regular → -Bold), if any."""
-        name = self.path.name
-        for a, b in (("-Regular", "-Bold"), ("Regular", "Bold")):
-            if a in name:
-                other = self.path.with_name(name.replace(a, b, 1))
-                if other.is_file():
-                    return Font(other, self.index)
-        return None
-
 
 def find_font() -> Font:
     """The Simplified Chinese font to embed: BBC_PDF_FONT, fontconfig's choice, or a
@@ -78,15 +68,16 @@ def find_font() -> Font:
     if shutil.which("fc-match"):
         try:
             found = subprocess.run(
-                ["fc-match", "-f", "%{file}\n%{index}", "sans-serif:lang=zh-cn"],
+                ["fc-match", "-f", "%{file}\n%{index}\n%{lang}", "sans-serif:lang=zh-cn"],
                 capture_output=True,
                 text=True,
                 timeout=10,
             ).stdout.split("\n")
-            path = Path(found[0])
-            if path.suffix.lower() in (".ttf", ".otf", ".ttc") and _has_chinese(path):
-                return Font(path, int(found[1] or 0) if len(found) > 1 else 0)
-        except (OSError, ValueError, subprocess.SubprocessError):
+            path, index, langs = Path(found[0]), int(found[1] or 0), found[2].split("|")
+            # fontconfig falls back to any font; take it only if it covers Chinese.
+            if path.suffix.lower() in (".ttf", ".otf", ".ttc") and "zh-cn" in langs:
+                return Font(path, index)
+        except (OSError, ValueError, IndexError, subprocess.SubprocessError):
             pass
     for name in _KNOWN_FONTS:
         path = Path(name)
@@ -112,19 +103,6 @@ def _sc_face(path: Path) -> int:
     return next((i for i, n in enumerate(names) if n.endswith(" SC")), 0)
 
 
-def _has_chinese(path: Path) -> bool:
-    try:
-        from fontTools.ttLib import TTCollection, TTFont
-
-        if path.suffix.lower() == ".ttc":
-            font = TTCollection(str(path), lazy=True).fonts[0]
-        else:
-            font = TTFont(str(path), lazy=True)
-        return ord("汇") in (font.getBestCmap() or {})
-    except Exception:
-        return False
-
-
 # ---------------------------------------------------------------- the page
 
 _INK = (0, 0, 0)
@@ -148,10 +126,8 @@ def daily_pdf(doc: Document, font: Font | None = None) -> bytes:
     pdf.set_auto_page_break(False)
     pdf.set_margins(15, 12, 15)
     try:
+        # One face only: embedding a CJK font costs about a second per face.
         pdf.add_font("cjk", fname=str(font.path), collection_font_number=font.index)
-        bold = font.bold()
-        if bold is not None:
-            pdf.add_font("cjk", "B", fname=str(bold.path), collection_font_number=bold.index)
     except Exception as exc:
         raise FontMissing(f"字体 {font.path} 无法嵌入 PDF（{type(exc).__name__}）") from None
     stamp = doc.as_of.astimezone(UTC)
@@ -180,9 +156,8 @@ class _Page:
 
     # ------------------------------------------------------------ helpers
 
-    def font(self, size: float, color: tuple[int, int, int] = _INK, *, bold: bool = False) -> None:
-        style = "B" if bold and "cjkB" in self.pdf.fonts else ""
-        self.pdf.set_font("cjk", style, size=size)
+    def font(self, size: float, color: tuple[int, int, int] = _INK) -> None:
+        self.pdf.set_font("cjk", size=size)
         self.pdf.set_text_color(*color)
 
     def fit(self, text: str, width: float) -> str:
@@ -196,7 +171,7 @@ class _Page:
     def heading(self, text: str) -> None:
         pdf = self.pdf
         pdf.ln(2.5)
-        self.font(11.5, bold=True)
+        self.font(11.5)
         pdf.cell(_W, 6.5, text, new_x="LMARGIN", new_y="NEXT")
         pdf.set_draw_color(*_RULE)
         pdf.line(15, pdf.get_y(), 15 + _W, pdf.get_y())
@@ -219,10 +194,10 @@ class _Page:
 
     def title(self, doc: Document) -> None:
         pdf, data = self.pdf, doc.data
-        self.font(17, bold=True)
+        self.font(18)
         pdf.cell(_W, 10, f"{data['center']} 办不成事反映窗口", align="C", new_x="LMARGIN")
         pdf.ln(9.5)
-        self.font(15, bold=True)
+        self.font(15)
         pdf.cell(_W, 8, "每 日 汇 总", align="C", new_x="LMARGIN")
         pdf.ln(8.5)
         day = datetime.fromisoformat(data["date"])
