@@ -45,7 +45,7 @@ def examples(n: int) -> settings:
 # Personal data in the template store: it must never appear in an error message.
 SECRETS = ("霍某某", "13712341111", "李海清", "13900001111", "11010519491231002X", "张小三")
 # Parameters that name files: fuzzed only inside the test's own directory.
-PATH_PARAMS = {"target", "source", "file", "directory", "output", "xlsx", "db"}
+PATH_PARAMS = {"target", "source", "file", "directory", "output", "xlsx", "pdf", "db"}
 SKIP = {"demo"}  # builds its own demo store; covered in test_cli
 INTERNAL_ERROR = 70
 

@@ -68,7 +68,8 @@ def current_round(session: Any, case: Any) -> Round:
         .order_by(col(Event.seq).desc(), col(Event.id).desc())
     ).first()
     if last is None:  # an imported case, dispatched before it was imported
-        return Round(case.dispatched_at, case.registered_by, case.reopen_count)
+        at = case.dispatched_at or case.registered_at
+        return Round(at, case.registered_by, case.reopen_count)
     reopened = case.reopen_count if last.action == "reopen" else 0
     return Round(last.at, last.actor, reopened)
 
