@@ -346,7 +346,7 @@ def _facts_sheet(ws: Any, section: Section) -> list[float]:
         elif kind == "rate":
             value, fmt = ("—", None) if value is None else (value, "0.0%")
         elif isinstance(value, int | float) and not isinstance(value, bool):
-            if not note and fact["text"] != str(value):
+            if not note and fact["text"] not in (str(value), f"{value} 件", f"{value} 项"):
                 note = fact["text"]  # e.g. 3 件（上期 2，+1）
         else:
             value = fact["text"]
