@@ -221,6 +221,12 @@ def mechanism_show(ref: MechanismArg, as_json: JsonOpt = False) -> None:
 
 TemplateArg = Annotated[str, typer.Argument(help="答复口径的编号或名称", show_default=False)]
 BodyHelp = "答复内容，可用占位符 {编号} {受理日期} {事项} {部门} {中心}"
+BasisOpt = Annotated[
+    str | None, typer.Option("--basis", help="告知书引用的法律政策依据（同类事项通用）")
+]
+AlternativeOpt = Annotated[
+    str | None, typer.Option("--alternative", help="告知书中群众可以采取的其他途径")
+]
 
 
 @template_app.command("add")
@@ -230,9 +236,13 @@ def template_add(
     mechanism: Annotated[
         str | None, typer.Option("--mechanism", help="关联的长效机制（编号或名称）")
     ] = None,
+    basis: BasisOpt = None,
+    alternative: AlternativeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """建立答复口径，供「完全不能」类案件答复群众时使用（bbc close --template）。
+
+    --basis、--alternative 是打印告知书（bbc print --notice）时引用的依据和其他途径。
 
     例：bbc reply-template add "跨省社保转移不能在本中心办理" --body "您于{受理日期}反映的
     「{事项}」，依规定须由参保地经办机构办理，本中心不能办理……" --mechanism 2
@@ -242,7 +252,14 @@ def template_add(
     text = required(body, "--body", "答复内容")
     with session(write=True) as ctx:
         linked = knowledge.find_mechanism(ctx.session, mechanism) if mechanism else None
-        template = knowledge.add_template(ctx, name=name, body=text, mechanism=linked)
+        template = knowledge.add_template(
+            ctx,
+            name=name,
+            body=text,
+            mechanism=linked,
+            basis=basis or "",
+            alternative=alternative or "",
+        )
         data = knowledge.template_dict(ctx.session, template)
     if as_json:
         print_json(data)
@@ -261,9 +278,11 @@ def template_edit(
     no_mechanism: Annotated[
         bool, typer.Option("--no-mechanism", help="取消与长效机制的关联")
     ] = False,
+    basis: BasisOpt = None,
+    alternative: AlternativeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """修改答复口径的名称、内容或关联的长效机制。
+    """修改答复口径的名称、内容、告知书的依据和其他途径，或关联的长效机制。
 
     例：bbc reply-template edit 1 --mechanism 2
     """
@@ -276,7 +295,14 @@ def template_edit(
         template = knowledge.find_template(ctx.session, ref)
         linked = knowledge.find_mechanism(ctx.session, mechanism) if mechanism else None
         changed = knowledge.edit_template(
-            ctx, template, name=name, body=body, mechanism=linked, unlink=no_mechanism
+            ctx,
+            template,
+            name=name,
+            body=body,
+            mechanism=linked,
+            unlink=no_mechanism,
+            basis=basis,
+            alternative=alternative,
         )
         data = knowledge.template_dict(ctx.session, template)
     if as_json:

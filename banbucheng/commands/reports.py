@@ -170,6 +170,10 @@ UnitOpt = Annotated[str | None, typer.Option("--unit", help="只看某个主办�
 @output_options
 def daily_report(
     day: Annotated[str | None, typer.Option("--date", help="日期（默认今天）")] = None,
+    pdf: Annotated[
+        str | None,
+        typer.Option("--pdf", metavar="FILE", help="写入一页 A4 的 PDF（供领导小组办公室存档）"),
+    ] = None,
     *,
     out: Output,
 ) -> None:
@@ -179,22 +183,34 @@ def daily_report(
     下一工作日到期，上报与移交，各单位情况，累计数与近30天趋势。
 
     过去的日期按当日24时统计，每次结果相同；今天则截至现在。
+    --pdf 写出一页 A4：汇总、有超期案件的单位、超期案件（最多12件）与近30天趋势图。
 
     例：bbc daily-report --date 2021-04-06 --xlsx 每日汇总.xlsx
     """
     from banbucheng.core.timeutil import BEIJING
     from banbucheng.reports import daily, layouts
 
+    if pdf is not None and out.format is not None:
+        raise InvalidInput("--pdf 不能与 --json、--csv、--md、--xlsx 同时使用")
     with session(write=False) as ctx:
         target = opt_date(day, "日期") or ctx.now.astimezone(BEIJING).date()
         data = daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, ctx.now)
-    emit(layouts.daily_document(data), out)
+    doc = layouts.daily_document(data)
+    if pdf is not None:
+        from banbucheng.reports import exports, paper
+
+        exports.write_file(Path(pdf), paper.daily_pdf(doc))
+        notice(f"已写入 {pdf}")
+    else:
+        emit(doc, out)
     _provisional_notice(data["open_cases"])
 
 
 def print_daily_report(day: str | None) -> None:
     """The roll-up on the terminal (used by `bbc demo`)."""
-    daily_report(day=day, as_json=False, as_csv=False, as_md=False, xlsx=None, output=None)
+    daily_report(
+        day=day, pdf=None, as_json=False, as_csv=False, as_md=False, xlsx=None, output=None
+    )
 
 
 # ---------------------------------------------------------------- 督办 lists
@@ -354,7 +370,7 @@ def export(
     ] = None,
     day: Annotated[str | None, typer.Option("--date", help="日期（默认今天）")] = None,
 ) -> None:
-    """导出某日的每日汇总（XLSX、CSV、JSON 三个文件，以日期命名），供 cron 每天运行。
+    """导出某日的每日汇总（XLSX、CSV、JSON 与一页 A4 的 PDF，以日期命名），供 cron 每天运行。
 
     先写临时文件再改名，读者不会看到写了一半的文件。
     按当日24时口径统计，数据不变时重复运行得到完全相同的文件。
@@ -363,7 +379,7 @@ def export(
     例：bbc export --dir /srv/bbc/reports --date 2026-11-27
     """
     from banbucheng.core.timeutil import BEIJING
-    from banbucheng.reports import daily, exports, layouts, timeline
+    from banbucheng.reports import daily, exports, layouts, paper, timeline
 
     if directory is None or not directory.strip():
         raise InvalidInput("缺少导出目录（--dir）")
@@ -375,8 +391,11 @@ def export(
         data = daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, end_of_day)
     doc = layouts.daily_document(data)
     names = exports.export_names(target.isoformat())
-    for fmt, name in names.items():
-        exports.write_atomic(target_dir / name, exports.render(doc, fmt))
+    # Everything is made before anything is written: a missing font writes nothing.
+    files = {name: exports.render(doc, fmt) for fmt, name in names.items() if fmt != "pdf"}
+    files[names["pdf"]] = paper.daily_pdf(doc)
+    for name, content in files.items():
+        exports.write_atomic(target_dir / name, content)
     typer.echo(
         f"已导出 {target.isoformat()} 每日汇总到 {target_dir}："
         f"{'、'.join(names.values())}（新登记 {data['registered']}，办结 {data['closed']}，"

@@ -63,10 +63,20 @@ def print_document(
     alternative: Annotated[
         str | None, typer.Option("--alternative", help="告知书：群众可以采取的其他途径")
     ] = None,
+    reply_template: Annotated[
+        str | None,
+        typer.Option(
+            "--reply-template",
+            help="告知书：取该答复口径中的依据和其他途径（默认取案件所关联长效机制的口径）",
+        ),
+    ] = None,
 ) -> None:
     """打印文书：派单单（交责任单位，附回执）或告知书（完全不能类，交群众）。
 
-    DOCX 格式，Word 和 WPS 均可打开；模板可换成中心自己的抬头（见 bbc config 的 template_dir）。
+    DOCX 格式，A4，按 GB/T 9704-2012 党政机关公文格式排版，Word 和 WPS 均可打开；
+    模板可换成中心自己的抬头（见 bbc config 的 template_dir）。
+    派单单写明派单的窗口经办人和日期；告知书须有依据和其他途径（命令中给出，
+    或取该类事项答复口径中填写的），日期为答复之日。
 
     例：bbc print BB20210401-001 --work-order
     """
@@ -74,11 +84,14 @@ def print_document(
     from banbucheng.core.validate import clean_text
     from banbucheng.domain import lifecycle
     from banbucheng.domain.views import case_dicts
+    from banbucheng.knowledge import mechanisms
     from banbucheng.window import documents
 
     if work_order == notice_doc:
         raise InvalidInput("请选择 --work-order（派单单）或 --notice（告知书）其中之一")
     kind = "work_order" if work_order else "notice"
+    if kind == "work_order" and any((reasons, basis, alternative, reply_template)):
+        raise InvalidInput("--reasons、--basis、--alternative、--reply-template 只用于告知书")
     texts = {
         k: clean_text(v, field=label, required=False) if v else None
         for k, v, label in (
@@ -93,17 +106,35 @@ def print_document(
         # citizen's contact only on request, and that request is recorded.
         full = reveal or kind == "notice"
         data = case_dicts(ctx.session, [case], now=ctx.now, calendar=ctx.calendar, reveal=full)[0]
+        center = ctx.policy.center_name
         if kind == "work_order":
+            issued = documents.current_round(ctx.session, case) if data["unit"] else None
             context = documents.work_order_context(
-                data, center=ctx.policy.center_name, operator=ctx.actor
+                data, center=center, issued=issued or documents.Round(ctx.now, ctx.actor)
             )
+            dated = issued.at if issued else ctx.now
         else:
+            if reply_template:
+                templates = [mechanisms.find_template(ctx.session, reply_template)]
+            else:
+                templates = mechanisms.notice_templates(ctx.session, case)
+            if len(templates) > 1 and not (texts["basis"] and texts["alternative"]):
+                names = "、".join(f"#{t.id}" for t in templates)
+                raise InvalidInput(
+                    f"该类事项有多条答复口径（{names}），请用 --reply-template 指定其中一条"
+                )
+            if templates:
+                texts["basis"] = texts["basis"] or templates[0].basis or None
+                texts["alternative"] = texts["alternative"] or templates[0].alternative or None
+            replied, clerk = documents.reply_of(ctx.session, case, now=ctx.now, clerk=ctx.actor)
             context = documents.notice_context(
-                data, center=ctx.policy.center_name, today=ctx.now.date(), **texts
+                data, center=center, replied=replied, clerk=clerk, **texts
             )
+            dated = case.closed_at or ctx.now
         source = template or documents.template_for(kind, ctx.policy.template_dir)
         target = out or Path(f"{case.number}-{documents.KINDS[kind]}.docx")
-        documents.render(source, context, target)
+        title = f"{documents.KINDS[kind]} {case.number}"
+        documents.render(source, context, target, title=title, dated=dated)
         lifecycle.record_print(ctx, case, kind=kind, file=target.name, revealed=reveal)
     typer.echo(str(target))
     notice(f"已生成{documents.KINDS[kind]}：{target}")

@@ -331,8 +331,21 @@ def find_template(session: Session, ref: str) -> ReplyTemplate:
     return found
 
 
+def check_notice_text(value: str, what: str) -> str:
+    """A template's 依据 or 其他途径: text as the 告知书 prints it."""
+    from banbucheng.core.validate import clean_text
+
+    return clean_text(value, field=what, required=False)
+
+
 def add_template(
-    ctx: Ctx, *, name: str, body: str, mechanism: Mechanism | None = None
+    ctx: Ctx,
+    *,
+    name: str,
+    body: str,
+    mechanism: Mechanism | None = None,
+    basis: str = "",
+    alternative: str = "",
 ) -> ReplyTemplate:
     name = check_name(name, "答复口径名称")
     if ctx.session.exec(select(ReplyTemplate.id).where(ReplyTemplate.name == name)).first():
@@ -340,6 +353,8 @@ def add_template(
     template = ReplyTemplate(
         name=name,
         body=check_body(body),
+        basis=check_notice_text(basis, "依据"),
+        alternative=check_notice_text(alternative, "其他途径"),
         mechanism_id=mechanism.id if mechanism else None,
         created_at=ctx.now,
         created_by=ctx.actor,
@@ -357,6 +372,8 @@ def edit_template(
     body: str | None = None,
     mechanism: Mechanism | None = None,
     unlink: bool = False,
+    basis: str | None = None,
+    alternative: str | None = None,
 ) -> list[str]:
     changed = []
     if name is not None:
@@ -376,6 +393,12 @@ def edit_template(
         if body != template.body:
             template.body = body
             changed.append("body")
+    for key, value, what in (("basis", basis, "依据"), ("alternative", alternative, "其他途径")):
+        if value is not None:
+            value = check_notice_text(value, what)
+            if value != getattr(template, key):
+                setattr(template, key, value)
+                changed.append(key)
     new_mechanism = None if unlink else (mechanism.id if mechanism else template.mechanism_id)
     if new_mechanism != template.mechanism_id:
         template.mechanism_id = new_mechanism
@@ -404,6 +427,8 @@ def template_dict(session: Session, t: ReplyTemplate) -> dict[str, Any]:
         "id": t.id,
         "name": t.name,
         "body": t.body,
+        "basis": t.basis,
+        "alternative": t.alternative,
         "mechanism_id": t.mechanism_id,
         "mechanism_name": mechanism.name if mechanism else None,
         "created_at": _now_iso(t.created_at),
@@ -417,6 +442,20 @@ def template_rows(session: Session) -> list[dict[str, Any]]:
         template_dict(session, t)
         for t in session.exec(select(ReplyTemplate).order_by(col(ReplyTemplate.id))).all()
     ]
+
+
+def notice_templates(session: Session, case: Case) -> list[ReplyTemplate]:
+    """The reply templates for this kind of matter: those of the mechanism the case is
+    linked to (closed with a template or a mechanism), that give a basis or remedy."""
+    found = link_of(session, case.id)  # type: ignore[arg-type]
+    if found is None:
+        return []
+    stmt = (
+        select(ReplyTemplate)
+        .where(ReplyTemplate.mechanism_id == found.mechanism_id)
+        .order_by(col(ReplyTemplate.id))
+    )
+    return [t for t in session.exec(stmt).all() if t.basis or t.alternative]
 
 
 def templates_for(session: Session, mechanism_ids: Sequence[int]) -> list[dict[str, Any]]:

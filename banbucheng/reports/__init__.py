@@ -19,6 +19,7 @@ period       期间统计: counts, rates, score and ranking per unit (formulas: 
 daily        每日汇总: the day's figures and lists, running totals, the 30-day trend
 supervision  督办 lists: overdue cases, cases due within N working days
 layouts      the daily roll-up, the 督办 lists and the period statistics as Documents
+paper        the daily roll-up on one A4 page as PDF (fpdf2), the Chinese font it embeds
 analysis     短板 analysis, and its Document
 
 Who may import whom
@@ -33,6 +34,7 @@ A module imports only modules above it in that list, and only these:
     daily        timeline, period
     supervision  timeline
     layouts      document, daily
+    paper        document
     analysis     document
 
 Never the other way, not even inside a function: builders know nothing of documents,
@@ -41,6 +43,6 @@ domain, knowledge, deadlines and store, but never commands, cli, trust, window o
 services: those use reports, not the other way round.
 
 Import cost: nothing here is imported by `bbc --help`. rich is imported only by
-render, openpyxl only inside exports.to_xlsx; document and exports import neither
-rich nor SQLAlchemy.
+render, openpyxl only inside exports.to_xlsx, fpdf2 only inside paper.daily_pdf;
+document, exports and paper import neither rich nor SQLAlchemy.
 """

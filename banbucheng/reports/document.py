@@ -20,8 +20,10 @@ from typing import Any
 class Column:
     """One column of a table: the row key, its Chinese header and how to show it.
 
-    kind: text, int, rate (a share 0..1 shown as a percentage), score (0..100), or
-    due (a date flagged 暂定 when the row's `provisional` is true).
+    kind: text, int, rate (a share 0..1 shown as a percentage), score (0..100), date
+    (an ISO date, or the date of an ISO time), datetime (an ISO time, shown to the
+    minute) or due (a date flagged 暂定 when the row's `provisional` is true). A
+    spreadsheet gets numbers, rates and scores as numbers and dates and times as dates.
     """
 
     key: str
@@ -32,7 +34,13 @@ class Column:
 
 @dataclass
 class Section:
-    """A titled table; `facts` sections are label/value pairs shown as a grid."""
+    """A titled table; `facts` sections are label/value pairs shown as a grid.
+
+    A fact is a dict: `label`, `value` (a count, a rate, an ISO time or text), `text`
+    (how people read it: the value with its explanation) and optionally `kind` (int,
+    rate or datetime, as for a Column) and `note` (the explanation on its own, beside
+    the value in a spreadsheet).
+    """
 
     key: str
     title: str
@@ -86,7 +94,11 @@ def cell_text(column: Column, row: dict[str, Any]) -> str:
     if column.kind == "score":
         return f"{value:.2f}"
     if column.kind == "due":
-        return str(value) + ("（暂定）" if row.get("provisional") else "")
+        return str(value)[:10] + ("（暂定）" if row.get("provisional") else "")
+    if column.kind == "date":
+        return str(value)[:10]
+    if column.kind == "datetime":
+        return str(value)[:16].replace("T", " ")
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):

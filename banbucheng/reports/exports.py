@@ -42,19 +42,6 @@ class ExportError(BbcError):
     exit_code = 73  # sysexits EX_CANTCREAT
 
 
-# ---------------------------------------------------------------- cells
-
-
-def cell_value(column: Column, row: dict[str, Any]) -> Any:
-    """A cell for a spreadsheet: numbers stay numbers, text is made safe to open."""
-    value = row.get(column.key)
-    if value is None:
-        return None
-    if column.kind in ("int", "rate", "score") and isinstance(value, int | float):
-        return value
-    return safe_cell(cell_text(column, row))
-
-
 # ---------------------------------------------------------------- JSON
 
 
@@ -155,16 +142,109 @@ def _group_keys(section: Section) -> set[str]:
 
 _HEADER_FILL = "DDEBF7"
 _INVALID_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
+# Dates and times as staff write them; a provisional deadline says so in its format,
+# so the cell stays a real date that sorts and filters.
+DATE_FORMAT = 'yyyy"年"m"月"d"日"'
+DATETIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
+PROVISIONAL_FORMAT = 'yyyy"年"m"月"d"日""（暂定）"'
+_NUMBER_FORMATS = {"rate": "0.0%", "score": "0.00", "date": DATE_FORMAT, "due": DATE_FORMAT}
+_NUMBER_FORMATS["datetime"] = DATETIME_FORMAT
+# A4 portrait prints about this many characters of column width at full size (wider
+# tables go landscape, and every sheet is scaled to one page wide).
+_PORTRAIT_WIDTH = 100
 
 
 def _sheet_title(text: str) -> str:
     return text.translate(_INVALID_SHEET_CHARS)[:31]
 
 
+def _spreadsheet_value(column: Column, row: dict[str, Any]) -> Any:
+    """A cell for the workbook: numbers as numbers, dates and times as dates."""
+    value = row.get(column.key)
+    if value is None or (value == "" and column.kind != "text"):
+        return None
+    if column.kind in ("date", "due", "datetime") and isinstance(value, str):
+        return _date_cell(value, with_time=column.kind == "datetime")
+    if column.kind in ("int", "rate", "score") and isinstance(value, int | float):
+        return value
+    return cell_text(column, row)
+
+
+def _date_cell(iso: str, *, with_time: bool) -> Any:
+    """An ISO date or time as the naive Beijing date (or time) a spreadsheet holds."""
+    from datetime import date
+
+    from banbucheng.core.timeutil import to_beijing
+
+    try:
+        if not with_time:
+            return date.fromisoformat(iso[:10])
+        return to_beijing(datetime.fromisoformat(iso)).replace(tzinfo=None, second=0)
+    except ValueError:
+        return iso
+
+
+def _shown_width(column: Column, row: dict[str, Any]) -> int:
+    """How wide a cell shows in the workbook (its date format, not the ISO text)."""
+    value = row.get(column.key)
+    if column.kind in ("date", "due") and value:
+        return 15 + (8 if column.kind == "due" and row.get("provisional") else 0)
+    if column.kind == "datetime" and value:
+        return 21
+    return display_width(cell_text(column, row))
+
+
+def _put(ws: Any, row: int, col: int, value: Any, number_format: str | None = None) -> Any:
+    """Write a cell. Text is always a string cell: a text that looks like a formula
+    (=, +, -, @) stays text, shown as typed (quotePrefix keeps it text when edited)."""
+    cell = ws.cell(row=row, column=col)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(_FORMULA_START):
+            cell.quotePrefix = True
+    if number_format and value is not None and not isinstance(value, str):
+        cell.number_format = number_format
+    return cell
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _header_text(text: str) -> str:
+    return text.replace("&", "&&")
+
+
+def _page_setup(ws: Any, doc: Document, *, width: float, one_page: bool = False) -> None:
+    """A4, portrait or landscape by the table's width, one page wide (one page in all
+    when `one_page`), the header row repeated, the report's title and date at the top
+    of every page and 第 N 页 共 M 页 at the bottom."""
+    from openpyxl.worksheet.page import PageMargins
+
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "portrait" if width <= _PORTRAIT_WIDTH else "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1 if one_page else 0
+    ws.print_options.horizontalCentered = True
+    ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.9, bottom=0.75, header=0.3)
+    # The sheet's name written out: LibreOffice leaves the &A field empty.
+    ws.oddHeader.left.text = _header_text(f"{doc.title}　{ws.title}")
+    ws.oddHeader.left.font = "-,Bold"
+    ws.oddHeader.right.text = _header_text(doc.subtitle)
+    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    for part in (ws.oddHeader.left, ws.oddHeader.right, ws.oddFooter.center):
+        part.size = 10
+    # The header keeps its size when a wide table is scaled down to fit the page.
+    ws.HeaderFooter.scaleWithDoc = False
+
+
 def to_xlsx(doc: Document) -> bytes:
-    """A real workbook: one sheet per part with Chinese headers, a bold frozen header
-    row and fitted column widths, and each chart on a sheet of its own (a worksheet
-    holding just the chart: LibreOffice does not show openpyxl's chart sheets).
+    """A real workbook that prints: one sheet per part with Chinese headers, a bold
+    frozen header row and fitted column widths, numbers as numbers, rates as
+    percentages and dates as dates; each chart on a sheet of its own (a worksheet
+    holding just the chart: LibreOffice does not show openpyxl's chart sheets). Every
+    sheet is set up for A4 (_page_setup); an empty part is one line, 无.
 
     The bytes depend only on the document: the workbook's created and modified times
     are the report's as-of time, and every zip entry carries a fixed timestamp.
@@ -178,43 +258,48 @@ def to_xlsx(doc: Document) -> bytes:
     wb.remove(wb.active)
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor=_HEADER_FILL)
+    wrap = Alignment(wrap_text=True, vertical="top")
     sheets = {}
     for section in doc.sections:
         ws = wb.create_sheet(_sheet_title(section.title))
         sheets[section.key] = ws
+        if not section.rows:
+            _put(ws, 1, 1, "无")
+            ws.column_dimensions["A"].width = 12
+            _page_setup(ws, doc, width=12)
+            continue
         if section.facts:
-            # Label and value; counts stay numbers, everything else is the shown text.
-            ws.append(["项目", "数值"])
-            for r in section.rows:
-                value = r.get("value")
-                if not isinstance(value, int) or isinstance(value, bool):
-                    value = safe_cell(r["text"])
-                ws.append([safe_cell(r["label"]), value])
-            width_columns = [Column("label", "项目"), Column("text", "数值")]
-            width_rows = section.rows
+            widths = _facts_sheet(ws, section)
         else:
-            ws.append([safe_cell(c.header) for c in section.columns])
-            for row in section.rows:
-                ws.append([cell_value(c, row) for c in section.columns])
             for i, column in enumerate(section.columns, start=1):
-                fmt = {"rate": "0.0%", "score": "0.00"}.get(column.kind)
-                if fmt:
-                    for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                        cell.number_format = fmt
-            width_columns, width_rows = section.columns, section.rows
+                _put(ws, 1, i, column.header)
+            for r, row in enumerate(section.rows, start=2):
+                for i, column in enumerate(section.columns, start=1):
+                    fmt = _NUMBER_FORMATS.get(column.kind)
+                    if column.kind == "due" and row.get("provisional"):
+                        fmt = PROVISIONAL_FORMAT
+                    cell = _put(ws, r, i, _spreadsheet_value(column, row), fmt)
+                    if column.width:
+                        cell.alignment = wrap
+            widths = []
+            for column in section.columns:
+                shown = [_shown_width(column, r) for r in section.rows]
+                natural = max([display_width(column.header), *shown]) + 2
+                widths.append(column.width or min(60, natural))
+            ws.auto_filter.ref = ws.dimensions
         for cell in ws[1]:
             cell.font = bold
             cell.fill = fill
             cell.alignment = Alignment(vertical="center")
         ws.freeze_panes = "A2"
-        for i, column in enumerate(width_columns, start=1):
-            texts = [column.header] + [cell_text(column, r) for r in width_rows]
-            width = column.width or min(60, max(display_width(t) for t in texts) + 2)
+        ws.print_title_rows = "1:1"
+        for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
-        if not section.facts and section.rows:
-            ws.auto_filter.ref = ws.dimensions
+        _page_setup(ws, doc, width=sum(widths), one_page=section.facts)
     for chart_spec in doc.charts:
         section = doc.section(chart_spec.section)
+        if not section.rows:
+            continue
         ws = sheets[section.key]
         keys = [c.key for c in section.columns]
         n = len(section.rows) if chart_spec.rows is None else chart_spec.rows
@@ -225,7 +310,12 @@ def to_xlsx(doc: Document) -> bytes:
         # Shown explicitly: some spreadsheet programs hide axes openpyxl leaves implicit.
         chart.x_axis.delete = False
         chart.y_axis.delete = False
-        chart.height, chart.width = 11, 22
+        x_column = section.columns[keys.index(chart_spec.x)]
+        if x_column.kind in ("date", "due"):
+            chart.x_axis.number_format = "m/d"
+        top = max((r.get(k) or 0 for r in section.rows[:n] for k in chart_spec.series), default=0)
+        chart.y_axis.majorUnit = max(1, -(-top // 8)) if top >= 1 else 1
+        chart.height, chart.width = 13, 25
         for key in chart_spec.series:
             col = keys.index(key) + 1
             data = Reference(ws, min_col=col, max_col=col, min_row=1, max_row=n + 1)
@@ -234,9 +324,41 @@ def to_xlsx(doc: Document) -> bytes:
         chart.set_categories(Reference(ws, min_col=x_col, min_row=2, max_row=n + 1))
         sheet = wb.create_sheet(_sheet_title(chart_spec.sheet))
         sheet.sheet_view.showGridLines = False
-        sheet.page_setup.orientation = "landscape"  # the chart fits one printed page
         sheet.add_chart(chart, "A1")
+        _page_setup(sheet, doc, width=_PORTRAIT_WIDTH + 1, one_page=True)
     return _save_reproducibly(wb, doc.as_of, creator=doc.title)
+
+
+def _facts_sheet(ws: Any, section: Section) -> list[float]:
+    """Key figures as 项目 | 数值 | 说明: counts are numbers, rates percentages, times
+    dates; what a figure is made of (按期 16 ÷ …) is in its own column."""
+    for i, header in enumerate(("项目", "数值", "说明"), start=1):
+        _put(ws, 1, i, header)
+    from openpyxl.styles import Alignment
+
+    notes = []
+    for r, fact in enumerate(section.rows, start=2):
+        value, kind = fact.get("value"), fact.get("kind", "int")
+        note = fact.get("note", "")
+        fmt = None
+        if kind == "datetime" and isinstance(value, str):
+            value, fmt = _date_cell(value, with_time=True), DATETIME_FORMAT
+        elif kind == "rate":
+            value, fmt = ("—", None) if value is None else (value, "0.0%")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            if not note and fact["text"] not in (str(value), f"{value} 件", f"{value} 项"):
+                note = fact["text"]  # e.g. 3 件（上期 2，+1）
+        else:
+            value = fact["text"]
+        _put(ws, r, 1, fact["label"])
+        cell = _put(ws, r, 2, value, fmt)
+        if not isinstance(value, str):
+            cell.alignment = Alignment(horizontal="right")
+        _put(ws, r, 3, note or None)
+        notes.append(note)
+    label_width = max(display_width(str(f["label"])) for f in section.rows) + 2
+    note_width = max([display_width(n) for n in notes] + [4]) + 2
+    return [max(label_width, 8), 20, min(60, max(note_width, 10))]
 
 
 # A fixed zip entry time (the earliest a zip can hold): file bytes then depend only on
@@ -368,4 +490,4 @@ def write_file(path: Path, data: bytes) -> None:
 
 def export_names(day: str) -> dict[str, str]:
     """The files `bbc export` writes for a day, by format."""
-    return {fmt: f"{day}-每日汇总.{fmt}" for fmt in ("xlsx", "csv", "json")}
+    return {fmt: f"{day}-每日汇总.{fmt}" for fmt in ("xlsx", "csv", "json", "pdf")}

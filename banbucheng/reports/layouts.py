@@ -23,7 +23,7 @@ _CASE_COLUMNS = {
     "unit": Column("unit", "主办单位"),
     "contact": Column("unit_contact", "联系方式"),
     "category": Column("category_label", "分类"),
-    "received": Column("received_date", "受理日期"),
+    "received": Column("received_date", "受理日期", "date"),
     "due": Column("due_date", "到期日", "due"),
     "left": Column("days_left", "剩余工作日", "int"),
     "late": Column("days_overdue", "超期工作日", "int"),
@@ -56,22 +56,25 @@ def daily_document(data: dict[str, Any]) -> Document:
     """The roll-up laid out for people: key figures, per unit, the lists, the trend."""
     cat, sub, run = data["by_category"], data["by_subtype"], data["running"]
 
-    def fact(label: str, value: Any, text: str | None = None) -> dict[str, Any]:
-        return {"label": label, "value": value, "text": str(value) if text is None else text}
+    def fact(
+        label: str, value: Any, text: str | None = None, *, kind: str = "int", note: str = ""
+    ) -> dict[str, Any]:
+        shown = str(value) if text is None else text
+        return {"label": label, "value": value, "text": shown, "kind": kind, "note": note}
 
+    split = f"按期 {data['closed_on_time']}，超期 {data['closed_late']}"
+    on_time_note = (
+        f"按期 {run['closed_on_time']} ÷ (办结 {run['closed']} + 超期未办结 {run['overdue_open']})"
+    )
     facts = [
-        fact("截至", human(data["as_of"])),
+        fact("截至", data["as_of"], human(data["as_of"]), kind="datetime"),
         fact("今日新登记", data["registered"]),
         fact("　应办未办", cat["unhandled"]),
         fact("　　其中很难办", sub["hard"]),
         fact("　　其中不作为/吃拿卡要", sub["misconduct"]),
         fact("　完全不能", cat["impossible"]),
         fact("　待分类", cat["unclassified"]),
-        fact(
-            "今日办结",
-            data["closed"],
-            f"{data['closed']}（按期 {data['closed_on_time']}，超期 {data['closed_late']}）",
-        ),
+        fact("今日办结", data["closed"], f"{data['closed']}（{split}）", note=split),
         fact("　其中答复不能办理", data["replied"]),
         fact("在办", data["open"]),
         fact("超期", data["overdue"]),
@@ -83,14 +86,17 @@ def daily_document(data: dict[str, Any]) -> Document:
         fact("累计办结（件次）", run["closed"]),
         fact(
             "累计按期办结率",
-            _pct(run["on_time_rate"]),
-            f"{_pct(run['on_time_rate'])}（按期 {run['closed_on_time']} ÷ "
-            f"(办结 {run['closed']} + 超期未办结 {run['overdue_open']})）",
+            run["on_time_rate"],
+            f"{_pct(run['on_time_rate'])}（{on_time_note}）",
+            kind="rate",
+            note=on_time_note,
         ),
         fact(
             "累计满意率",
-            _pct(run["satisfaction_rate"]),
+            run["satisfaction_rate"],
             f"{_pct(run['satisfaction_rate'])}（回访 {run['visits']} 次）",
+            kind="rate",
+            note=f"回访 {run['visits']} 次",
         ),
     ]
     unit_rows = [dict(r, unit=r["unit"] or UNDISPATCHED) for r in data["by_unit"]]
@@ -102,12 +108,7 @@ def daily_document(data: dict[str, Any]) -> Document:
             else ("—" if r["days_left"] is None else f"剩{r['days_left']}个工作日")
         )
     closed_rows = [
-        dict(
-            r,
-            closed_time=human(r["closed_at"]) if r["closed_at"] else "",
-            on_time_text="按期" if r["on_time"] else "超期",
-        )
-        for r in data["closed_cases"]
+        dict(r, on_time_text="按期" if r["on_time"] else "超期") for r in data["closed_cases"]
     ]
     trend_rows = [dict(r, weekday="是" if r["workday"] else "否") for r in data["trend"]]
     sections = [
@@ -158,7 +159,7 @@ def daily_document(data: dict[str, Any]) -> Document:
             [
                 Column("number", "编号"),
                 Column("unit", "主办单位"),
-                Column("closed_time", "办结时间"),
+                Column("closed_at", "办结时间", "datetime"),
                 Column("working_days_used", "用时（工作日）", "int"),
                 Column("on_time_text", "按期"),
                 Column("outcome_label", "结果"),
@@ -182,7 +183,7 @@ def daily_document(data: dict[str, Any]) -> Document:
             "trend",
             f"近{TREND_DAYS}天趋势",
             [
-                Column("date", "日期", width=12),
+                Column("date", "日期", "date"),
                 Column("weekday", "工作日"),
                 Column("registered", "新登记", "int"),
                 Column("closed", "办结", "int"),

@@ -174,6 +174,19 @@ def m003_knowledge(conn: Connection) -> None:
     citizens.backfill(conn)
 
 
+@migration
+def m004_reply_template_basis(conn: Connection) -> None:
+    """Reply templates say what the 告知书 cites (basis) and offers (alternative)
+    for such matters (issue 11). A store that got its reply_templates table from a
+    newer m003 already has the columns."""
+    have = {c["name"] for c in inspect(conn).get_columns("reply_templates")}
+    for column in ("basis", "alternative"):
+        if column not in have:
+            conn.execute(
+                text(f"ALTER TABLE reply_templates ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+            )
+
+
 LEGACY_ACTOR = "升级整理"  # created_by of mechanisms made from 0.1 free-text mechanisms
 
 

@@ -227,6 +227,10 @@ class ReplyTemplate(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
     body: str = Field(sa_column=Column(Text, nullable=False))
+    # What the 告知书 cites and offers for such matters (issue 11): the legal or policy
+    # basis and what the citizen can do instead.
+    basis: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    alternative: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     mechanism_id: int | None = Field(default=None, foreign_key="mechanisms.id", index=True)
     created_at: datetime = _when()
     created_by: str

@@ -146,6 +146,10 @@ def template_detail(data: dict[str, Any]) -> None:
         out.print(f"长效机制：#{data['mechanism_id']} {escape(data['mechanism_name'])}")
     out.print()
     out.print(escape(data["body"]))
+    if data.get("basis") or data.get("alternative"):
+        out.print()
+        out.print(f"告知书依据：{escape(data.get('basis') or '—')}")
+        out.print(f"告知书其他途径：{escape(data.get('alternative') or '—')}")
     if data.get("preview"):
         out.print()
         out.print(f"[bold]用于 {data['preview']['number']} 时：[/bold]")

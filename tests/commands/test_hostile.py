@@ -45,7 +45,7 @@ def examples(n: int) -> settings:
 # Personal data in the template store: it must never appear in an error message.
 SECRETS = ("霍某某", "13712341111", "李海清", "13900001111", "11010519491231002X", "张小三")
 # Parameters that name files: fuzzed only inside the test's own directory.
-PATH_PARAMS = {"target", "source", "file", "directory", "output", "xlsx", "db"}
+PATH_PARAMS = {"target", "source", "file", "directory", "output", "xlsx", "pdf", "db"}
 SKIP = {"demo"}  # builds its own demo store; covered in test_cli
 INTERNAL_ERROR = 70
 
@@ -530,12 +530,14 @@ def test_exports_cannot_attack_their_reader(bbc, tmp_path, start):
     assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
     bbc("overdue", "--xlsx", str(tmp_path / "o.xlsx"), code=4)
     bbc("export", "--dir", str(tmp_path), "--date", "2026-11-23")
+    # In a workbook such text is a string cell (never a formula), marked as typed text.
     for book in tmp_path.glob("*.xlsx"):
         for sheet in load_workbook(book):
-            for row in sheet.iter_rows(values_only=True):
-                for value in row:
-                    if isinstance(value, str):
-                        assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+            for row in sheet.iter_rows():
+                for cell in row:
+                    assert cell.data_type != "f", cell.value
+                    if isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@")):
+                        assert cell.data_type == "s" and cell.quotePrefix, cell.value
 
 
 @examples(300)

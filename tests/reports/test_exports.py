@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def test_daily_xlsx_read_back(bbc, window, tmp_path):
     assert [r[5] for r in late[1:]] == [6, 2, 1]  # 超期工作日, numbers
     trend = list(wb["近30天趋势"].iter_rows(values_only=True))
     assert trend[0] == ("日期", "工作日", "新登记", "办结")
-    assert len(trend) == 31 and trend[-1] == ("2026-10-09", "是", 3, 4)
+    assert len(trend) == 31 and trend[-1] == (datetime(2026, 10, 9), "是", 3, 4)
     # The chart is a real one, on a sheet of its own, over the trend sheet.
     sheet = wb["趋势图"]
     assert sheet.max_row == 1 and sheet["A1"].value is None  # nothing but the chart
@@ -199,7 +200,10 @@ def test_csv_and_xlsx_cells_cannot_run_as_formulas(bbc, tmp_path):
     wb = _workbook(path)
     values = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value]
     assert all(c.data_type != "f" for c in values)
-    assert any(c.value == '\'=HYPERLINK("http://x","点我")' for c in values)
+    # In a workbook the text is a string cell, shown as typed: no apostrophe.
+    cells = [c for c in values if c.value == '=HYPERLINK("http://x","点我")']
+    assert cells and all(c.data_type == "s" and c.quotePrefix for c in cells)
+    assert not any(str(c.value).startswith("'=") for c in values)
 
 
 def test_json_contracts(bbc, window):
@@ -278,7 +282,7 @@ def _export_files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
-def test_export_writes_three_files_atomically_and_reproducibly(bbc, window, tmp_path):
+def test_export_writes_four_files_atomically_and_reproducibly(bbc, window, tmp_path):
     out = tmp_path / "reports" / "2026-10"  # created when missing
     first = bbc("export", "--dir", str(out), "--date", DAY, now=LATER)
     assert first.stderr == ""
@@ -290,13 +294,15 @@ def test_export_writes_three_files_atomically_and_reproducibly(bbc, window, tmp_
     assert sorted(files) == [
         "2026-10-09-每日汇总.csv",
         "2026-10-09-每日汇总.json",
+        "2026-10-09-每日汇总.pdf",
         "2026-10-09-每日汇总.xlsx",
     ]
     assert files["2026-10-09-每日汇总.csv"].startswith(BOM)
+    assert files["2026-10-09-每日汇总.pdf"].startswith(b"%PDF-")
     data = json.loads(files["2026-10-09-每日汇总.json"])
     assert data["overdue"] == 3 and data["as_of"] == "2026-10-10T00:00:00+08:00"
     for content in files.values():
-        if not content.startswith(b"PK"):
+        if not content.startswith((b"PK", b"%PDF")):
             _assert_masked(content.decode("utf-8-sig"))
     # Again, later: byte-identical, and nothing else left in the directory.
     bbc("export", "--dir", str(out), "--date", DAY, now="2026-10-25 17:45")
@@ -362,7 +368,7 @@ def test_two_exports_at_once_do_not_corrupt_each_other(window, tmp_path):
     results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
     assert all(code == 0 for _, _, code in results), results
     files = _export_files(out)
-    assert len(files) == 3  # no temporary files left behind
+    assert len(files) == 4  # no temporary files left behind
     single = tmp_path / "single"
     subprocess.run([str(BBC), "export", "--dir", str(single), "--date", DAY], env=env, check=True)
     assert _export_files(single) == files

@@ -58,7 +58,7 @@ def test_work_order_document(bbc, tmp_path: Path):
     assert "诊所两证名称不一致" in text
     assert "2027-01-05 17:30（暂定）" in text and "暂定" in text
     assert "霍*某" in text and "137****1111" in text and "13712341111" not in text
-    assert "回　执" in text
+    assert "派单单回执" in text
     assert "{{" not in text
     # With --reveal the unit gets the full contact, and that is on the record.
     bbc("print", number, "--work-order", "--reveal", "--out", str(out), now="2026-12-28 10:06")
