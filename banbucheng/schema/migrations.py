@@ -175,7 +175,34 @@ def m003_knowledge(conn: Connection) -> None:
 
 
 @migration
-def m004_reply_template_basis(conn: Connection) -> None:
+def m004_store_history(conn: Connection) -> None:
+    """Calendar and policy changes in the history (schema/history.py): an event may
+    belong to no case (events.case_id becomes nullable; SQLite rebuilds the table),
+    a case remembers whether it was closed on a provisional deadline, and
+    calendar_years records the years whose notice the center declared complete.
+
+    What the store holds keeps its meaning: a year with an entered holiday counted as
+    covered, so it is declared complete here; a closed case that was provisional when
+    it closed is found by replaying its events. The calendar entries, covered years
+    and policy settings found at the upgrade are recorded in one store-level event,
+    trusted as they are (as m002 trusted the events it sealed), so that verify checks
+    them from now on."""
+    if conn.dialect.name == "sqlite":
+        _rebuild_events_sqlite(conn)
+    else:
+        conn.execute(text("ALTER TABLE events ALTER COLUMN case_id DROP NOT NULL"))
+    false = "0" if conn.dialect.name == "sqlite" else "false"
+    conn.execute(
+        text(f"ALTER TABLE cases ADD COLUMN closed_provisional BOOLEAN NOT NULL DEFAULT {false}")
+    )
+    conn.execute(text("CREATE INDEX ix_cases_closed_provisional ON cases (closed_provisional)"))
+    _closed_provisional(conn)
+    _declare_entered_years(conn)
+    _adopt_store_state(conn)
+
+
+@migration
+def m005_reply_template_basis(conn: Connection) -> None:
     """Reply templates say what the 告知书 cites (basis) and offers (alternative)
     for such matters (issue 11). A store that got its reply_templates table from a
     newer m003 already has the columns."""
@@ -244,33 +271,6 @@ def _adopt_legacy(conn: Any) -> int:
             )
         )
     return len(made)
-
-
-@migration
-def m004_store_history(conn: Connection) -> None:
-    """Calendar and policy changes in the history (schema/history.py): an event may
-    belong to no case (events.case_id becomes nullable; SQLite rebuilds the table),
-    a case remembers whether it was closed on a provisional deadline, and
-    calendar_years records the years whose notice the center declared complete.
-
-    What the store holds keeps its meaning: a year with an entered holiday counted as
-    covered, so it is declared complete here; a closed case that was provisional when
-    it closed is found by replaying its events. The calendar entries, covered years
-    and policy settings found at the upgrade are recorded in one store-level event,
-    trusted as they are (as m002 trusted the events it sealed), so that verify checks
-    them from now on."""
-    if conn.dialect.name == "sqlite":
-        _rebuild_events_sqlite(conn)
-    else:
-        conn.execute(text("ALTER TABLE events ALTER COLUMN case_id DROP NOT NULL"))
-    false = "0" if conn.dialect.name == "sqlite" else "false"
-    conn.execute(
-        text(f"ALTER TABLE cases ADD COLUMN closed_provisional BOOLEAN NOT NULL DEFAULT {false}")
-    )
-    conn.execute(text("CREATE INDEX ix_cases_closed_provisional ON cases (closed_provisional)"))
-    _closed_provisional(conn)
-    _declare_entered_years(conn)
-    _adopt_store_state(conn)
 
 
 _EVENTS_DDL = """CREATE TABLE events (
