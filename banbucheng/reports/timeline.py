@@ -54,6 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func
 
 from banbucheng.core.errors import InvalidInput
+from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.schema.models import Case, Event, Unit
 
@@ -107,6 +108,18 @@ class Timeline:
 
     def __init__(self, session: Session) -> None:
         self.pg = session.get_bind().dialect.name == "postgresql"
+        self.session = session
+        self._latest: list[datetime | None] = []
+
+    def is_current(self, cut: Cutoff) -> bool:
+        """Whether nothing has been recorded at or after the cutoff (a report as of now,
+        the usual case). The state as of such a cutoff is the cases' own rows, which
+        every action keeps in step with the events it records (`verify` checks it),
+        so it is read from them instead of replayed from the whole timeline."""
+        if not self._latest:
+            self._latest.append(self.session.execute(select(func.max(Event.at))).scalar())
+        latest = self._latest[0]
+        return latest is None or latest < cut.before
 
     def after(self, event: Any, key: str) -> ColumnElement[Any]:
         """The value of `key` in the event's `after`; SQL NULL when absent or null."""
@@ -137,9 +150,12 @@ class Timeline:
         return cast(column, Date) if self.pg else func.date(column)
 
 
-def case_state(tl: Timeline, cut: Cutoff) -> Any:
+def case_state(tl: Timeline, cut: Cutoff, *, since: datetime | None = None) -> Any:
     """One row per case received before the cutoff, with its state as of the cutoff
-    rebuilt from the timeline (see the module docstring).
+    rebuilt from the timeline (see the module docstring), or read from the cases
+    themselves when nothing has happened since the cutoff (`current_state`). With
+    `since`, a caller that counts only open cases and what happened from `since` on
+    (the daily roll-up) may get just those rows, when the state is read from the cases.
 
     One pass over the events, never a subquery per case: each event that set a
     tracked value, or closed or reopened the case, becomes a (case, key, value) row;
@@ -148,6 +164,8 @@ def case_state(tl: Timeline, cut: Cutoff) -> Any:
     events whatever the planner knows, so it stays linear on a store that was never
     analysed (a correlated subquery per case was planned through ix_events_action
     there, and the daily roll-up grew with the square of the cases)."""
+    if tl.is_current(cut):
+        return current_state(tl, cut, since=since)
     received = Case.received_at < cut.before
     untyped = literal(None, String)
 
@@ -248,6 +266,48 @@ def case_state(tl: Timeline, cut: Cutoff) -> Any:
         )
         .select_from(pivot)
         .join(Case, Case.id == pivot.c.case_id)
+        .subquery("state")
+    )
+
+
+def current_state(tl: Timeline, cut: Cutoff, *, since: datetime | None = None) -> Any:
+    """case_state for a cutoff after everything recorded: the same columns, in the same
+    form (the deadline as the ISO text the events hold, the provisional flag as JSON
+    reads it), from the cases and their lead units. A few milliseconds where the
+    replay takes seconds on a large store."""
+    if tl.pg:
+        due = func.to_char(Case.due_at, 'YYYY-MM-DD"T"HH24:MI:SS', type_=String) + "+08:00"
+        provisional: Any = case((col(Case.provisional), "true"), else_="false")
+    else:
+        due = func.strftime("%Y-%m-%dT%H:%M:%S", Case.due_at, type_=String) + "+08:00"
+        provisional = Case.provisional
+    where = [Case.received_at < cut.before]
+    if since is not None:
+        # Open cases, cases received since, and cases with anything recorded since:
+        # each found through an index, a few hundred rows of a hundred thousand.
+        touched = select(Event.case_id).where(Event.at >= since)
+        where.append(
+            or_(
+                col(Case.status).in_(OPEN_STATUSES),
+                Case.received_at >= since,
+                col(Case.id).in_(touched),
+            )
+        )
+    return (
+        select(
+            Case.id.label("id"),  # type: ignore[union-attr]
+            Case.number.label("number"),  # type: ignore[attr-defined]
+            Case.received_at.label("received_at"),  # type: ignore[attr-defined]
+            Unit.name.label("unit"),  # type: ignore[attr-defined]
+            Case.category.label("category"),  # type: ignore[union-attr]
+            Case.subtype.label("subtype"),  # type: ignore[union-attr]
+            due.label("due_at"),
+            provisional.label("provisional"),
+            (Case.status == "closed").label("closed"),
+        )
+        .select_from(Case)
+        .join(Unit, Unit.id == Case.unit_id, isouter=True)
+        .where(*where)
         .subquery("state")
     )
 
