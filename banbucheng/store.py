@@ -21,7 +21,7 @@ from banbucheng.core.paths import default_db_path
 from banbucheng.core.policy import Policy, build_policy
 from banbucheng.deadlines import CalendarEntry, WorkCalendar
 from banbucheng.schema.chain import seal
-from banbucheng.schema.migrations import upgrade
+from banbucheng.schema.migrations import is_current, upgrade
 from banbucheng.schema.models import CalendarDay, Case, Counter, Event, Setting
 
 BUSY_TIMEOUT_S = 30
@@ -207,12 +207,17 @@ class Store:
         elif self.engine.dialect.name == "postgresql":
             _postgres_setup(self.engine)
         try:
-            # Under a write lock from the start: a deferred transaction that reads the
-            # schema and then creates tables deadlocks with another window doing the same.
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(bbc_write=True)
-                with conn.begin():
-                    upgrade(conn)
+            # Usually the store is current: a read says so without the write lock.
+            with self.engine.connect() as conn, conn.execution_options(bbc_write=False).begin():
+                current = is_current(conn)
+            if not current:
+                # Under a write lock from the start: a deferred transaction that reads
+                # the schema and then creates tables deadlocks with another window
+                # doing the same.
+                with self.engine.connect() as conn:
+                    conn = conn.execution_options(bbc_write=True)
+                    with conn.begin():
+                        upgrade(conn)
         except DBAPIError as exc:
             raise StoreError(_db_message(exc)) from None
 

@@ -74,6 +74,20 @@ def upgrade(conn: Connection) -> list[str]:
     return done
 
 
+def is_current(conn: Connection) -> bool:
+    """Whether every step is applied and every table exists: then there is nothing to
+    upgrade, which every command can find out by reading, without the write lock."""
+    from sqlmodel import SQLModel
+
+    from banbucheng.schema import models  # noqa: F401  (registers the tables)
+
+    names = set(inspect(conn).get_table_names())
+    if "schema_migrations" not in names or not set(SQLModel.metadata.tables) <= names:
+        return False
+    applied = {row[0] for row in conn.execute(text("SELECT name FROM schema_migrations"))}
+    return all(name in applied for name, _ in MIGRATIONS)
+
+
 def schema_version(conn: Connection) -> str:
     """The last applied step's name, e.g. 'm001_initial'."""
     names = _applied(conn)
