@@ -22,6 +22,7 @@ from banbucheng.core.validate import mask_name
 from banbucheng.deadlines import WorkCalendar
 from banbucheng.reports.period import total_counts, with_rates
 from banbucheng.reports.timeline import (
+    BY_TIME,
     Cutoff,
     Figures,
     Timeline,
@@ -157,6 +158,7 @@ def daily_rollup(
         .join(state, state.c.id == e.case_id)
         .join(Case, Case.id == e.case_id)
         .where(closed_today)
+        .with_hint(e, BY_TIME, dialect_name="sqlite")
         .order_by(closed_at, state.c.number)
     ).all()
     closed_cases = [
@@ -228,6 +230,7 @@ def daily_rollup(
         .select_from(e)
         .join(state, state.c.id == e.case_id)
         .where(closed_today)
+        .with_hint(e, BY_TIME, dialect_name="sqlite")
         .group_by(state.c.unit)
     ).all():
         per_unit.setdefault(unit, {"open": 0, "overdue": 0, "closed": 0})["closed"] = n
@@ -310,6 +313,7 @@ def trend(
                 closed_at >= iso_time(start),
                 closed_at < cut.before_iso,
             )
+            .with_hint(e, BY_TIME, dialect_name="sqlite")
             .group_by(closed_day)
         ).all()
     )

@@ -102,6 +102,10 @@ def check_not_future(day: date, now: datetime, field: str = "日期") -> None:
 
 # ---------------------------------------------------------------- SQL over the timeline
 
+# For events from a recent moment on: SQLite's planner would rather read all of one
+# kind of event (the index on action) than the few recorded since (the index on at).
+BY_TIME = "INDEXED BY ix_events_at"
+
 
 class Timeline:
     """JSON look-ups into events.detail, written once for SQLite and PostgreSQL."""
