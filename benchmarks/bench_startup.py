@@ -1,7 +1,7 @@
 """What a command costs the clerk who types it: CPU time of whole `bbc` processes,
 as ratios to Python importing what they are built on, measured in one run.
 
-    python benchmarks/bench_startup.py                  # 100,000 cases, 7 runs each
+    python benchmarks/bench_startup.py                  # 100,000 cases, 9 runs each
     python benchmarks/bench_startup.py --cases 20000 --runs 5
     python benchmarks/bench_startup.py --store /tmp/bench.sqlite3   # keep the store
 
@@ -355,7 +355,7 @@ class Probe:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="bbc 各命令的 CPU 时间与基准之比")
     parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--store", type=Path, help="数据库文件（已存在则直接使用）")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bbc-bench-"))
@@ -427,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         for p in probes:
             _run(p, times)
     medians = {label: statistics.median(ts) for label, ts in times.items()}
-    print(f"\n{'':38}CPU 中位数   与基准之比   目标")
+    fastest = {label: min(ts) for label, ts in times.items()}
+    print(f"\n{'':38}CPU 中位数   与基准之比   目标          （最少一次之比）")
     failed = 0
     for p in probes:
         m = medians[p.label]
@@ -438,8 +439,13 @@ def main(argv: list[str] | None = None) -> int:
         ok = ratio <= (p.target or 0)
         failed += not ok
         mark = "达标" if ok else "未达标"
-        print(f"{p.label:38}{m * 1000:7.0f} 毫秒   {ratio:6.2f}×     ≤ {p.target}× {mark}")
+        low = fastest[p.label] / fastest[p.baseline]
+        print(
+            f"{p.label:38}{m * 1000:7.0f} 毫秒   {ratio:6.2f}×     ≤ {p.target}× {mark:4}"
+            f"  （{low:.2f}×）"
+        )
     print(f"\n{args.cases:,} 件案件；每项 {args.runs} 次（另先各运行 1 次预热），120×40 伪终端。")
+    print("目标按中位数之比判断；括号内为各自最少一次的 CPU 时间之比（受机器负载影响最小）。")
     return 1 if failed else 0
 
 
