@@ -128,6 +128,14 @@ def open_store(*, create: str | None = None) -> Any:
     return Store(locate_store(create=create).url)
 
 
+def source_line(label: str | None) -> None:
+    """Name the store under what a command showed (reports/render.py)."""
+    if label:
+        from banbucheng.reports.render import source_line as line
+
+        line(label)
+
+
 def store_label() -> str | None:
     """The store a command read, to name beside what it shows, unless it is the default."""
     location = state.location
