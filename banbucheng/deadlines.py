@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cached_property
+from itertools import accumulate, compress
 
 from chinese_calendar import constants as _cc
 
@@ -37,6 +39,7 @@ INDEX_FIRST = date(2000, 1, 1)
 INDEX_LAST = date(2099, 12, 31)
 _BASE = INDEX_FIRST.toordinal()
 _SPAN = INDEX_LAST.toordinal() - _BASE + 1
+_WEEK = b"\x01\x01\x01\x01\x01\x00\x00"  # Monday..Sunday
 
 # chinese-calendar stores English holiday names as values; show the Chinese ones.
 _CHINESE_NAME = {h.value: h.chinese for h in _cc.Holiday}
@@ -105,12 +108,13 @@ class WorkCalendar:
         years the center declared complete, see domain/calendar.py). Left out, every
         year with an entered holiday counts as covered, as for a whole notice's entries."""
         package_years = _PACKAGE_YEARS if use_package else frozenset()
-        flags = bytearray(_SPAN)
         names: dict[int, str] = {}
 
-        # Monday-Friday first; ordinal 1 (0001-01-01) is a Monday.
-        for i in range(_SPAN):
-            flags[i] = (_BASE + i - 1) % 7 < 5
+        # Monday-Friday first; ordinal 1 (0001-01-01) is a Monday. Built from a week's
+        # pattern and the running counts below with itertools, not a Python loop per
+        # day: every command builds a calendar, and a loop costs it tens of ms.
+        first = (_BASE - 1) % 7
+        flags = bytearray((_WEEK * (_SPAN // 7 + 2))[first : first + _SPAN])
 
         first_year, last_year = INDEX_FIRST.year, INDEX_LAST.year
         for year in range(first_year, last_year + 1):
@@ -158,32 +162,22 @@ class WorkCalendar:
         # cum[i]: working days among offsets 0..i; unc[i]: uncovered days among 0..i.
         # Then "working days in (a, b]" is cum[b] - cum[a], and the k-th working day of
         # the whole index is wd[k - 1]; both are plain list look-ups.
-        cum: list[int] = [0] * _SPAN
-        unc: list[int] = [0] * _SPAN
-        wd_ordinals: list[int] = []
-        covered = self.covered_years
-        working = 0
-        uncovered = 0
-        i = 0
+        uncovered = bytearray(_SPAN)
         for year in range(first_year, last_year + 1):
-            year_len = date(year + 1, 1, 1).toordinal() - date(year, 1, 1).toordinal()
-            year_uncovered = year not in covered
-            for _ in range(year_len):
-                if flags[i]:
-                    working += 1
-                    wd_ordinals.append(_BASE + i)
-                uncovered += year_uncovered
-                cum[i] = working
-                unc[i] = uncovered
-                i += 1
-
+            if year not in self.covered_years:
+                a = date(year, 1, 1).toordinal() - _BASE
+                b = date(year + 1, 1, 1).toordinal() - _BASE
+                uncovered[a:b] = b"\x01" * (b - a)
         self._flags = bytes(flags)
         self._names = names
-        self._cum = cum
-        self._unc = unc
-        self._wd_ordinals = wd_ordinals
-        # Date objects built once so compute_deadline does not construct them per call.
-        self._wd_dates = [date.fromordinal(o) for o in wd_ordinals]
+        self._cum = list(accumulate(flags))
+        self._unc = list(accumulate(uncovered))
+        self._wd_ordinals = list(compress(range(_BASE, _BASE + _SPAN), flags))
+
+    @cached_property
+    def _wd_dates(self) -> list[date]:
+        """The working days as dates, built once (so compute_deadline does not)."""
+        return list(map(date.fromordinal, self._wd_ordinals))
 
     def __repr__(self) -> str:
         years = sorted(self.covered_years)

@@ -104,10 +104,23 @@ def list_(
         received_to=opt_date(date_to, "截止日期"),
         limit=limit,
     )
+    # On a terminal, without --limit: the latest screenful (a pipe gets them all).
+    screen = None
+    if limit is None and not as_json and render.terminal():
+        screen = max(10, render.rows_available() - 8)
     with session(write=False) as ctx:
-        cases = queries.list_cases(ctx.session, **filters)
+        cases = queries.list_cases(ctx.session, **filters, last=screen)
+        total = len(cases)
+        if screen is not None and total == screen:
+            total = queries.count_cases(ctx.session, **filters)
         rows = case_dicts(ctx.session, cases, now=ctx.now, calendar=ctx.calendar)
     if as_json:
         print_json(rows)
-    else:
-        render.case_table(rows, title=f"案件（{len(rows)} 件）", source=store_label())
+        return
+    note = None
+    if total > len(rows):
+        note = (
+            f"……共 {total} 件，以上是最近受理的 {len(rows)} 件；"
+            "--limit 指定件数，或 | less 查看全部"
+        )
+    render.case_table(rows, title=f"案件（{total} 件）", source=store_label(), note=note)

@@ -218,6 +218,7 @@ class ChineseHelp:
         option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.help = HELP_TEXT
+            lighten([option])  # else reading it would build a pydantic validator
         return option
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:

@@ -109,23 +109,31 @@ def _os_user() -> str:
         return "unknown"
 
 
-def locate_store(*, create: str | None = None) -> Any:
+def locate_store(*, create: str | None = None, announce: bool = True) -> Any:
     """Where the store is (store.locate), saying so when it has just been made."""
     from banbucheng.store import NEVER, locate
 
     location = locate(state.db, create=create or NEVER)
-    if location.created:
+    if location.created and announce:
         first = "（首次使用）" if location.is_default else ""
         notice(f"已新建数据库：{location.label}{first}")
     state.location = location
     return location
 
 
-def open_store(*, create: str | None = None) -> Any:
+def open_store(*, create: str | None = None, announce: bool = True) -> Any:
     """The store, opened; a missing file is made only when `create` allows it."""
     from banbucheng.store import Store
 
-    return Store(locate_store(create=create).url)
+    return Store(locate_store(create=create, announce=announce).url)
+
+
+def source_line(label: str | None) -> None:
+    """Name the store under what a command showed (reports/render.py)."""
+    if label:
+        from banbucheng.reports.render import source_line as line
+
+        line(label)
 
 
 def store_label() -> str | None:
@@ -137,7 +145,7 @@ def store_label() -> str | None:
 
 
 @contextmanager
-def session(*, write: bool, create: str | None = None) -> Iterator[Ctx]:
+def session(*, write: bool, create: str | None = None, announce: bool = True) -> Iterator[Ctx]:
     """Open the store and yield a context in one transaction. A command that writes may
     make a missing store file (with a notice), one that only reads never does.
     Provisional deadlines are brought up to date first, whenever the calendar has
@@ -149,7 +157,7 @@ def session(*, write: bool, create: str | None = None) -> Iterator[Ctx]:
     from banbucheng.domain import lifecycle
     from banbucheng.store import FILE
 
-    store = open_store(create=create or (FILE if write else None))
+    store = open_store(create=create or (FILE if write else None), announce=announce)
     moment, who = now(), actor()
     refreshed = 0
     try:

@@ -30,7 +30,8 @@ def demo(
     target = db or state.db or demo_mod.default_path()
     state.db = target
     state.operator = state.operator or "演示窗口"
-    with session(write=True, create=DIRECTORIES) as ctx:  # a demo store is made on purpose
+    # A demo store is made on purpose (and named below): no notice that it was.
+    with session(write=True, create=DIRECTORIES, announce=False) as ctx:
         numbers = demo_mod.load(ctx)
     typer.echo(f"演示数据库：{target}")
     typer.echo(f"已载入案例：{'、'.join(numbers)}")

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from banbucheng.commands.common import JsonOpt, NumberArg, notice, print_json, required, session
+from banbucheng.commands.common import (
+    JsonOpt,
+    NumberArg,
+    notice,
+    print_json,
+    required,
+    session,
+    source_line,
+    store_label,
+)
 from banbucheng.commands.reports import Output, emit, output_options, period_of
 
 app = typer.Typer()
@@ -48,6 +57,7 @@ def similar(number: NumberArg, limit: LimitOpt = 5, as_json: JsonOpt = False) ->
         print_json(rows)
     elif rows:
         render_knowledge.hits_table(rows, title=f"与 {case.number} 相似的案件（{len(rows)} 件）")
+        source_line(store_label())
     else:
         notice(f"没有与 {case.number} 相似的案件")
 
@@ -74,6 +84,7 @@ def search(
         print_json(rows)
     elif rows:
         render_knowledge.hits_table(rows, title=f"查找「{query}」（{len(rows)} 件）")
+        source_line(store_label())
     else:
         notice(f"没有找到与「{query}」相关的案件")
 

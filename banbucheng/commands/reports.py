@@ -207,10 +207,15 @@ def daily_report(
 
 
 def print_daily_report(day: str | None) -> None:
-    """The roll-up on the terminal (used by `bbc demo`)."""
-    daily_report(
-        day=day, pdf=None, as_json=False, as_csv=False, as_md=False, xlsx=None, output=None
-    )
+    """The roll-up on the terminal, for `bbc demo` (which names its store itself)."""
+    from banbucheng.core.timeutil import BEIJING
+    from banbucheng.reports import daily, layouts, render
+
+    with session(write=False) as ctx:
+        target = opt_date(day, "日期") or ctx.now.astimezone(BEIJING).date()
+        data = daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, ctx.now)
+    render.document(layouts.daily_document(data))
+    _provisional_notice(data["open_cases"])
 
 
 # ---------------------------------------------------------------- 督办 lists

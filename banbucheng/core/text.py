@@ -26,6 +26,8 @@ def is_wide(ch: str) -> bool:
 
 def width(text: str) -> int:
     """Columns a text takes on a terminal: CJK and full-width characters count two."""
+    if text.isascii():
+        return len(text)
     return sum(2 if is_wide(ch) else 1 for ch in text)
 
 

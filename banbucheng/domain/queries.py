@@ -24,23 +24,16 @@ def list_cases(
     received_from: date | None = None,
     received_to: date | None = None,
     limit: int | None = None,
+    last: int | None = None,
 ) -> list[Case]:
-    stmt = select(Case)
-    if statuses:
-        stmt = stmt.where(col(Case.status).in_(statuses))
-    if category:
-        stmt = stmt.where(Case.category == category)
-    if subtype:
-        stmt = stmt.where(Case.subtype == subtype)
-    if unit:
-        unit_id = session.exec(select(Unit.id).where(Unit.name == unit)).first()
-        if unit_id is None:
-            raise NotFound(f"单位名录中没有「{unit[:40]}」（bbc units 查看名录）")
-        stmt = stmt.where(Case.unit_id == unit_id)
-    if received_from:
-        stmt = stmt.where(Case.received_at >= _start(received_from))
-    if received_to:
-        stmt = stmt.where(Case.received_at < _start(received_to + timedelta(days=1)))
+    """The cases that match, in order of receipt: the first `limit`, or the latest
+    `last` (a screenful on a terminal)."""
+    stmt = select(Case).where(
+        *_filters(session, statuses, category, subtype, unit, received_from, received_to)
+    )
+    if last:
+        stmt = stmt.order_by(col(Case.received_at).desc(), col(Case.number).desc()).limit(last)
+        return list(reversed(session.exec(stmt).all()))
     stmt = stmt.order_by(col(Case.received_at), col(Case.number))
     if limit:
         stmt = stmt.limit(limit)
@@ -52,6 +45,48 @@ def _overdue(now: datetime, unit_id: int | None) -> list[Any]:
     if unit_id is not None:
         conds.append(Case.unit_id == unit_id)
     return conds
+
+
+def count_cases(session: Session, **filters: Any) -> int:
+    """How many cases list_cases would give without a limit."""
+    where = _filters(
+        session,
+        filters.get("statuses", ()),
+        filters.get("category"),
+        filters.get("subtype"),
+        filters.get("unit"),
+        filters.get("received_from"),
+        filters.get("received_to"),
+    )
+    return session.exec(select(func.count()).select_from(Case).where(*where)).one()
+
+
+def _filters(
+    session: Session,
+    statuses: Sequence[str],
+    category: str | None,
+    subtype: str | None,
+    unit: str | None,
+    received_from: date | None,
+    received_to: date | None,
+) -> list[Any]:
+    where: list[Any] = []
+    if statuses:
+        where.append(col(Case.status).in_(statuses))
+    if category:
+        where.append(Case.category == category)
+    if subtype:
+        where.append(Case.subtype == subtype)
+    if unit:
+        unit_id = session.exec(select(Unit.id).where(Unit.name == unit)).first()
+        if unit_id is None:
+            raise NotFound(f"单位名录中没有「{unit[:40]}」（bbc units 查看名录）")
+        where.append(Case.unit_id == unit_id)
+    if received_from:
+        where.append(Case.received_at >= _start(received_from))
+    if received_to:
+        where.append(Case.received_at < _start(received_to + timedelta(days=1)))
+    return where
 
 
 def overdue_cases(session: Session, now: datetime, *, unit_id: int | None = None) -> list[Case]:

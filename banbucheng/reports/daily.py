@@ -20,8 +20,9 @@ from banbucheng.core.labels import ACTION_LABELS, OUTCOMES
 from banbucheng.core.policy import CATEGORIES, SUBTYPES, Policy
 from banbucheng.core.validate import mask_name
 from banbucheng.deadlines import WorkCalendar
-from banbucheng.reports.period import sum_metrics, unit_counts, with_rates
+from banbucheng.reports.period import total_counts, with_rates
 from banbucheng.reports.timeline import (
+    BY_TIME,
     Cutoff,
     Figures,
     Timeline,
@@ -92,7 +93,10 @@ def daily_rollup(
     start, end = day_start(day), day_start(day + timedelta(days=1))
     cut = cutoff(end, now)
     tl = Timeline(session)
-    state = state_table(session, tl, cut)
+    # Every figure below counts open cases or what happened on the day, except the
+    # total: the state may be just those cases (see case_state), the total is counted
+    # apart.
+    state = state_table(session, tl, cut, since=start)
     f = Figures(tl, state, cut)
     today = f.received_in(start)
     next_day = calendar.next_workday(day)
@@ -108,10 +112,12 @@ def daily_rollup(
             count_where(f.overdue),
             count_where(f.provisional),
             count_where(due_next),
-            count_where(),
         ).select_from(state)
     ).one()
-    registered, open_n, overdue_n, provisional_n, due_next_n, total = heads
+    registered, open_n, overdue_n, provisional_n, due_next_n = heads
+    total = session.execute(
+        select(func.count()).select_from(Case).where(Case.received_at < cut.before)
+    ).scalar_one()
 
     by_category = {"unhandled": 0, "impossible": 0, "unclassified": 0}
     by_subtype = {"hard": 0, "misconduct": 0}
@@ -128,8 +134,14 @@ def daily_rollup(
     # Closures dated today, and the escalations and referrals made today.
     e = aliased(Event)
     closed_at = tl.text(tl.after(e, "closed_at"))
+    # A closure is recorded no earlier than the time it names (close --at looks back,
+    # never ahead), so those dated today were recorded today: the index on `at`
+    # narrows the events to read before their JSON is.
     closed_today = and_(
-        e.action == "close", closed_at >= iso_time(start), closed_at < cut.before_iso
+        e.action == "close",
+        e.at >= start,
+        closed_at >= iso_time(start),
+        closed_at < cut.before_iso,
     )
     close_rows = session.execute(
         select(
@@ -146,6 +158,7 @@ def daily_rollup(
         .join(state, state.c.id == e.case_id)
         .join(Case, Case.id == e.case_id)
         .where(closed_today)
+        .with_hint(e, BY_TIME, dialect_name="sqlite")
         .order_by(closed_at, state.c.number)
     ).all()
     closed_cases = [
@@ -217,6 +230,7 @@ def daily_rollup(
         .select_from(e)
         .join(state, state.c.id == e.case_id)
         .where(closed_today)
+        .with_hint(e, BY_TIME, dialect_name="sqlite")
         .group_by(state.c.unit)
     ).all():
         per_unit.setdefault(unit, {"open": 0, "overdue": 0, "closed": 0})["closed"] = n
@@ -236,7 +250,7 @@ def daily_rollup(
     ]
     by_unit.sort(key=lambda r: (r["unit"] is None, -r["overdue"], -r["open"], r["unit"] or ""))
 
-    running = with_rates(sum_metrics(list(unit_counts(session, tl, cut, None).values())), policy)
+    running = with_rates(total_counts(session, tl, cut, overdue_n), policy)
     return {
         "date": day.isoformat(),
         "as_of": cut.as_of_iso,
@@ -293,7 +307,13 @@ def trend(
     closed = dict(
         session.execute(
             select(closed_day, func.count())
-            .where(e.action == "close", closed_at >= iso_time(start), closed_at < cut.before_iso)
+            .where(
+                e.action == "close",
+                e.at >= start,  # recorded no earlier than dated (see daily_rollup)
+                closed_at >= iso_time(start),
+                closed_at < cut.before_iso,
+            )
+            .with_hint(e, BY_TIME, dialect_name="sqlite")
             .group_by(closed_day)
         ).all()
     )

@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col
+from sqlmodel import Session, col, func
 
 from banbucheng.core.labels import SATISFACTION
 from banbucheng.core.policy import Policy
@@ -51,7 +51,7 @@ from banbucheng.reports.timeline import (
     state_table,
     unit_contacts,
 )
-from banbucheng.schema.models import Event
+from banbucheng.schema.models import Case, Event
 
 LEVELS = tuple(SATISFACTION)  # very_satisfied .. very_dissatisfied
 METRIC_KEYS = (
@@ -105,7 +105,9 @@ def unit_counts(
         moment = tl.text(tl.after(e, key))
         conds = [moment < cut.before_iso]
         if start_iso:
-            conds.append(moment >= start_iso)
+            # Recorded no earlier than dated (--at looks back, never ahead): the index
+            # on `at` narrows the events before their JSON is read.
+            conds += [moment >= start_iso, e.at >= start]
         return conds
 
     # Closures, dated by their recorded 办结时间.
@@ -160,6 +162,52 @@ def unit_counts(
     ).all()
     for unit, action, n in rows:
         add(unit, _EVENT_METRICS[action], n)
+    return out
+
+
+def total_counts(session: Session, tl: Timeline, cut: Cutoff, overdue_open: int) -> dict[str, int]:
+    """What sum_metrics(unit_counts(..., start=None)) gives, without dividing by unit:
+    every closure, 回访 and event before the cutoff, counted straight from the events
+    (whose case, received before it was recorded, is always in the state), and the
+    cases received; `overdue_open` is counted by the caller."""
+    out = dict.fromkeys(METRIC_KEYS, 0)
+    out["received"] = session.execute(
+        select(func.count()).select_from(Case).where(Case.received_at < cut.before)
+    ).scalar_one()
+    out["overdue_open"] = overdue_open
+    e = aliased(Event)
+    closed_at = tl.text(tl.after(e, "closed_at"))
+    outcome = tl.after(e, "outcome")
+    closed, on_time, resolved, replied = session.execute(
+        select(
+            count_where(),
+            count_where(tl.true(tl.after(e, "on_time"))),
+            count_where(outcome == "resolved"),
+            count_where(outcome == "replied"),
+        ).where(e.action == "close", closed_at < cut.before_iso)
+    ).one()
+    out.update(
+        closed=closed,
+        closed_on_time=on_time,
+        closed_late=closed - on_time,
+        resolved=resolved,
+        replied=replied,
+    )
+    level = tl.after(e, "satisfaction")
+    for value, n in session.execute(
+        select(level, count_where())
+        .where(e.action == "visit", tl.text(tl.after(e, "visited_at")) < cut.before_iso)
+        .group_by(level)
+    ).all():
+        out["visits"] += n
+        if value in LEVELS:
+            out[value] += n
+    for action, n in session.execute(
+        select(e.action, count_where())
+        .where(col(e.action).in_(_EVENT_METRICS), e.at < cut.before)
+        .group_by(e.action)
+    ).all():
+        out[_EVENT_METRICS[action]] += n
     return out
 
 

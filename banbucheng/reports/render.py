@@ -1,26 +1,25 @@
-"""Terminal output with rich: case tables and details, the registers (units, calendar,
-settings) and any report (a document.Document). On a pipe: no colour, no truncation
-(rich follows NO_COLOR). rich is imported here and nowhere else in reports/.
+"""What the terminal shows: case lists and details, the registers (units, calendar,
+settings) and any report (a document.Document), as plain lines.
 
-Tables are laid out here rather than by rich (`fit`): on a terminal, case numbers,
-dates, times and masked numbers are never wrapped, a long text is shortened with "…"
-(in lists) or wrapped between Chinese characters (in `show`), and when the terminal is
-too narrow for every column the least needed ones are left out (and named), so that
-every screen reads at 80 columns and uses the room it has at 160.
+Tables are laid out and drawn here, not by rich (whose import and rendering cost a
+command more than its query): on a terminal, case numbers, dates, times and masked
+numbers are never wrapped, long texts are shortened with "…" (in lists) or wrapped
+between Chinese characters (in `show`), and when the terminal is too narrow for every
+column the least needed ones are left out, and named, so that every screen reads at
+80 columns and uses the room it has at 160. On a pipe: no colour, and nothing is cut
+or wrapped (one record, one line, for grep). Colour follows NO_COLOR and TERM=dumb.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
-
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from banbucheng.core.labels import OUTCOMES, SATISFACTION
 from banbucheng.core.text import ellipsize, longest_word, width, wrap
@@ -30,16 +29,76 @@ from banbucheng.reports.document import Document, cell_text, chart_lines, groups
 UNLIMITED = 100_000  # the width of piped output: nothing is ever cut or wrapped
 
 
-def console() -> Console:
-    if sys.stdout.isatty():
+# ---------------------------------------------------------------- the terminal
+
+
+def terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def columns() -> int:
+    """The width lines may take: the terminal's, or unlimited on a pipe."""
+    return shutil.get_terminal_size().columns if terminal() else UNLIMITED
+
+
+def rows_available() -> int:
+    return shutil.get_terminal_size().lines if terminal() else UNLIMITED
+
+
+def _colour() -> bool:
+    return terminal() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+_STYLES = {
+    "bold": "1",
+    "dim": "2",
+    "red": "31",
+    "yellow": "33",
+    "bold red": "1;31",
+    "bold yellow": "1;33",
+}
+
+
+def styled(text: str, style: str | None) -> str:
+    if not style or not _colour():
+        return text
+    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
+
+
+def say(text: str = "", style: str | None = None) -> None:
+    """One line (or several) on standard output, in a style on a colour terminal."""
+    sys.stdout.write(styled(text, style) + "\n")
+
+
+def clean(text: str) -> str:
+    """Text safe to print: control characters (escape sequences among them) dropped."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
+    )
+
+
+def console() -> Any:
+    """A rich console, for the views still drawn with rich (mechanisms, similar cases)."""
+    from rich.console import Console
+
+    if terminal():
         return Console()
     # Piped output is for grep and files: wide enough that nothing is cut or wrapped.
     return Console(width=max(200, shutil.get_terminal_size().columns), no_color=True)
 
 
-def _columns(out: Console) -> int:
-    """The width a table may take: the terminal's, or unlimited on a pipe."""
-    return out.width if sys.stdout.isatty() else UNLIMITED
+def report_console() -> Any:
+    """Like console(), but piped output is never wrapped, folded or cut."""
+    from rich.console import Console
+
+    if terminal():
+        return Console()
+    return Console(width=UNLIMITED, no_color=True, highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- tables that fit
@@ -62,7 +121,7 @@ class Col:
     justify: str = "left"
 
 
-GAP = 2  # between two columns: an invisible rule and a space of padding
+GAP = 2  # spaces between two columns
 
 
 def fit(
@@ -113,7 +172,12 @@ def fit(
     return [(i, widths[i]) for i in keep]
 
 
-def fitted(
+def _pad(text: str, size: int, justify: str) -> str:
+    gap = " " * max(0, size - width(text))
+    return gap + text if justify == "right" else text + gap
+
+
+def lines_of(
     cols: Sequence[Col],
     rows: Sequence[Sequence[str]],
     room: int,
@@ -122,34 +186,41 @@ def fitted(
     wrapped: bool = False,
     header: bool = True,
     chosen: list[tuple[int, int]] | None = None,
-) -> tuple[Table, list[str]]:
-    """A rich table laid out by `fit` in `room` columns, text cells shortened with "…"
-    (or wrapped, for `wrapped`); and the headers of the columns left out."""
+    indent: str = "",
+) -> tuple[list[str], list[str]]:
+    """A table laid out by `fit` in `room` columns, as lines (styled on a colour
+    terminal); and the headers of the columns left out."""
+    rows = [[clean(cell) for cell in row] for row in rows]
     chosen = chosen or fit(cols, rows, room, wrapped=wrapped)
-    grid = Table(
-        box=box.SIMPLE_HEAD if header else None,
-        show_header=header,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 1, 0, 0) if header else (0, 2, 0, 0),
-    )
-    for i, w in chosen:
-        head = cols[i].header if width(cols[i].header) <= w else ellipsize(cols[i].header, w)
-        grid.add_column(head, width=w, no_wrap=True, justify=cols[i].justify)  # type: ignore[arg-type]
+    sep = " " * GAP
+    out = []
+    if header:
+        heads = [
+            _pad(cols[i].header if width(cols[i].header) <= w else ellipsize(cols[i].header, w), w,
+                 cols[i].justify)
+            for i, w in chosen
+        ]  # fmt: skip
+        out.append(styled(indent + sep.join(heads).rstrip(), "bold"))
+        out.append(indent + "─" * (sum(w for _, w in chosen) + GAP * (len(chosen) - 1)))
     for n, row in enumerate(rows):
-        cells = []
+        parts = []
         for i, w in chosen:
             text = row[i]
             if cols[i].kind == "text":
-                text = "\n".join(wrap(text, w)) if wrapped else ellipsize(text, w)
-            cells.append(escape(text))
-        grid.add_row(*cells, style=styles[n] if styles else None)
+                parts.append(wrap(text, w) if wrapped else [ellipsize(text, w)])
+            else:
+                parts.append(text.split("\n"))
+        for pieces in zip_longest(*parts, fillvalue=""):
+            line = sep.join(
+                _pad(piece, w, cols[i].justify)
+                for piece, (i, w) in zip(pieces, chosen, strict=True)
+            )
+            out.append(styled(indent + line.rstrip(), styles[n] if styles else None))
     kept = {i for i, _ in chosen}
-    return grid, [cols[i].header for i in range(len(cols)) if i not in kept]
+    return out, [cols[i].header for i in range(len(cols)) if i not in kept]
 
 
 def table(
-    out: Console,
     cols: Sequence[Col],
     rows: Sequence[Sequence[str]],
     *,
@@ -157,21 +228,39 @@ def table(
     styles: Sequence[str | None] | None = None,
     wrapped: bool = False,
 ) -> None:
-    """Print a table laid out by `fit`. The title is a line of its own, so it is never
-    wrapped to the table's width (which would split a case number in it)."""
-    out = _table_console(out)
-    grid, left = fitted(cols, rows, _columns(out), styles=styles, wrapped=wrapped)
+    """Print a table laid out by `fit`, under its title (a line of its own, so a case
+    number in it is never split)."""
+    lines, left = lines_of(cols, rows, columns() - 1, styles=styles, wrapped=wrapped)
     if title:
-        out.print(f"[bold]{escape(title)}[/bold]", soft_wrap=True)
-    out.print(grid)
+        say(clean(title), "bold")
+    sys.stdout.write("\n".join(lines) + "\n")
     if left:
-        out.print(f"[dim]（终端较窄，未显示：{'、'.join(left)}；加宽终端或用 --json 查看）[/dim]")
+        say(f"（终端较窄，未显示：{'、'.join(left)}；加宽终端或用 --json 查看）", "dim")
 
 
-def source_line(out: Console, source: str | None) -> None:
-    """The store a list was read from, when it is not the default one."""
-    if source:
-        out.print(f"[dim]数据库：{escape(source)}[/dim]", soft_wrap=True)
+def source_line(source: str | None) -> None:
+    """The store a list was read from, when it is not the default one (a long path
+    shortened in the middle, so that its folder's start and its file name both show)."""
+    if not source:
+        return
+    text, room = clean(source), columns() - 1 - width("数据库：")
+    if width(text) > room and room > 10:
+        head = room // 3
+        text = text[:head] + "…" + text[-(room - head - 1) :]
+    say(f"数据库：{text}", "dim")
+
+
+def paragraph(label: str, text: str, label_width: int, style: str | None = None) -> None:
+    """`label` then `text`, wrapped under itself on a terminal."""
+    room = columns() - 1 - label_width - 2
+    lines = wrap(clean(text), room) if terminal() else [clean(text)]
+    pad = " " * (label_width - width(label))
+    say(styled(label, "bold") + pad + "  " + styled(lines[0], style))
+    for line in lines[1:]:
+        say(" " * (label_width + 2) + styled(line, style))
+
+
+# ---------------------------------------------------------------- cases
 
 
 def _due(row: dict[str, Any]) -> str:
@@ -203,9 +292,10 @@ _CASE_COLUMNS = [
 ]
 
 
-def case_table(rows: list[dict[str, Any]], *, title: str, source: str | None = None) -> None:
+def case_table(
+    rows: list[dict[str, Any]], *, title: str, source: str | None = None, note: str | None = None
+) -> None:
     """A list of cases, one line each (the matter shortened; `show` has it in full)."""
-    out = console()
     cells = [
         [
             r["number"],
@@ -221,14 +311,15 @@ def case_table(rows: list[dict[str, Any]], *, title: str, source: str | None = N
         for r in rows
     ]
     styles = ["red" if r["overdue"] else None for r in rows]
-    table(out, _CASE_COLUMNS, cells, title=title, styles=styles)
-    source_line(out, source)
+    table(_CASE_COLUMNS, cells, title=title, styles=styles)
+    if note:
+        say(note, "dim")
+    source_line(source)
 
 
 def case_detail(data: dict[str, Any], *, source: str | None = None) -> None:
     """One case in full: its fields, then its timeline (long texts wrapped, never cut)."""
-    out = console()
-    out.print(f"[bold]{data['number']}[/bold]  {data['status_label']}")
+    say(f"{data['number']}  {data['status_label']}", "bold")
     fields = [
         (
             "反映人",
@@ -280,20 +371,15 @@ def case_detail(data: dict[str, Any], *, source: str | None = None) -> None:
             ("回访", f"{human(data['visited_at'])}  {SATISFACTION[data['satisfaction']]}")
         )
     label_width = max(width(k) for k, _ in fields)
-    room = _columns(out) - label_width - 2
     for k, v in fields:
-        lines = wrap(v, room) if room < UNLIMITED // 2 else [v]
-        pad = " " * (label_width - width(k))
-        out.print(f"[bold]{escape(k)}[/bold]{pad}  {escape(lines[0])}", soft_wrap=True)
-        for line in lines[1:]:
-            out.print(" " * (label_width + 2) + escape(line), soft_wrap=True)
+        paragraph(k, v, label_width)
     rows = [
         [human(e["at"]), e["actor"], e["action_label"], e["text"], e["changes"]]
         for e in data.get("events", [])
     ]
-    out.print()
-    table(_table_console(out), _TIMELINE, rows, title="时间线", wrapped=True)
-    source_line(out, source)
+    say()
+    table(_TIMELINE, rows, title="时间线", wrapped=True)
+    source_line(source)
 
 
 _TIMELINE = [
@@ -303,10 +389,6 @@ _TIMELINE = [
     Col("内容", "text", 2, 12),
     Col("变更", "text", 3, 16),
 ]
-
-
-def _table_console(out: Console) -> Console:
-    return out if sys.stdout.isatty() else report_console()
 
 
 def units_table(rows: list[dict[str, Any]]) -> None:
@@ -321,7 +403,7 @@ def units_table(rows: list[dict[str, Any]]) -> None:
         [r["name"], r["contact"] or "—", str(r["open"]), str(r["overdue"]), str(r["total"])]
         for r in rows
     ]
-    table(console(), cols, cells, title=f"单位名录（{len(rows)} 个）", wrapped=True)
+    table(cols, cells, title=f"单位名录（{len(rows)} 个）", wrapped=True)
 
 
 def calendar_year(info: dict[str, Any]) -> None:
@@ -352,10 +434,9 @@ def calendar_year(info: dict[str, Any]) -> None:
         ]
         for d in info["days"]
     ]
-    out = console()
-    table(out, cols, cells, title=title, wrapped=True)
+    table(cols, cells, title=title, wrapped=True)
     years = info["covered_years"]
-    out.print(f"已覆盖年份：{years[0]}–{years[-1]}" if years else "没有已覆盖的年份")
+    say(f"已覆盖年份：{years[0]}–{years[-1]}" if years else "没有已覆盖的年份")
 
 
 def settings_table(rows: list[dict[str, Any]]) -> None:
@@ -366,18 +447,10 @@ def settings_table(rows: list[dict[str, Any]]) -> None:
         Col("说明", "text", 2, 12),
     ]
     cells = [[r["key"], r["value"], r["default"], r["label"]] for r in rows]
-    table(console(), cols, cells, title="中心政策设置", wrapped=True)
+    table(cols, cells, title="中心政策设置", wrapped=True)
 
 
 # ---------------------------------------------------------------- report documents
-
-
-def report_console() -> Console:
-    """Like console(), but piped output is never wrapped, folded or cut, whatever the
-    width of a table (one record stays on one line for grep and cut)."""
-    if sys.stdout.isatty():
-        return Console()
-    return Console(width=100_000, no_color=True, highlight=False, soft_wrap=True)
 
 
 # How a report's columns (document.Column, by key) behave on a narrow terminal:
@@ -421,54 +494,48 @@ def _report_col(column: Any) -> Col:
 def document(doc: Document, *, source: str | None = None) -> None:
     """Any report or list (a document.Document) as tables: the key figures, each
     section (grouped by unit where the section says so), and its charts."""
-    out = report_console()
-    out.print(f"[bold]{_escape(doc.title)}[/bold]", soft_wrap=True)
-    out.print(_escape(doc.subtitle), soft_wrap=True)
-    source_line(out, source)
+    say(clean(doc.title), "bold")
+    say(clean(doc.subtitle))
+    source_line(source)
     for section in doc.sections:
         if section.key == "trend":
             continue  # drawn as a chart below
-        out.print()
+        say()
         if section.facts:
-            cells = [[r["label"], r["text"]] for r in section.rows]
-            _facts(out, section.title, cells)
+            _facts(section.title, [(r["label"], r["text"]) for r in section.rows])
             continue
         if not section.rows:
-            out.print(f"[bold]{_escape(section.title)}[/bold]：无")
+            say(f"{clean(section.title)}：无", "bold")
             continue
         parts = groups(section) if section.group_by else [("", "", section.rows)]
         hidden = {section.group_by, section.group_label} if section.group_by else set()
-        columns = [c for c in section.columns if c.key not in hidden]
-        cols = [_report_col(c) for c in columns]
+        columns_ = [c for c in section.columns if c.key not in hidden]
+        cols = [_report_col(c) for c in columns_]
         for i, (name, label, rows) in enumerate(parts):
             title = section.title
             if section.group_by:
                 title = f"{name}（{len(rows)} 件" + (f"；联系方式：{label}）" if label else "）")
                 if i:
-                    out.print()
-            cells = [[cell_text(c, r) for c in columns] for r in rows]
+                    say()
+            cells = [[cell_text(c, r) for c in columns_] for r in rows]
             styles = ["red" if r.get("overdue") else None for r in rows]
-            table(out, cols, cells, title=title, styles=styles)
+            table(cols, cells, title=title, styles=styles)
         if section.note:
-            out.print(_escape(section.note))
+            say(clean(section.note))
     for chart in doc.charts:
-        out.print()
-        out.print(f"[bold]{_escape(chart.title)}[/bold]", soft_wrap=True)
+        say()
+        say(clean(chart.title), "bold")
         for line in chart_lines(doc, chart):
-            out.print(_escape(line), highlight=False, soft_wrap=True)
+            say(clean(line))
 
 
-def _facts(out: Console, title: str, cells: list[list[str]]) -> None:
-    """Key figures: a label and its value (right-aligned) per line, under a title."""
-    grid = Table(title=_escape(title), show_header=False, title_justify="left")
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(justify="right", overflow="fold")
-    for label, text in cells:
-        grid.add_row(_escape(label), _escape(text))
-    out.print(grid)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+def _facts(title: str, rows: list[tuple[str, str]]) -> None:
+    """Key figures in a box: a label and its value (right-aligned) per line."""
+    rows = [(clean(label), clean(text)) for label, text in rows]
+    left = max(width(label) for label, _ in rows)
+    right = max(width(text) for _, text in rows)
+    say(clean(title), "bold")
+    say(f"┌{'─' * (left + 2)}┬{'─' * (right + 2)}┐")
+    for label, text in rows:
+        say(f"│ {styled(_pad(label, left, 'left'), 'bold')} │ {_pad(text, right, 'right')} │")
+    say(f"└{'─' * (left + 2)}┴{'─' * (right + 2)}┘")

@@ -38,20 +38,6 @@ def _applied(conn: Connection) -> set[str]:
     return {row[0] for row in conn.execute(text("SELECT name FROM schema_migrations"))}
 
 
-def is_current(conn: Connection) -> bool:
-    """Whether every step is recorded as applied: one read, no write, no lock wait.
-    (A table added without a step would not be created on existing stores: every
-    schema change comes with a migration.)"""
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        with conn.begin_nested():
-            names = {row[0] for row in conn.execute(text("SELECT name FROM schema_migrations"))}
-    except DBAPIError:  # no such table: a new or a 0.1.0 store
-        return False
-    return all(name in names for name, _ in MIGRATIONS)
-
-
 def _record(conn: Connection, name: str) -> None:
     conn.execute(
         text("INSERT INTO schema_migrations (name, applied_at) VALUES (:n, CURRENT_TIMESTAMP)"),
@@ -86,6 +72,20 @@ def upgrade(conn: Connection) -> list[str]:
     if done:
         conn.exec_driver_sql("ANALYZE")  # the planner's statistics for the new shape
     return done
+
+
+def is_current(conn: Connection) -> bool:
+    """Whether every step is applied and every table exists: then there is nothing to
+    upgrade, which every command can find out by reading, without the write lock."""
+    from sqlmodel import SQLModel
+
+    from banbucheng.schema import models  # noqa: F401  (registers the tables)
+
+    names = set(inspect(conn).get_table_names())
+    if "schema_migrations" not in names or not set(SQLModel.metadata.tables) <= names:
+        return False
+    applied = {row[0] for row in conn.execute(text("SELECT name FROM schema_migrations"))}
+    return all(name in applied for name, _ in MIGRATIONS)
 
 
 def schema_version(conn: Connection) -> str:

@@ -46,7 +46,7 @@ def _db_file(db: str | None) -> str | None:
     return os.path.expanduser(db)
 
 
-def _query(db: str | None, sql: str, pattern: str) -> list[str]:
+def _query(db: str | None, sql: str, *args: str, limit: int = LIMIT) -> list[str]:
     path = _db_file(db)
     if path is None or not os.path.isfile(path):
         return []
@@ -54,7 +54,7 @@ def _query(db: str | None, sql: str, pattern: str) -> list[str]:
         uri = "file:" + _quote(os.path.abspath(path)) + "?mode=ro"
         con = sqlite3.connect(uri, uri=True, timeout=1)
         try:
-            return [row[0] for row in con.execute(sql, (pattern, LIMIT))]
+            return [row[0] for row in con.execute(sql, (*args, limit))]
         finally:
             con.close()
     except sqlite3.Error:
@@ -71,13 +71,27 @@ def _like(text: str) -> str:
 
 
 def case_numbers(db: str | None, incomplete: str) -> list[str]:
-    """Open cases first (most recent first), then closed ones."""
-    return _query(
+    """Open cases first (most recent first), then closed ones. The prefix is looked up
+    as a range of the unique index on the number (a LIKE would read every case)."""
+    low = incomplete.strip().upper()
+    high = low + "\U0010ffff"
+    found = _query(
         db,
-        "SELECT number FROM cases WHERE number LIKE ? ESCAPE '\\' "
-        "ORDER BY status = 'closed', number DESC LIMIT ?",
-        _like(incomplete.strip().upper()),
+        "SELECT number FROM cases WHERE status != 'closed' AND number >= ? AND number < ? "
+        "ORDER BY number DESC LIMIT ?",
+        low,
+        high,
     )
+    if len(found) < LIMIT:
+        found += _query(
+            db,
+            "SELECT number FROM cases WHERE status = 'closed' AND number >= ? AND number < ? "
+            "ORDER BY number DESC LIMIT ?",
+            low,
+            high,
+            limit=LIMIT - len(found),
+        )
+    return found
 
 
 def unit_names(db: str | None, incomplete: str) -> list[str]:

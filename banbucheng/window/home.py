@@ -100,28 +100,32 @@ _SECTIONS = [
 def show(data: dict[str, Any], center: str, *, source: str | None = None) -> None:
     """The home screen: one heading and a few lines per list, sized to the terminal
     (all of it fits 80×24; a taller or wider one shows more)."""
-    import shutil
-
-    from rich.padding import Padding
-
     from banbucheng.core.text import wrap
-    from banbucheng.reports.render import Col, console, escape, fit, fitted
+    from banbucheng.reports.render import (
+        Col,
+        clean,
+        columns,
+        fit,
+        lines_of,
+        rows_available,
+        say,
+        source_line,
+        terminal,
+    )
 
-    out = console()
-    tty = out.is_terminal
-    columns = out.width if tty else 100_000
-    height = shutil.get_terminal_size().lines if tty else 1_000
-    head = f"{center} 办不成事反映窗口　{data['date']}　今日登记 {data['registered_today']} 件"
-    out.print(f"[bold]{escape(head)}[/bold]", soft_wrap=True)
-    if source:
-        out.print(f"[dim]数据库：{escape(source)}[/dim]", soft_wrap=True)
+    room, height = columns() - 1, rows_available()
+    say(
+        f"{clean(center)} 办不成事反映窗口　{data['date']}　今日登记 {data['registered_today']} 件",
+        "bold",
+    )
+    source_line(source)
     warning = data["calendar_warning"]
     if warning:
-        for line in wrap(f"日历提醒：{warning}", columns) if tty else [warning]:
-            out.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
+        for line in wrap(f"日历提醒：{warning}", room) if terminal() else [f"日历提醒：{warning}"]:
+            say(line, "yellow")
     shown = [(key, title, style) for key, title, style in _SECTIONS if data[key]["count"]]
     if not shown:
-        out.print("今天没有超期、到期、待分类、待派单或待回访的案件。")
+        say("今天没有超期、到期、待分类、待派单或待回访的案件。")
     # Lines left for cases, once every heading, the next steps and the prompt are in.
     fixed = 2 + (1 if source else 0) + (2 if warning else 0) + len(shown)
     fixed += (len(data["next_actions"]) + 1) if data["next_actions"] else 0
@@ -134,22 +138,25 @@ def show(data: dict[str, Any], center: str, *, source: str | None = None) -> Non
     ]
     cells = {key: [_cells(row) for row in data[key]["cases"]] for key, _, _ in shown}
     # One set of column widths for every list, so that they line up.
-    chosen = fit(cols, [c for rows in cells.values() for c in rows], columns - 2)
+    chosen = fit(cols, [c for rows in cells.values() for c in rows], room - 2)
     for n, (key, title, style) in enumerate(shown):
         count = data[key]["count"]
         rows = cells[key][: max(1, budget // (len(shown) - n))]
         more = count - len(rows)
         budget -= len(rows) + (1 if more > 0 else 0)
-        heading = escape(f"{title.format(next=data['next_workday'])}：{count} 件")
-        out.print(f"[bold {style}]{heading}[/]" if style else f"[bold]{heading}[/bold]")
-        grid, _ = fitted(cols, rows, columns - 2, header=False, chosen=chosen)
-        out.print(Padding(grid, (0, 0, 0, 2)))
+        say(
+            f"{title.format(next=data['next_workday'])}：{count} 件",
+            f"bold {style}" if style else "bold",
+        )
+        lines, _ = lines_of(cols, rows, room - 2, header=False, chosen=chosen, indent="  ")
+        for line in lines:
+            say(line)
         if more > 0:
-            out.print(f"  ……另有 {more} 件")
+            say(f"  ……另有 {more} 件")
     if data["next_actions"]:
-        out.print("[bold]下一步：[/bold]")
+        say("下一步：", "bold")
         for action in data["next_actions"]:
-            out.print(f"  · {escape(action)}", soft_wrap=not tty)
+            say(f"  · {clean(action)}")
 
 
 def _cells(row: dict[str, Any]) -> list[str]:

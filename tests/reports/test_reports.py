@@ -452,7 +452,9 @@ def test_period_figures_are_counted_in_sql(window):
     assert len(built) == 1
     selects = [s for s in statements if s.lstrip().startswith("SELECT")]
     grouped = [s for s in selects if "GROUP BY" in s]
-    assert len(grouped) == 4 and len(selects) == 5  # and the units' contacts
+    # ... and the units' contacts, and whether anything was recorded after the cutoff
+    # (if not, the state is read from the cases rather than replayed: timeline.py).
+    assert len(grouped) == 4 and len(selects) == 6
     assert all("count(" in s for s in grouped)
     assert data["total"]["received"] == 20
 
@@ -530,3 +532,37 @@ def test_fixture_numbers_match_the_store(window):
     con.close()
     assert stored == sorted(N(k) for k in range(1, 31))
     assert Path(window).exists()
+
+
+@pytest.mark.parametrize("now", [LATER, "2026-10-16 17:45", "2026-10-19 08:00"])
+def test_as_of_now_the_cases_give_what_the_timeline_gives(window, monkeypatch, now):
+    """A report as of now reads the state from the cases, not the replayed timeline
+    (timeline.current_state): the figures must be the same, reopens, extensions and
+    re-dispatches included."""
+    from banbucheng.core.validate import parse_datetime
+    from banbucheng.reports import daily, period, timeline
+    from banbucheng.store import Store, load_calendar, load_policy
+
+    moment = parse_datetime(now)
+    store = Store(f"sqlite:///{window}")
+
+    def both(compute):
+        with store.session(write=False) as session:
+            fast = compute(session)
+        with monkeypatch.context() as m:
+            m.setattr(timeline.Timeline, "is_current", lambda self, cut: False)
+            with store.session(write=False) as session:
+                slow = compute(session)
+        return fast, slow
+
+    try:
+        fast, slow = both(
+            lambda s: daily.daily_rollup(s, load_policy(s), load_calendar(s), moment.date(), moment)
+        )
+        assert fast == slow
+        start = timeline.day_start(parse_datetime("2026-09-01").date())
+        end = timeline.day_start(parse_datetime("2026-11-01").date())
+        fast, slow = both(lambda s: period.period_stats(s, load_policy(s), start, end, moment))
+        assert fast == slow
+    finally:
+        store.close()
