@@ -40,13 +40,6 @@ def list_cases(
     return list(session.exec(stmt).all())
 
 
-def _overdue(now: datetime, unit_id: int | None) -> list[Any]:
-    conds = [col(Case.status).in_(OPEN_STATUSES), col(Case.due_at) < now]
-    if unit_id is not None:
-        conds.append(Case.unit_id == unit_id)
-    return conds
-
-
 def count_cases(session: Session, **filters: Any) -> int:
     """How many cases list_cases would give without a limit."""
     where = _filters(
@@ -87,6 +80,13 @@ def _filters(
     if received_to:
         where.append(Case.received_at < _start(received_to + timedelta(days=1)))
     return where
+
+
+def _overdue(now: datetime, unit_id: int | None) -> list[Any]:
+    conds = [col(Case.status).in_(OPEN_STATUSES), col(Case.due_at) < now]
+    if unit_id is not None:
+        conds.append(Case.unit_id == unit_id)
+    return conds
 
 
 def overdue_cases(session: Session, now: datetime, *, unit_id: int | None = None) -> list[Case]:

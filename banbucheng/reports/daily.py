@@ -115,9 +115,8 @@ def daily_rollup(
         ).select_from(state)
     ).one()
     registered, open_n, overdue_n, provisional_n, due_next_n = heads
-    total = session.execute(
-        select(func.count()).select_from(Case).where(Case.received_at < cut.before)
-    ).scalar_one()
+    running = with_rates(total_counts(session, tl, cut, overdue_n), policy)
+    total = running["received"]  # every case received, not only those in the state
 
     by_category = {"unhandled": 0, "impossible": 0, "unclassified": 0}
     by_subtype = {"hard": 0, "misconduct": 0}
@@ -250,7 +249,6 @@ def daily_rollup(
     ]
     by_unit.sort(key=lambda r: (r["unit"] is None, -r["overdue"], -r["open"], r["unit"] or ""))
 
-    running = with_rates(total_counts(session, tl, cut, overdue_n), policy)
     return {
         "date": day.isoformat(),
         "as_of": cut.as_of_iso,
