@@ -189,7 +189,9 @@ def case_out(ctx: Ctx, case: Any, as_json: bool, *, reveal: bool = False) -> dic
     """The case as the JSON output shows it; printed when as_json."""
     from banbucheng.domain.views import case_dicts
 
-    data = case_dicts(ctx.session, [case], now=ctx.now, calendar=ctx.calendar, reveal=reveal)[0]
+    data = case_dicts(
+        ctx.session, [case], now=ctx.now, calendar=ctx.calendar, reveal=reveal, keyring=ctx.keyring
+    )[0]
     if as_json:
         print_json(data)
     return data
