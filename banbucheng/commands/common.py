@@ -122,10 +122,21 @@ def locate_store(*, create: str | None = None, announce: bool = True) -> Any:
 
 
 def open_store(*, create: str | None = None, announce: bool = True) -> Any:
-    """The store, opened; a missing file is made only when `create` allows it."""
+    """The store, opened; a missing file is made only when `create` allows it. A key
+    made just now for it (a new or upgraded store) is announced with where it is."""
     from banbucheng.store import Store
 
-    return Store(locate_store(create=create, announce=announce).url)
+    store = Store(locate_store(create=create, announce=announce).url)
+    if store.key_created is not None and announce:
+        notice(KEY_CREATED.format(path=store.key_created))
+    return store
+
+
+KEY_CREATED = (
+    "已新建这个数据库的密钥：{path}（群众的姓名、电话、身份证号用它加密保存；"
+    "请尽快用 bbc key backup --out 文件 备份，并与数据库的备份分开存放，"
+    "丢失密钥则无法再查看这些信息）"
+)
 
 
 def source_line(label: str | None) -> None:

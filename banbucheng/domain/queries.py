@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 from banbucheng.core.errors import NotFound
 from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.schema.models import Case, Unit
+from banbucheng.schema.models import Case, CitizenKey, Unit
 
 
 def list_cases(
@@ -23,13 +23,16 @@ def list_cases(
     unit: str | None = None,
     received_from: date | None = None,
     received_to: date | None = None,
+    citizen_keys: Sequence[str] = (),
     limit: int | None = None,
     last: int | None = None,
 ) -> list[Case]:
     """The cases that match, in order of receipt: the first `limit`, or the latest
-    `last` (a screenful on a terminal)."""
+    `last` (a screenful on a terminal). citizen_keys: keyed hashes of a phone, ID
+    number or name (schema/citizens.py), each of which the case must have."""
     stmt = select(Case).where(
-        *_filters(session, statuses, category, subtype, unit, received_from, received_to)
+        *_filters(session, statuses, category, subtype, unit, received_from, received_to),
+        *_citizen(citizen_keys),
     )
     if last:
         stmt = stmt.order_by(col(Case.received_at).desc(), col(Case.number).desc()).limit(last)
@@ -51,7 +54,14 @@ def count_cases(session: Session, **filters: Any) -> int:
         filters.get("received_from"),
         filters.get("received_to"),
     )
+    where += _citizen(filters.get("citizen_keys", ()))
     return session.exec(select(func.count()).select_from(Case).where(*where)).one()
+
+
+def _citizen(keys: Sequence[str]) -> list[Any]:
+    return [
+        col(Case.id).in_(select(CitizenKey.case_id).where(CitizenKey.key == key)) for key in keys
+    ]
 
 
 def _filters(
