@@ -201,11 +201,21 @@ def case_out(ctx: Ctx, case: Any, as_json: bool, *, reveal: bool = False) -> dic
     from banbucheng.domain.views import case_dicts
 
     data = case_dicts(
-        ctx.session, [case], now=ctx.now, calendar=ctx.calendar, reveal=reveal, keyring=ctx.keyring
+        ctx.session,
+        [case],
+        now=ctx.now,
+        calendar=ctx.calendar,
+        reveal=reveal,
+        keyring=_keys(ctx, reveal),
     )[0]
     if as_json:
         print_json(data)
     return data
+
+
+def _keys(ctx: Ctx, reveal: bool) -> Any:
+    """The keys when the clear values are asked for; one line (exit 6) when missing."""
+    return ctx.require_keyring("无法显示未遮盖的个人信息") if reveal else None
 
 
 def provisional_notice(data: dict[str, Any]) -> None:

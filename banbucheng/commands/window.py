@@ -111,7 +111,7 @@ def print_document(
             now=ctx.now,
             calendar=ctx.calendar,
             reveal=full,
-            keyring=ctx.keyring,
+            keyring=ctx.require_keyring("无法显示未遮盖的个人信息") if full else None,
         )[0]
         center = ctx.policy.center_name
         if kind == "work_order":

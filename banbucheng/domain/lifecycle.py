@@ -315,10 +315,11 @@ def register(
         category = "unhandled"  # both subtypes belong to 应办未办
     day = received.astimezone(BEIJING).date()
     number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
+    ring = ctx.require_keyring("无法加密个人信息，未登记")
     case = Case(
         number=number,
         status="registered",
-        **personal_columns(number, citizen_name, phone, id_number, ctx.keyring),
+        **personal_columns(number, citizen_name, phone, id_number, ring),
         matter=matter,
         department=department,
         channel=channel,
