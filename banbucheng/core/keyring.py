@@ -33,7 +33,7 @@ import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from banbucheng.core.errors import BbcError
+from banbucheng.core.errors import BbcError, InvalidInput
 
 FORMAT = "bbc-key-1"
 KEY_BYTES = 32
@@ -250,7 +250,7 @@ def write(ring: Keyring, path: Path, *, overwrite: bool = False) -> Path:
     except OSError as exc:
         raise KeyUnusable(f"无法创建密钥文件夹 {path.parent}：{exc.strerror}") from None
     if path.exists() and not overwrite:
-        raise KeyUnusable(f"密钥文件已存在，不会覆盖：{path}")
+        raise InvalidInput(f"密钥文件已存在，不会覆盖：{path}")
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -265,7 +265,7 @@ def write(ring: Keyring, path: Path, *, overwrite: bool = False) -> Path:
             os.unlink(tmp)
     except FileExistsError:
         tmp.unlink(missing_ok=True)
-        raise KeyUnusable(f"密钥文件已存在，不会覆盖：{path}") from None
+        raise InvalidInput(f"密钥文件已存在，不会覆盖：{path}") from None
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise KeyUnusable(f"无法写入密钥文件 {path}：{exc.strerror}") from None
