@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
-from banbucheng.core.errors import StoreError
+from banbucheng.core.errors import BbcError, StoreError
 from banbucheng.core.keyring import KeyProblem, Keyring
 from banbucheng.core.paths import default_db_path
 from banbucheng.core.policy import Policy, build_policy
@@ -259,11 +259,29 @@ class Store:
             self.keyring, self.key_problem = None, exc
 
     def require_keyring(self, what: str) -> Keyring:
-        """The keys, or one Chinese line (exit 6) on why the action cannot be done."""
+        """The keys, or one Chinese line (exit 6) on why the action cannot be done.
+
+        A store that has never encrypted anything gets its key here, on first need (its
+        first case): made and written to the key folder, announced by the command
+        (key_created); or read, when another window made it meanwhile."""
         if self.keyring is None and self.key_problem is not None:
             raise self.key_problem
-        from banbucheng.schema.personal import require
+        from banbucheng.schema.personal import any_encrypted, require
 
+        if self.keyring is None and self.store_id is not None:
+            from banbucheng.core import keyring as keys
+
+            self.keyring = keys.load(self.store_id)
+            if self.keyring is None:
+                with self.engine.connect() as conn, conn.execution_options(bbc_write=False).begin():
+                    used = any_encrypted(conn)
+                if not used:
+                    ring = keys.generate(self.store_id)
+                    try:
+                        self.key_created = keys.write(ring, keys.key_path(self.store_id))
+                        self.keyring = ring
+                    except BbcError:  # made by another window just now
+                        self.keyring = keys.load(self.store_id)
         return require(self.keyring, what)
 
     def _compact(self) -> None:

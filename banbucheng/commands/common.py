@@ -127,9 +127,16 @@ def open_store(*, create: str | None = None, announce: bool = True) -> Any:
     from banbucheng.store import Store
 
     store = Store(locate_store(create=create, announce=announce).url)
-    if store.key_created is not None and announce:
-        notice(KEY_CREATED.format(path=store.key_created))
+    if announce:
+        announce_key(store)
     return store
+
+
+def announce_key(store: Any) -> None:
+    """Say where a key made just now for the store is (once)."""
+    if store.key_created is not None:
+        notice(KEY_CREATED.format(path=store.key_created))
+        store.key_created = None
 
 
 KEY_CREATED = (
@@ -184,6 +191,8 @@ def session(*, write: bool, create: str | None = None, announce: bool = True) ->
                     ctx = stack.enter_context(store.context(actor=who, now=moment, write=False))
             yield ctx
         _refreshed_notice(refreshed)
+        if announce:
+            announce_key(store)
     finally:
         store.close()
 

@@ -60,7 +60,7 @@ def upgrade(conn: Connection) -> list[str]:
         SQLModel.metadata.create_all(conn)
         for name, _ in MIGRATIONS:
             _record(conn, name)
-        establish(conn)  # the store's id, and its key outside the store
+        establish(conn, make_key=False)  # its id; the key comes with the first case
         return []
     if not applied:
         _record(conn, "m001_initial")  # a 0.1.0 store, made before this table existed

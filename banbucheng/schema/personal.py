@@ -96,12 +96,14 @@ def store_id(conn: Any) -> str | None:
     return conn.execute(select(table.c.store_id).where(table.c.id == 1)).scalar()
 
 
-def establish(conn: Any) -> tuple[str, Keyring, Path | None]:
+def establish(conn: Any, *, make_key: bool = True) -> tuple[str, Keyring | None, Path | None]:
     """Give a store without an id its id and its key (inside the caller's transaction).
 
     The id is BBC_KEY's when that holds a key (a server's administrator may make the key
-    first), else new. The key is the one found for that id, else a new one written to
-    the key folder; the path is returned then, so the user is told where it is."""
+    first), else new. The key is the one found for that id, else (make_key) a new one
+    written to the key folder; the path is returned then, so the user is told where it
+    is. A new store makes its key with its first case instead (Store.require_keyring),
+    so a command that only looks, or is refused, leaves no key behind."""
     table = StoreInfo.__table__  # type: ignore[attr-defined]
     table.create(conn, checkfirst=True)
     existing = store_id(conn)
@@ -111,11 +113,17 @@ def establish(conn: Any) -> tuple[str, Keyring, Path | None]:
         conn.execute(table.insert().values(id=1, store_id=sid))
     ring = keys.load(sid)
     created = None
-    if ring is None:
+    if ring is None and make_key:
         ring = keys.generate(sid)
         created = keys.write(ring, keys.key_path(sid))
     conn.info["bbc_key_created"] = created
     return sid, ring, created
+
+
+def any_encrypted(conn: Any) -> bool:
+    cases = Case.__table__  # type: ignore[attr-defined]
+    stmt = select(cases.c.id).where(cases.c.citizen_enc != "").limit(1)
+    return conn.execute(stmt).first() is not None
 
 
 def key_counts(conn: Any) -> dict[str, int]:
