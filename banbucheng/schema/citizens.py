@@ -157,8 +157,6 @@ def backfill(conn: Any, secret: bytes) -> int:
     Returns how many repeats were found. m006 rehashes them with the keyring's key."""
     from banbucheng.schema.models import BeijingDateTime
 
-    cases = Case.__table__  # type: ignore[attr-defined]
-    keys_table = CitizenKey.__table__  # type: ignore[attr-defined]
     legacy = table(
         "cases",
         column("id"),
@@ -169,6 +167,15 @@ def backfill(conn: Any, secret: bytes) -> int:
     rows = conn.execute(
         select(legacy.c.id, legacy.c.phone, legacy.c.id_number, legacy.c.received_at)
     ).all()
+    return hash_and_flag(conn, rows, secret)
+
+
+def hash_and_flag(conn: Any, rows: Sequence[Any], secret: bytes) -> int:
+    """Hash the citizens of cases given as (id, phone, id_number, received_at) and
+    flag the repeats among them (a migration, or a bulk load that knows the clear
+    values: benchmarks). Returns how many repeats were found."""
+    cases = Case.__table__  # type: ignore[attr-defined]
+    keys_table = CitizenKey.__table__  # type: ignore[attr-defined]
     if not rows:
         return 0
     by_key: dict[str, list[tuple[datetime, int]]] = defaultdict(list)

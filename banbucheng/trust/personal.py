@@ -56,9 +56,8 @@ def check_personal(session: Session | Any, keyring: Keyring | None) -> list[tupl
                 continue
             if mask != masker(clear[field]):
                 problems.append((number, f"{label}的遮盖形式与密文不符：被直接修改"))
-        expected = citizens.lookup_keys(
-            keyring, phone=clear["phone"], id_number=clear["id_number"], name=clear["citizen"]
-        )
+        # The keys repeats are found by (phone, ID number) must be the case's own.
+        expected = citizens.lookup_keys(keyring, phone=clear["phone"], id_number=clear["id_number"])
         if clear["phone"] and not set(expected) <= found.get(cid, set()):
             problems.append((number, "查找用的键值与个人信息不符（重复反映的判断会出错）"))
     return problems
