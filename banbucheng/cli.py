@@ -28,6 +28,7 @@ from banbucheng.commands import (
     browse,
     cases,
     demo,
+    key,
     knowledge,
     reports,
     shell,
@@ -54,6 +55,7 @@ GROUPS = [
     admin.config_app,
     knowledge.mechanism_app,
     knowledge.template_app,
+    key.key_app,
     shell.completion_app,
 ]
 

@@ -89,6 +89,7 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
         Event,
         Unit,
     )
+    from banbucheng.schema.personal import personal_columns
     from banbucheng.store import Store
 
     calendar = WorkCalendar()
@@ -105,12 +106,14 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
     recent = set(days[-4:])
     closing = clock(17, 30)
     store = Store(url)
+    ring = store.require_keyring("")  # made for the new store, as its first case would
     counts = {"cases": 0, "events": 0, "open": 0}
     buffers: dict[str, list[dict[str, Any]]] = {
         "cases": [],
         "events": [],
         "helpers": [],
         "anchors": [],
+        "citizens": [],  # (id, phone, id_number, received_at): hashed after their cases
     }
     tables = {
         "cases": Case.__table__,  # type: ignore[attr-defined]
@@ -137,6 +140,9 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                     flush("helpers", force=True)
                 conn.execute(insert(tables[name]), rows)
                 rows.clear()
+                if name == "cases":
+                    citizens.hash_and_flag(conn, buffers["citizens"], ring.lookup_key)
+                    buffers["citizens"].clear()
 
         def seal_until(moment: datetime | None) -> None:
             while pending and (moment is None or pending[0][0] < moment):
@@ -221,8 +227,7 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                 "id": case_id,
                 "number": number,
                 "status": "dispatched" if unit else "classified",
-                "citizen_name": name,
-                "phone": phone,
+                **personal_columns(number, name, phone, None, ring),
                 "matter": matter,
                 "department": department,
                 "channel": "window",
@@ -312,6 +317,7 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
             else:
                 counts["open"] += 1
             buffers["cases"].append(row)
+            buffers["citizens"].append((case_id, phone, None, received))
             counts["cases"] += 1
             # Cases go in before the events that name them (the foreign key).
             if len(buffers["cases"]) >= CHUNK:
@@ -342,7 +348,6 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                     )
                 )
         index.rebuild(session)
-        citizens.backfill(session)
     if conn.dialect.name == "postgresql":
         with store.engine.connect() as raw:
             raw.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")

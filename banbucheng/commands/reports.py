@@ -453,7 +453,7 @@ def export(
     typer.echo(
         f"已导出 {target.isoformat()} 每日汇总到 {target_dir}："
         f"{'、'.join(names.values())}（新登记 {data['registered']}，办结 {data['closed']}，"
-        f"在办 {data['open']}，超期 {data['overdue']}）"
+        f"在办 {data['open']}，超期 {data['overdue']}）；反映人姓名已遮盖，不含电话、身份证号"
     )
 
 

@@ -52,9 +52,11 @@ def verify(
     store = open_store()  # no policy or calendar needed: verify reads only what it checks
     try:
         with store.session(write=False) as db:
-            report = integrity.verify(db, anchor=expected)
+            report = integrity.verify(db, anchor=expected, keyring=store.keyring)
     finally:
         store.close()
+    if store.keyring is None:
+        notice("注意：没有这个数据库的密钥，个人信息的密文未核对（bbc key status 查看）")
     if as_json:
         print_json(report.as_dict())
     else:
@@ -136,6 +138,14 @@ def backup(
             f"已备份：{info.cases} 件案件、{info.events} 条事件，{info.bytes} 字节；"
             f"锚点 {info.anchor or '—'}，SHA-256 {info.sha256[:16]}"
         )
+    notice(BACKUP_HOLDS)
+
+
+# What a backup is, said whenever one is made (schema/personal.py, commands/key.py).
+BACKUP_HOLDS = (
+    "备份中群众的姓名、电话、身份证号是加密的：没有这个数据库的密钥无法查看；"
+    "密钥用 bbc key backup --out 文件 另行备份，不要与数据库的备份放在一起"
+)
 
 
 @app.command()

@@ -105,7 +105,14 @@ def print_document(
         # The notice is addressed to the citizen by name; the work order shows the
         # citizen's contact only on request, and that request is recorded.
         full = reveal or kind == "notice"
-        data = case_dicts(ctx.session, [case], now=ctx.now, calendar=ctx.calendar, reveal=full)[0]
+        data = case_dicts(
+            ctx.session,
+            [case],
+            now=ctx.now,
+            calendar=ctx.calendar,
+            reveal=full,
+            keyring=ctx.require_keyring("无法显示未遮盖的个人信息") if full else None,
+        )[0]
         center = ctx.policy.center_name
         if kind == "work_order":
             issued = documents.current_round(ctx.session, case) if data["unit"] else None

@@ -27,9 +27,9 @@ from banbucheng.core.labels import (
     tracked_state,
 )
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.core.validate import mask_id_number, mask_name, mask_phone
 from banbucheng.deadlines import compute_deadline, working_days_used
 from banbucheng.schema.models import Case, CaseHelper, Event, Unit
+from banbucheng.schema.personal import masked, personal_columns, shown_fields
 from banbucheng.store import Ctx, next_case_number
 
 # The lifecycle in one table: the states each action may start from.
@@ -315,12 +315,11 @@ def register(
         category = "unhandled"  # both subtypes belong to 应办未办
     day = received.astimezone(BEIJING).date()
     number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
+    ring = ctx.require_keyring("无法加密个人信息，未登记")
     case = Case(
         number=number,
         status="registered",
-        citizen_name=citizen_name,
-        phone=phone,
-        id_number=id_number,
+        **personal_columns(number, citizen_name, phone, id_number, ring),
         matter=matter,
         department=department,
         channel=channel,
@@ -333,9 +332,7 @@ def register(
     ctx.session.add(case)
     ctx.session.flush()
     earlier = learning.registered(ctx, case)
-    personal = {"citizen": mask_name(citizen_name), "phone": mask_phone(phone)}
-    if id_number:
-        personal["id_number"] = mask_id_number(id_number)
+    personal = masked(case)
     repeat = {"repeat_of": earlier.number} if earlier is not None else {}
     _record(
         ctx,
@@ -572,8 +569,7 @@ _PERSONAL_LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份
 def record_reveal(ctx: Ctx, case: Case) -> None:
     """Who looked at whose unmasked personal data (个人信息保护法): the event names the
     fields that were shown, never their values."""
-    fields = ["citizen", "phone"] + (["id_number"] if case.id_number else [])
-    shown = "、".join(_PERSONAL_LABELS[f] for f in fields)
+    shown = "、".join(_PERSONAL_LABELS[f] for f in shown_fields(case))
     _record(ctx, case, "reveal", tracked_state(case), text=f"查看了未遮盖的个人信息（{shown}）")
 
 

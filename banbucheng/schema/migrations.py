@@ -9,6 +9,7 @@ is never renamed or edited once released: add a new one instead.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -54,9 +55,12 @@ def upgrade(conn: Connection) -> list[str]:
 
     applied = _applied(conn)
     if not inspect(conn).has_table("cases"):
+        from banbucheng.schema.personal import establish
+
         SQLModel.metadata.create_all(conn)
         for name, _ in MIGRATIONS:
             _record(conn, name)
+        establish(conn, make_key=False)  # its id; the key comes with the first case
         return []
     if not applied:
         _record(conn, "m001_initial")  # a 0.1.0 store, made before this table existed
@@ -171,7 +175,9 @@ def m003_knowledge(conn: Connection) -> None:
         model.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
     _adopt_legacy(conn)
     index.rebuild(conn)
-    citizens.backfill(conn)
+    # The citizens' hashes need one key for the run only: m006 rehashes them with the
+    # keyring's lookup key (before m006 this was a secret kept in the settings table).
+    citizens.backfill(conn, secrets.token_bytes(32))
 
 
 @migration
@@ -212,6 +218,59 @@ def m005_reply_template_basis(conn: Connection) -> None:
             conn.execute(
                 text(f"ALTER TABLE reply_templates ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
             )
+
+
+PERSONAL_STEP = "m006_personal_encrypted"
+_LEGACY_PERSONAL = ("citizen_name", "phone", "id_number")
+
+
+@migration
+def m006_personal_encrypted(conn: Connection) -> None:
+    """Names, phones and ID numbers encrypted at rest (schema/personal.py). The store
+    gets its id and its key (made and written to the key folder when none is found),
+    every case's clear values become AES-GCM tokens plus masked forms, the citizens'
+    hashes are recomputed with the keyring's lookup key (the secret kept in the
+    settings table goes), and the clear columns are dropped. SQLite keeps deleted
+    content in free pages: secure_delete zeroes it here, and Store compacts the file
+    (VACUUM) once this step is committed. PostgreSQL keeps the old row versions until
+    `VACUUM FULL cases` (docs/security.md)."""
+    from sqlalchemy import column, delete, select, table
+
+    from banbucheng.schema import citizens, personal
+    from banbucheng.schema.models import CitizenKey, Setting
+
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA secure_delete = ON")
+    _, ring, _ = personal.establish(conn)
+    for name in personal.PERSONAL_COLUMNS:
+        nullable = name.startswith("id_")
+        kind = "VARCHAR" if nullable else "VARCHAR NOT NULL DEFAULT ''"
+        conn.execute(text(f"ALTER TABLE cases ADD COLUMN {name} {kind}"))
+    legacy = table("cases", *(column(c) for c in ("id", "number", *_LEGACY_PERSONAL)))
+    keys_table = CitizenKey.__table__  # type: ignore[attr-defined]
+    conn.execute(delete(keys_table))
+    rows = conn.execute(select(*legacy.c).order_by(legacy.c.id)).all()
+    for i in range(0, len(rows), 500):
+        key_rows = []
+        for cid, number, name, phone, id_number in rows[i : i + 500]:
+            values = personal.personal_columns(number, name, phone, id_number, ring)
+            conn.execute(text(_update_personal()), {"id": cid, **values})
+            found = citizens.lookup_keys(ring, phone=phone, id_number=id_number, name=name)
+            key_rows += [{"key": k, "case_id": cid} for k in dict.fromkeys(found)]
+        if key_rows:
+            conn.execute(keys_table.insert(), key_rows)
+    settings = Setting.__table__  # type: ignore[attr-defined]
+    conn.execute(delete(settings).where(settings.c.key == citizens.SECRET_SETTING))
+    for name in _LEGACY_PERSONAL:
+        conn.execute(text(f"ALTER TABLE cases DROP COLUMN {name}"))
+
+
+def _update_personal() -> str:
+    from banbucheng.schema.personal import PERSONAL_COLUMNS
+
+    values = ", ".join(f"{c} = :{c}" for c in PERSONAL_COLUMNS)
+    return f"UPDATE cases SET {values} WHERE id = :id"
 
 
 LEGACY_ACTOR = "升级整理"  # created_by of mechanisms made from 0.1 free-text mechanisms

@@ -47,10 +47,14 @@ class Case(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True)
     status: str = Field(index=True)
-    # Citizen: personal data, masked wherever it is shown unless revealed explicitly.
-    citizen_name: str
-    phone: str
-    id_number: str | None = None
+    # Citizen: personal data, encrypted (AES-GCM tokens bound to the case number and
+    # field) with only the masked forms in the clear (schema/personal.py).
+    citizen_enc: str
+    citizen_mask: str
+    phone_enc: str
+    phone_mask: str
+    id_enc: str | None = None
+    id_mask: str | None = None
     matter: str = Field(sa_column=Column(Text, nullable=False))
     department: str = ""  # the department or window where the matter failed
     channel: str
@@ -87,6 +91,16 @@ class Case(SQLModel, table=True):
     reopen_count: int = 0
     # The earlier case of the same citizen about a similar matter (repeats.py).
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+
+
+class StoreInfo(SQLModel, table=True):
+    """The store's identity (one row): a random id, not secret, that names its key file
+    outside the store (core/keyring.py)."""
+
+    __tablename__ = "store_info"
+
+    id: int = Field(default=1, primary_key=True)
+    store_id: str
 
 
 class CaseHelper(SQLModel, table=True):
@@ -262,8 +276,9 @@ class SearchTerm(SQLModel, table=True):
 
 
 class CitizenKey(SQLModel, table=True):
-    """Keyed hashes (HMAC-SHA256, per-store secret) of a case's phone and ID number, so
-    repeats are found without an index of personal data (repeats.py)."""
+    """Keyed hashes (HMAC-SHA256 with the keyring's lookup key, kept outside the store)
+    of a case's phone, ID number and name, so repeats and searches find a citizen
+    without an index of personal data (schema/citizens.py)."""
 
     __tablename__ = "citizen_keys"
 

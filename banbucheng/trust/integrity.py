@@ -42,6 +42,7 @@ from banbucheng.core.timeutil import to_beijing
 from banbucheng.schema import history
 from banbucheng.schema.chain import GENESIS, digest, stored_at
 from banbucheng.schema.models import Case, CaseChain, ChainHead, Event, Unit
+from banbucheng.trust.personal import check_personal
 
 ANCHOR_HEX = 16  # hex digits of the hash shown in an anchor: 64 bits, enough to trust
 _BATCH = 2000
@@ -138,7 +139,9 @@ def _span(first: int, last: int) -> str:
     )
 
 
-def verify(session: Session, *, anchor: tuple[int, str] | None = None) -> Report:
+def verify(
+    session: Session, *, anchor: tuple[int, str] | None = None, keyring: Any = None
+) -> Report:
     """Walk the chain and the anchors; every problem names the case and the event.
     Values of the wrong type, written behind the tool's back, are problems too, never
     a crash."""
@@ -147,6 +150,8 @@ def verify(session: Session, *, anchor: tuple[int, str] | None = None) -> Report
     report = Report()
     try:
         _verify(session, report, anchor)
+        for number, text in check_personal(session, keyring):  # trust/personal.py
+            report.problems.append(Problem("personal", text, case=number))
     except (ValueError, TypeError, OverflowError, StatementError):
         report.problems.append(
             Problem("unreadable", "数据库中有无法读取的值（类型被直接改动），校验无法完成")

@@ -35,7 +35,9 @@ def test_release_0_1_0_store_upgrades_and_keeps_everything(tmp_path: Path, bbc) 
     path = tmp_path / "old.sqlite3"
     shutil.copy(V010, path)
     con = sqlite3.connect(path)
-    cases_before = con.execute("SELECT * FROM cases ORDER BY id").fetchall()
+    con.row_factory = sqlite3.Row
+    cases_before = [dict(r) for r in con.execute("SELECT * FROM cases ORDER BY id")]
+    con.row_factory = None
     events_before = con.execute(
         "SELECT id, case_id, at, actor, action, detail FROM events"
     ).fetchall()
@@ -51,8 +53,17 @@ def test_release_0_1_0_store_upgrades_and_keeps_everything(tmp_path: Path, bbc) 
     store.close()
 
     con = sqlite3.connect(path)
-    old_width = len(cases_before[0])
-    assert [r[:old_width] for r in con.execute("SELECT * FROM cases ORDER BY id")] == cases_before
+    con.row_factory = sqlite3.Row
+    cases_after = [dict(r) for r in con.execute("SELECT * FROM cases ORDER BY id")]
+    con.row_factory = None
+    # m006: every column is kept except the clear personal ones, now encrypted.
+    personal = ("citizen_name", "phone", "id_number")
+    for before, after in zip(cases_before, cases_after, strict=True):
+        assert {k: v for k, v in before.items() if k not in personal} == {
+            k: after[k] for k in before if k not in personal
+        }
+        assert not set(personal) & set(after)
+        assert after["phone_enc"].startswith("k1:") and "*" in after["phone_mask"]
     events_after = con.execute(
         "SELECT id, case_id, at, actor, action, detail FROM events WHERE case_id IS NOT NULL"
     ).fetchall()
@@ -67,8 +78,17 @@ def test_release_0_1_0_store_upgrades_and_keeps_everything(tmp_path: Path, bbc) 
 
     # And the tool works on it: the demo cases read back as they were.
     huo = bbc.json("--db", str(path), "show", "BB20210401-001")
+    assert huo["phone"] == "137****1111" and huo["masked"] is True
+    clear = bbc.json("--db", str(path), "show", "BB20210401-001", "--reveal")
+    first = cases_before[0]
+    assert (clear["citizen"], clear["phone"], clear["id_number"]) == (
+        first["citizen_name"],
+        first["phone"],
+        first["id_number"],
+    )
     assert huo["working_days_used"] == 2 and huo["on_time"] is True
     assert len(huo["events"]) == 6
+    assert len(clear["events"]) == 7  # the reveal is recorded
     settings = {r["key"]: r["value"] for r in bbc.json("--db", str(path), "config", "show")}
     assert settings["limit.hard"] == "10"
     assert (
