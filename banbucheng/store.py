@@ -189,6 +189,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url = _with_driver(url)
         self.is_sqlite = url.startswith("sqlite")
+        self.seal_key = _seal_key(url)
         kwargs: dict[str, object] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
@@ -228,6 +229,7 @@ class Store:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(bbc_write=write)
                 with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+                    session.info["bbc_seal_key"] = self.seal_key
                     event.listen(session, "before_flush", _seal_new_events)
                     yield session
                     session.flush()
@@ -260,9 +262,33 @@ def _seal_new_events(session: Session, flush_context: object, instances: object)
     from sqlalchemy import inspect
 
     new = [obj for obj in session.new if isinstance(obj, Event)]
+    key = session.info.get("bbc_seal_key")
     for ev in sorted(new, key=lambda obj: inspect(obj).insert_order):
         case = session.get(Case, ev.case_id) if ev.case_id is not None else None
-        seal(session, ev, case.number if case is not None else "")
+        seal(session, ev, case, key)
+
+
+SEAL_KEY_ENV = "BBC_SEAL_KEY"
+SEAL_KEY_MIN_BYTES = 16
+
+
+def _seal_key(url: str) -> bytes | None:
+    """The key that seals new events with a MAC (schema/chain.py), kept outside the
+    store; None when none is configured. The one place that knows where it comes from:
+    for now the environment (hex). `url` names the store it is for."""
+    text = os.environ.get(SEAL_KEY_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) < SEAL_KEY_MIN_BYTES:
+        raise StoreError(
+            f"封印密钥 {SEAL_KEY_ENV} 应为至少 {SEAL_KEY_MIN_BYTES * 2} 位的十六进制数"
+            "（如 openssl rand -hex 32 的输出）"
+        )
+    return key
 
 
 def _db_message(exc: DBAPIError) -> str:

@@ -248,7 +248,7 @@ def diagnose(
                 )
             )
         with store.session(write=False) as session:
-            report = integrity.verify(session)
+            report = integrity.verify(session, key=store.seal_key, full=False)
         try:
             with store.context(actor=actor, now=now, write=False) as ctx:
                 checks.append(_calendar(ctx, now))
