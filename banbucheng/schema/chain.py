@@ -49,14 +49,14 @@ def digest(*fields: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
-_HEAD = b'["' + FORMAT.encode() + b'",%d,'
-_NEEDS_ESCAPE = re.compile(rb"[\x00-\x1f]").search
+_CANONICAL = b'["' + FORMAT.encode() + b'",%d,"%b","%b",%b,"%b","%b","%b"]'
+_NEEDS_ESCAPE = re.compile(rb'[\x00-\x1f"\\]').search
 
 
 def _json_string(value: bytes) -> bytes:
     """JSON string of UTF-8 text as json.dumps(ensure_ascii=False) writes it."""
     if _NEEDS_ESCAPE(value) is None:
-        return b'"' + value.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+        return b'"' + value + b'"'
     text = value.decode("utf-8", "surrogatepass")
     return json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
@@ -65,17 +65,14 @@ def digest_bytes(
     seq: int, number: bytes, at: bytes, actor: bytes, action: bytes, detail: bytes, prev: bytes
 ) -> str:
     """`digest` over fields read as UTF-8 bytes (the time as canonical text): the
-    same value, without decoding and re-encoding every event (integrity.py's walk)."""
-    canonical = b",".join(
-        (
-            _HEAD % seq + _json_string(number),
-            _json_string(at),
-            _json_string(actor),
-            _json_string(action),
-            _json_string(detail),
-            _json_string(prev) + b"]",
-        )
-    )
+    same value for everything this tool writes, without decoding and re-encoding
+    each event (integrity.py's walk). The case number, time, action and previous hash
+    this tool writes need no JSON escaping, and a detail it writes is JSON text, in
+    which only quotes and backslashes need it: so they are put in as they are. A
+    value written behind the tool's back with a character that needs escaping then
+    hashes differently from `digest`; it differs from what the tool wrote anyway."""
+    escaped = detail.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+    canonical = _CANONICAL % (seq, number, at, _json_string(actor), action, escaped, prev)
     return hashlib.sha256(canonical).hexdigest()
 
 

@@ -217,7 +217,8 @@ def _stored(section: str, value: Any) -> str:
         return f"已确认（依据 {str(value.get('source'))[:40] or '—'}）"
     if section == "units" and isinstance(value, dict):
         contact = str(value.get("contact") or "—")[:40]
-        return f"编号 {_shown(value.get('id'))}、联系方式 {contact}、加入于 {_shown(value.get('created_at'))}"
+        added = _shown(value.get("created_at"))
+        return f"编号 {_shown(value.get('id'))}、联系方式 {contact}、加入于 {added}"
     return _shown(value)
 
 
