@@ -122,13 +122,37 @@ def _text(value: Any) -> Any:
 
 
 _CANON = {"time": _time, "date": _date, "flag": _flag, "int": _int, "text": _text}
-_CONVERTERS = tuple(_CANON[kind] for _, kind in COLUMNS)
+
+
+_TIMES = tuple(i for i, (_, kind) in enumerate(COLUMNS) if kind == "time")
+_DATES = tuple(i for i, (_, kind) in enumerate(COLUMNS) if kind == "date")
+_FLAGS = tuple(i for i, (_, kind) in enumerate(COLUMNS) if kind == "flag")
+_PLAIN = tuple((i, _CANON[kind]) for i, (_, kind) in enumerate(COLUMNS) if kind in ("int", "text"))
 
 
 def canonical(values: Iterable[Any], unit: Any, helpers: Iterable[Any], repeat_of: Any) -> list:
     """The canonical list for the digest, from the columns' values in COLUMNS order
-    (as read back from either database, or from the model) and the joined values."""
-    out = [convert(v) for convert, v in zip(_CONVERTERS, values, strict=True)]
+    (as read back from either database, or from the model) and the joined values.
+    Values already in canonical form (as SQLite returns them) pass without a call."""
+    out = list(values)
+    if len(out) != len(COLUMNS):
+        raise ValueError("sealed columns")
+    for i in _TIMES:
+        v = out[i]
+        if v is not None and not (type(v) is str and len(v) == 26 and v[10] == " "):
+            out[i] = _time(v)
+    for i in _DATES:
+        v = out[i]
+        if v is not None and not (type(v) is str and len(v) == 10):
+            out[i] = _date(v)
+    for i in _FLAGS:
+        v = out[i]
+        if type(v) is not bool:
+            out[i] = _flag(v)
+    for i, convert in _PLAIN:
+        v = out[i]
+        if v is not None and type(v) is not str and type(v) is not int:
+            out[i] = convert(v)
     out.append(_text(unit))
     out.append(sorted(_text(h) or "" for h in helpers))
     out.append(_text(repeat_of))
