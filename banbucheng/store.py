@@ -258,6 +258,12 @@ class Store:
         except KeyProblem as exc:
             self.keyring, self.key_problem = None, exc
 
+    @property
+    def seal_key(self) -> bytes | None:
+        """The key that seals new events with a MAC (schema/chain.py): the keyring's,
+        kept outside the store with the other keys; None without them."""
+        return self.keyring.seal_key if self.keyring is not None else None
+
     def require_keyring(self, what: str) -> Keyring:
         """The keys, or one Chinese line (exit 6) on why the action cannot be done.
 
@@ -308,6 +314,7 @@ class Store:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(bbc_write=write)
                 with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+                    session.info["bbc_store"] = self  # its seal key, read as events are sealed
                     event.listen(session, "before_flush", _seal_new_events)
                     yield session
                     session.flush()
@@ -340,9 +347,11 @@ def _seal_new_events(session: Session, flush_context: object, instances: object)
     from sqlalchemy import inspect
 
     new = [obj for obj in session.new if isinstance(obj, Event)]
+    store = session.info.get("bbc_store")
+    key = store.seal_key if store is not None else None
     for ev in sorted(new, key=lambda obj: inspect(obj).insert_order):
         case = session.get(Case, ev.case_id) if ev.case_id is not None else None
-        seal(session, ev, case.number if case is not None else "")
+        seal(session, ev, case, key)
 
 
 def _db_message(exc: DBAPIError) -> str:

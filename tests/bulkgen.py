@@ -78,8 +78,9 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
     from banbucheng.core.timeutil import BEIJING
     from banbucheng.core.validate import mask_name, mask_phone
     from banbucheng.deadlines import WorkCalendar
-    from banbucheng.schema import citizens, index
-    from banbucheng.schema.chain import GENESIS, event_hash
+    from banbucheng.schema import citizens, index, sealed
+    from banbucheng.schema.chain import GENESIS, event_hash, event_mac
+    from banbucheng.schema.history import time_text
     from banbucheng.schema.models import (
         Case,
         CaseChain,
@@ -146,21 +147,25 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
 
         def seal_until(moment: datetime | None) -> None:
             while pending and (moment is None or pending[0][0] < moment):
-                _, case_id, _, row = heapq.heappop(pending)
+                _, _, _, row = heapq.heappop(pending)
+                case_id = row["case_id"]
                 chain["seq"] += 1
                 row["seq"], row["prev_hash"] = chain["seq"], chain["hash"]
                 row["hash"] = chain["hash"] = event_hash(
                     seq=row["seq"],
-                    number=numbers[case_id],
+                    number=numbers[case_id] if case_id is not None else "",
                     at=row["at"],
                     actor=row["actor"],
                     action=row["action"],
                     detail=row["detail"],
                     prev_hash=row["prev_hash"],
                 )
+                row["mac"] = event_mac(ring.seal_key, row["hash"])  # the keyed seal
                 buffers["events"].append(row)
                 counts["events"] += 1
                 flush("events")
+                if case_id is None:
+                    continue
                 anchor = anchors.setdefault(
                     case_id,
                     {"case_id": case_id, "number": numbers[case_id], "events": 0},
@@ -175,10 +180,16 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
 
         order = 0
 
-        def event(case_id: int, moment: datetime, action: str, before: dict, after: dict, text=""):
+        last_event: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+        def event(
+            case_id: int | None, moment: datetime, action: str, before: dict, after: dict, text=""
+        ):
             nonlocal order
             order += 1
-            detail = {"before": before, "after": after, "text": text}
+            detail: dict[str, Any] = {"before": before, "after": after, "text": text}
+            if case_id is None:
+                detail["source"] = ""
             row = {
                 "case_id": case_id,
                 "at": moment,
@@ -186,8 +197,10 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                 "action": action,
                 "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
             }
-            heapq.heappush(pending, (moment, case_id, order, row))
-            expected[case_id] = expected.get(case_id, 0) + 1
+            heapq.heappush(pending, (moment, case_id or 0, order, row))
+            if case_id is not None:
+                expected[case_id] = expected.get(case_id, 0) + 1
+                last_event[case_id] = (row, detail)
 
         conn.execute(
             insert(Unit.__table__),  # type: ignore[attr-defined]
@@ -197,6 +210,14 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                 for k, u in enumerate(UNITS)
             ],
         )  # fmt: skip
+        for k, u in enumerate(UNITS):
+            state = {
+                "id": k + 1,
+                "contact": f"联系人{k + 1} 0571-870000{k:02d}",
+                "created_at": time_text(now - timedelta(days=2000)),
+            }
+            event(None, now - timedelta(days=2000), "unit_add", {"units": {u: None}},
+                  {"units": {u: state}}, u)  # fmt: skip
         current_day = None
         for i, (matter, department, _, _) in enumerate(_matters(n)):
             case_id = i + 1
@@ -316,6 +337,16 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                     )  # fmt: skip
             else:
                 counts["open"] += 1
+            # The case's last event seals its row as it now stands (schema/sealed.py).
+            last, detail = last_event.pop(case_id)
+            added = buffers["helpers"][-1:]  # this case's helper is the last added, if any
+            helper_names = [UNITS[h["unit_id"] - 1] for h in added if h["case_id"] == case_id]
+            values = [row.get(name, False if kind == "flag" else None)
+                      for name, kind in sealed.COLUMNS]  # fmt: skip
+            detail["state"] = sealed.digest(
+                sealed.canonical(values, UNITS[unit - 1] if unit else None, helper_names, None)
+            )
+            last["detail"] = json.dumps(detail, ensure_ascii=False, sort_keys=True)
             buffers["cases"].append(row)
             buffers["citizens"].append((case_id, phone, None, received))
             counts["cases"] += 1

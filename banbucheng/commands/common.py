@@ -313,7 +313,7 @@ def check_first(number: str | None, action: str, also: Any = None) -> Any:
     from banbucheng.domain import lifecycle
 
     with session(write=False) as ctx:
-        lifecycle.check_allowed(lifecycle.get_case(ctx.session, number), action)
+        lifecycle.check_allowed(lifecycle.get_case(ctx.session, number, checked=True), action)
         return also(ctx) if also is not None else None
 
 

@@ -150,7 +150,7 @@ def mechanism_add(
     }
     numbers = [knowledge.clean_ref(n, "案件编号") for n in dict.fromkeys(case or [])]
     with session(write=True) as ctx:
-        cases = [lifecycle.get_case(ctx.session, n) for n in numbers]
+        cases = [lifecycle.get_case(ctx.session, n, checked=True) for n in numbers]
         mechanism = knowledge.add_mechanism(ctx, name=name, cases=cases, **fields)
         data = knowledge.mechanism_detail(ctx.session, mechanism)
     if as_json:

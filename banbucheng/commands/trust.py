@@ -36,23 +36,37 @@ def verify(
         str | None,
         typer.Option("--anchor", help="此前记下的锚点（序号:校验值），核对此前的历史未被改写"),
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="从第一条事件起重新校验全部事件（默认从上次校验处继续）")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """校验事件链：找出被修改、删除或插入的事件，以及被直接改动的案件记录。
-    有问题时逐条列出（案件编号与事件），退出码 5。
+    """校验事件链与全部记录：找出被修改、删除或插入的事件，以及被直接改动的案件、协办
+    单位、单位名录、日历和政策设置。有问题时逐条列出（案件编号、事件与字段），退出码 5。
 
+    默认只重算上次校验通过之后的新事件（案件等记录每次都全部核对）；--full 重算全部。
     末行的锚点（如 1532:9f2c01ab33d4e5f6）请记在每日汇总或纸面上；日后用 --anchor 核对，
     可发现连同校验值一起被重算的改写。
 
-    例：bbc verify；bbc verify --anchor 1532:9f2c01ab33d4e5f6
+    例：bbc verify；bbc verify --full；bbc verify --anchor 1532:9f2c01ab33d4e5f6
     """
+    from banbucheng.core.clock import now
+    from banbucheng.core.errors import StoreError
     from banbucheng.trust import integrity
 
     expected = integrity.parse_anchor(anchor) if anchor is not None else None
     store = open_store()  # no policy or calendar needed: verify reads only what it checks
     try:
         with store.session(write=False) as db:
-            report = integrity.verify(db, anchor=expected, keyring=store.keyring)
+            report = integrity.verify(
+                db, anchor=expected, key=store.seal_key, full=full, keyring=store.keyring
+            )
+        if report.ok:
+            try:  # the next run goes on from here; a read-only store just starts over
+                with store.session(write=True) as db:
+                    integrity.record_verified(db, report, store.seal_key, now())
+            except StoreError:
+                pass
     finally:
         store.close()
     if store.keyring is None:
@@ -62,14 +76,23 @@ def verify(
     else:
         for problem in report.problems:
             typer.echo(problem.line())
+        if report.problems.more:
+            typer.echo(f"……另有 {report.problems.more} 处问题未列出")
         if report.ok:
             checked = f"，与锚点 {report.anchor_checked} 一致" if report.anchor_checked else ""
             typer.echo(
                 f"事件链完整：{report.events} 条事件、{report.cases} 件案件{checked}；"
                 f"锚点 {report.anchor}"
             )
+            if report.checked_from:
+                notice(
+                    f"增量校验：第 {report.checked_from} 条及以前的事件上次已校验，本次重算其后 "
+                    f"{report.walked} 条；案件、单位、日历与设置全部核对（--full 重算全部）"
+                )
+    if report.sealed == "unchecked":
+        notice("事件带有密钥封印，但本机没有这个数据库的密钥（bbc key status 查看），未核对封印")
     if not report.ok:
-        notice(f"校验未通过：发现 {len(report.problems)} 处问题")
+        notice(f"校验未通过：发现 {report.count} 处问题")
         raise typer.Exit(EXIT_PROBLEMS)
 
 

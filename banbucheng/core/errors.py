@@ -27,3 +27,10 @@ class StoreError(BbcError):
     """The store cannot be opened or written."""
 
     exit_code = 3
+
+
+class Tampered(BbcError):
+    """The record of a case disagrees with its own sealed history (changed behind the
+    tool's back): nothing is done on it until `bbc verify` has been looked at."""
+
+    exit_code = 7

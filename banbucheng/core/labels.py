@@ -52,6 +52,11 @@ ACTION_LABELS = {
     "calendar_uncover": "撤销全年确认",
     "config_set": "修改政策设置",
     "store_adopt": "载入已有日历与设置",
+    "unit_add": "新增单位",
+    "unit_edit": "修改单位",
+    # Migration m007: what older releases kept outside the history, sealed as found.
+    "case_adopt": "封存已有案件记录",
+    "store_seal": "封存已有单位与设置",
 }
 
 FIELD_LABELS = {
@@ -88,6 +93,15 @@ FIELD_LABELS = {
     "file": "文件",
     "revealed": "显示完整信息",
     "closed_provisional": "办结时期限为暂定",
+    "matter": "反映事项",
+    "received_at": "受理时间",
+    "registered_at": "登记时间",
+    "registered_by": "登记人",
+    "dispatched_at": "派单时间",
+    "clock_start": "起算时间",
+    "due_fixed": "指定到期日",
+    "result": "办理结果",
+    "record": "记录（无法确定是哪一项）",
 }
 DOCUMENTS = {"work_order": "派单单", "notice": "告知书"}  # what `bbc print` hands out
 

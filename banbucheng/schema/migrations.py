@@ -273,6 +273,30 @@ def _update_personal() -> str:
     return f"UPDATE cases SET {values} WHERE id = :id"
 
 
+@migration
+def m007_sealed_record(conn: Connection) -> None:
+    """The whole record in the history (schema/sealed.py): events get a keyed MAC
+    column and an index by case in chain order, `chain_verified` remembers how far
+    verify got, and the state older releases kept outside the history is sealed as
+    found (trusted as it is, as m002 and m004 did): each case gets a `case_adopt`
+    event carrying the digest of its row and the fields its events did not record
+    (a receipt time before the registration, a repeat found by m003...), and one
+    store-level event records the units and any settings not yet in the history."""
+    from banbucheng.schema.models import ChainVerified
+
+    have = {c["name"] for c in inspect(conn).get_columns("events")}
+    if "mac" not in have:
+        conn.execute(text("ALTER TABLE events ADD COLUMN mac VARCHAR"))
+    indexes = {i["name"] for i in inspect(conn).get_indexes("events")}
+    if "ix_events_case_seq" not in indexes:
+        conn.execute(text("CREATE INDEX ix_events_case_seq ON events (case_id, seq)"))
+    ChainVerified.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    from banbucheng.schema.adopt import adopt_cases, adopt_store
+
+    adopt_cases(conn, LEGACY_ACTOR)
+    adopt_store(conn, LEGACY_ACTOR)
+
+
 LEGACY_ACTOR = "升级整理"  # created_by of mechanisms made from 0.1 free-text mechanisms
 
 
@@ -457,7 +481,7 @@ def _adopt_store_state(conn: Connection) -> None:
     from banbucheng.schema.history import stored_state
     from banbucheng.schema.models import ChainHead, Event
 
-    state = stored_state(conn)
+    state = stored_state(conn, as_of_m004=True)
     if not any(state.values()):
         return
     detail = json.dumps(

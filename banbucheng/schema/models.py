@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Text, TypeDecorator
+from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from banbucheng.core.timeutil import BEIJING, to_beijing
@@ -120,6 +120,8 @@ class Event(SQLModel, table=True):
     events, so `verify` walks one sequence and checks both."""
 
     __tablename__ = "events"
+    # A case's events in chain order (its replay, verify's per-case counts) by index.
+    __table_args__ = (Index("ix_events_case_seq", "case_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
@@ -133,6 +135,8 @@ class Event(SQLModel, table=True):
     seq: int | None = Field(default=None, unique=True, index=True)
     prev_hash: str | None = None
     hash: str | None = None
+    # With a seal key outside the store: HMAC-SHA256 over the hash (chain.event_mac).
+    mac: str | None = None
 
 
 class Setting(SQLModel, table=True):
@@ -185,6 +189,20 @@ class ChainHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = ""
+
+
+class ChainVerified(SQLModel, table=True):
+    """How far `bbc verify` last found the chain intact (one row): the next run checks
+    from here on unless asked for a full run (integrity.py). With a seal key its
+    `mac` binds the position and hash, so it cannot be moved without the key."""
+
+    __tablename__ = "chain_verified"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = ""
+    at: datetime = _when()
+    mac: str | None = None
 
 
 class CaseChain(SQLModel, table=True):

@@ -438,7 +438,7 @@ def _restore(url: str, source: Path, *, now: datetime, yes: bool, force: bool) -
         probe = Store(f"sqlite:///{checked}")
         try:
             with probe.session(write=False) as session:
-                report = verify(session)
+                report = verify(session, key=probe.seal_key, keyring=probe.keyring)
         finally:
             probe.close()
         if not report.ok and not force:

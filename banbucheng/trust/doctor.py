@@ -248,7 +248,9 @@ def diagnose(
                 )
             )
         with store.session(write=False) as session:
-            report = integrity.verify(session, keyring=store.keyring)
+            report = integrity.verify(
+                session, key=store.seal_key, full=False, keyring=store.keyring
+            )
         try:
             with store.context(actor=actor, now=now, write=False) as ctx:
                 checks.append(_calendar(ctx, now))

@@ -182,7 +182,7 @@ def test_restoring_a_0_1_0_backup_upgrades_it(bbc, isolated):
     info = bbc.json("restore", str(V010), "--yes")
     assert "m002_event_chain" in info["upgraded"]
     # 15 events of its cases, and m004's record of its calendar entry and setting
-    assert info["cases"] == 3 and info["events"] == 16
+    assert info["cases"] == 3 and info["events"] == 20
     assert bbc.json("show", "BB20210401-001")["working_days_used"] == 2
     assert bbc.json("verify")["ok"]
 
