@@ -52,6 +52,7 @@ ACTION_LABELS = {
     "calendar_uncover": "撤销全年确认",
     "config_set": "修改政策设置",
     "store_adopt": "载入已有日历与设置",
+    "restore": "自备份恢复",
 }
 
 FIELD_LABELS = {
