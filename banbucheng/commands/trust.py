@@ -76,7 +76,9 @@ def doctor(
     fix: Annotated[
         bool,
         typer.Option(
-            "--fix", help="把数据库文件权限改为仅所有者可读写，并重算与现行日历不符的期限"
+            "--fix",
+            help="把数据库文件权限改为仅所有者可读写（或 BBC_FILE_MODE），"
+            "并重算与现行日历不符的期限",
         ),
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="有“注意”项时也以退出码 5 结束")] = False,
@@ -95,7 +97,9 @@ def doctor(
     if fix and url.startswith("sqlite"):
         fixed = doctor_mod.fix_permissions(sqlite_path(url))
         if fixed:
-            notice(f"已改为仅所有者可读写：{'、'.join(fixed)}")
+            from banbucheng.core.files import mode_label
+
+            notice(f"已改为{mode_label().split('（')[0]}：{'、'.join(fixed)}")
     diagnosis = doctor_mod.diagnose(url, open_store, now(), actor(), fix=fix)
     if as_json:
         print_json(diagnosis.as_dict())

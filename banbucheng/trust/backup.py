@@ -20,7 +20,6 @@ PostgreSQL stores are backed up with the server's own tools (pg_dump / pg_restor
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import sqlite3
@@ -31,6 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from banbucheng.core.errors import InvalidInput, StoreError
+from banbucheng.core.files import create_empty, os_reason
 from banbucheng.core.timeutil import BEIJING
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -39,22 +39,6 @@ PG_HINT = (
     "PostgreSQL 数据库请用服务器自带的工具备份与恢复："
     "pg_dump -Fc -f bbc.dump 数据库地址；pg_restore --clean -d 数据库地址 bbc.dump"
 )
-
-
-def os_reason(exc: OSError) -> str:
-    """An operating-system error in the staff's words (strerror is English)."""
-    reasons = {
-        errno.ENOENT: "文件或目录不存在",
-        errno.EACCES: "没有权限",
-        errno.EPERM: "没有权限",
-        errno.ENAMETOOLONG: "文件名过长",
-        errno.ENOSPC: "磁盘空间不足",
-        errno.EROFS: "文件系统只读",
-        errno.EISDIR: "这是一个目录",
-        errno.ENOTDIR: "路径中有一段不是目录",
-        errno.EDQUOT: "超出磁盘配额",
-    }
-    return reasons.get(exc.errno or 0, f"系统错误 {errno.errorcode.get(exc.errno or 0, '')}")
 
 
 def sqlite_path(url: str) -> Path:
@@ -70,8 +54,9 @@ def sqlite_path(url: str) -> Path:
 
 
 def owner_only_file(path: Path) -> None:
-    """Create an empty file only the owner can read and write (refuses an existing one)."""
-    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    """Create an empty file only the owner can read and write (refuses an existing one):
+    the checked copy of a backup, which is deleted again."""
+    create_empty(path, 0o600)
 
 
 def _fsync(path: Path) -> None:
@@ -176,7 +161,7 @@ def _backup(url: str, target: Path, *, now: datetime, force: bool) -> BackupInfo
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     try:
-        owner_only_file(tmp)
+        create_empty(tmp)  # 0600, or BBC_FILE_MODE: it becomes the backup
         src, dst = _connect(source), _connect(tmp)
         try:
             # One step: a single consistent snapshot; WAL lets writers continue meanwhile.
@@ -428,7 +413,7 @@ def _tables(con: sqlite3.Connection, schema: str) -> tuple[set[str], set[str]]:
 def _snapshot(store: Path, side: Path) -> None:
     """A reader's copy of the store: while the caller holds the write lock, exactly the
     content about to be replaced."""
-    owner_only_file(side)
+    create_empty(side)
     reader, out = _connect(store), _connect(side)
     try:
         reader.backup(out)
