@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
 from banbucheng.core.errors import StoreError
-from banbucheng.core.files import create_empty
+from banbucheng.core.files import create_empty, path_problem
 from banbucheng.core.paths import default_db_path
 from banbucheng.core.policy import Policy, build_policy
 from banbucheng.deadlines import CalendarEntry, WorkCalendar
@@ -62,6 +62,9 @@ def locate(db: str | None, *, create: str = NEVER, make: bool = True) -> Locatio
         text = text.removeprefix("sqlite:///")
     elif "://" in text:
         return Location(url=text, label=_without_password(text), is_default=False)
+    problem = path_problem(text)
+    if problem:
+        raise StoreError(f"数据库路径不能使用（请检查 --db 或 BBC_DB）：{problem}")
     path = Path(text).expanduser().resolve()
     is_default = path == default.expanduser().resolve()
     if path.is_dir():

@@ -19,6 +19,7 @@ from banbucheng.commands.common import (
     store_label,
 )
 from banbucheng.core.errors import InvalidInput
+from banbucheng.core.validate import LIST_LIMIT
 
 app = typer.Typer()
 
@@ -83,7 +84,10 @@ def list_(
     unit: Annotated[str | None, typer.Option("--unit", help="主办单位")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="受理日期起")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="受理日期止（含）")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="至多显示条数")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=LIST_LIMIT[0], max=LIST_LIMIT[1], help="至多显示条数"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """按状态、分类、单位、受理日期筛选案件（个人信息已遮盖）。

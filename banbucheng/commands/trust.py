@@ -27,7 +27,7 @@ from banbucheng.core.errors import InvalidInput
 # Exit code when verification or diagnosis finds a problem (1 is for refused input).
 EXIT_PROBLEMS = 5
 app = typer.Typer()
-PathArg = Annotated[str, typer.Argument(help="文件路径", show_default=False)]
+PathArg = Annotated[str, typer.Argument(help="文件路径", metavar="FILE", show_default=False)]
 
 
 @app.command()
@@ -115,7 +115,10 @@ def doctor(
 @app.command()
 def backup(
     target: Annotated[
-        str, typer.Argument(help="备份文件；给出目录时在其中按时间命名", show_default=False)
+        str,
+        typer.Argument(
+            help="备份文件；给出目录时在其中按时间命名", metavar="PATH", show_default=False
+        ),
     ],
     force: Annotated[bool, typer.Option("--force", help="覆盖已存在的备份文件")] = False,
     as_json: JsonOpt = False,
@@ -144,7 +147,9 @@ def backup(
 
 @app.command()
 def restore(
-    source: Annotated[str, typer.Argument(help="bbc backup 做的备份文件", show_default=False)],
+    source: Annotated[
+        str, typer.Argument(help="bbc backup 做的备份文件", metavar="FILE", show_default=False)
+    ],
     yes: Annotated[bool, typer.Option("--yes", help="确认以备份替换当前数据库")] = False,
     force: Annotated[bool, typer.Option("--force", help="备份的事件链有问题时仍然恢复")] = False,
     anchor: Annotated[

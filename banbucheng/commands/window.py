@@ -52,10 +52,13 @@ def print_document(
         bool, typer.Option("--notice", help="告知书（完全不能类，交群众）")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="输出文件（默认 编号-派单单.docx）")
+        Path | None, typer.Option("--out", metavar="FILE", help="输出文件（默认 编号-派单单.docx）")
     ] = None,
     template: Annotated[
-        Path | None, typer.Option("--template", help="本次使用的模板（默认取设置 template_dir）")
+        Path | None,
+        typer.Option(
+            "--template", metavar="FILE", help="本次使用的模板（默认取设置 template_dir）"
+        ),
     ] = None,
     reveal: Annotated[
         bool,
