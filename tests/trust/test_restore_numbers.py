@@ -153,3 +153,55 @@ def test_restore_checks_an_anchor_that_a_consistent_rewrite_cannot_pass(
     bbc("backup", str(good))
     out = bbc("restore", str(good), "--yes", "--anchor", anchor)
     assert f"与锚点 {anchor} 一致" in out.stdout
+
+
+WORKER = Path(__file__).parents[1] / "bbc_worker.py"
+
+
+def test_restores_under_load_never_reissue_a_number(bbc, tmp_path, isolated):
+    """Two windows keep registering while the store is restored twice: every number a
+    window was given (printed after its commit) belongs to one matter only."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    given: set[tuple[str, str]] = set()
+    _issue(bbc, given, "甲", 2)
+    backup = tmp_path / "b.sqlite3"
+    bbc("backup", str(backup))
+    env = dict(os.environ, BBC_NOW=f"{DAY} 09:00")
+    windows = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), "register", str(isolated), tag, "25"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for tag in ("窗口乙", "窗口丙")
+    ]
+    def cases() -> int:
+        con = sqlite3.connect(isolated, timeout=30)
+        try:
+            return con.execute("SELECT count(*) FROM cases").fetchone()[0]
+        finally:
+            con.close()
+
+    try:
+        for _ in range(2):  # each time the windows have registered some since the backup
+            deadline = time.monotonic() + 120
+            while cases() < 2 + 6 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            bbc("restore", str(backup), "--yes")
+    finally:
+        outputs = [w.communicate(timeout=180) for w in windows]
+    for window, (out, err) in zip(windows, outputs, strict=True):
+        assert window.returncode == 0, (out, err)
+        for line in out.splitlines():
+            _, _, number, matter = line.split(" ", 3)
+            given.add((number, matter))
+    numbers = _numbers(given)
+    assert len(given) == 2 + 50
+    assert len(numbers) == len(set(numbers)), sorted(numbers)
+    assert bbc.json("verify")["ok"]
