@@ -181,6 +181,7 @@ def test_restores_under_load_never_reissue_a_number(bbc, tmp_path, isolated):
         )
         for tag in ("窗口乙", "窗口丙")
     ]
+
     def cases() -> int:
         con = sqlite3.connect(isolated, timeout=30)
         try:
