@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from banbucheng.core.errors import BbcError, InvalidInput
@@ -121,10 +122,11 @@ def create_empty(path: Path, mode: int | None = None) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes | Iterable[str]) -> None:
     """Write `data` to `path` so that no reader ever sees a partial file: a temporary
     file in the same folder (created 0600), flushed, given the mode, then renamed over
-    the target. Two writers at once each rename a complete file; the last one wins."""
+    the target. Two writers at once each rename a complete file; the last one wins.
+    `data` may be text made a piece at a time (a streamed list), written as it comes."""
     directory = path.parent
     mode = file_mode()
     try:
@@ -133,7 +135,11 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise CannotWrite(f"无法写入 {directory}：{os_reason(exc)}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                for chunk in data:
+                    handle.write(chunk.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
             os.fchmod(handle.fileno(), mode)
