@@ -169,7 +169,9 @@ def main(
     db: Annotated[
         str | None,
         typer.Option(
-            "--db", help="数据库：文件路径或 SQLAlchemy URL（默认取 BBC_DB，再默认用户数据目录）"
+            "--db",
+            metavar="PATH",
+            help="数据库：文件路径或 SQLAlchemy URL（默认取 BBC_DB，再默认用户数据目录）",
         ),
     ] = None,
     operator: Annotated[

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
 from banbucheng.core.errors import BbcError, StoreError
+from banbucheng.core.files import create_empty, path_problem
 from banbucheng.core.keyring import KeyProblem, Keyring
 from banbucheng.core.paths import default_db_path
 from banbucheng.core.policy import Policy, build_policy
@@ -62,6 +63,9 @@ def locate(db: str | None, *, create: str = NEVER, make: bool = True) -> Locatio
         text = text.removeprefix("sqlite:///")
     elif "://" in text:
         return Location(url=text, label=_without_password(text), is_default=False)
+    problem = path_problem(text)
+    if problem:
+        raise StoreError(f"数据库路径不能使用（请检查 --db 或 BBC_DB）：{problem}")
     path = Path(text).expanduser().resolve()
     is_default = path == default.expanduser().resolve()
     if path.is_dir():
@@ -84,8 +88,8 @@ def locate(db: str | None, *, create: str = NEVER, make: bool = True) -> Locatio
             return Location(url=f"sqlite:///{path}", label=str(path), is_default=is_default)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Owner-only from the start: the file holds citizens' personal data.
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            # Owner-only from the start (or BBC_FILE_MODE): it holds personal data.
+            create_empty(path)
             created = True
         except FileExistsError:
             pass  # another window made it just now

@@ -22,6 +22,7 @@ from banbucheng.commands.common import (
     write_chunks,
 )
 from banbucheng.core.errors import InvalidInput
+from banbucheng.core.validate import LIST_LIMIT
 
 app = typer.Typer()
 
@@ -105,7 +106,10 @@ def list_(
     id_number: Annotated[
         str | None, typer.Option("--id-number", help="身份证号（须有密钥）")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="至多显示条数")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=LIST_LIMIT[0], max=LIST_LIMIT[1], help="至多显示条数"),
+    ] = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="显示全部（默认只显示最近受理的一屏，或 50 件）")
     ] = False,

@@ -124,7 +124,10 @@ def create(
 @key_app.command("backup")
 def backup(
     out: Annotated[
-        str, typer.Option("--out", help="备份到的文件（不得已存在）", show_default=False)
+        str,
+        typer.Option(
+            "--out", metavar="FILE", help="备份到的文件（不得已存在）", show_default=False
+        ),
     ],
 ) -> None:
     """把这个数据库的密钥备份到文件（仅所有者可读写）。密钥要与数据库的备份分开保存。

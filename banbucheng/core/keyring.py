@@ -24,6 +24,7 @@ No database here; cryptography is imported only when a value is encrypted or dec
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -241,6 +242,11 @@ def load(store_id: str) -> Keyring | None:
     return ring
 
 
+def _discard(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
 def write(ring: Keyring, path: Path, *, overwrite: bool = False) -> Path:
     """Write the key file owner-only (0600), whole or not at all; an existing file is
     replaced only with overwrite=True (rotation), never by accident."""
@@ -251,7 +257,8 @@ def write(ring: Keyring, path: Path, *, overwrite: bool = False) -> Path:
         raise KeyUnusable(f"无法创建密钥文件夹 {path.parent}：{exc.strerror}") from None
     if path.exists() and not overwrite:
         raise InvalidInput(f"密钥文件已存在，不会覆盖：{path}")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # A short temporary name: the target's own may already be as long as names go.
+    tmp = path.with_name(f".bbc-key.{secrets.token_hex(4)}.tmp")
     try:
         fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -264,9 +271,9 @@ def write(ring: Keyring, path: Path, *, overwrite: bool = False) -> Path:
             os.link(tmp, path)  # fails if another process made it meanwhile
             os.unlink(tmp)
     except FileExistsError:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise InvalidInput(f"密钥文件已存在，不会覆盖：{path}") from None
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise KeyUnusable(f"无法写入密钥文件 {path}：{exc.strerror}") from None
     return path

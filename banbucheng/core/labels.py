@@ -57,6 +57,7 @@ ACTION_LABELS = {
     # Migration m007: what older releases kept outside the history, sealed as found.
     "case_adopt": "封存已有案件记录",
     "store_seal": "封存已有单位与设置",
+    "restore": "自备份恢复",
 }
 
 FIELD_LABELS = {
@@ -91,7 +92,7 @@ FIELD_LABELS = {
     "repeat_of": "重复反映（前案）",
     "document": "文书",
     "file": "文件",
-    "revealed": "显示完整信息",
+    "revealed": "未遮盖的个人信息",
     "closed_provisional": "办结时期限为暂定",
     "matter": "反映事项",
     "received_at": "受理时间",
@@ -104,6 +105,8 @@ FIELD_LABELS = {
     "record": "记录（无法确定是哪一项）",
 }
 DOCUMENTS = {"work_order": "派单单", "notice": "告知书"}  # what `bbc print` hands out
+# The personal fields an event may say were shown unmasked (print, reveal).
+PERSONAL_FIELDS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
 
 ROLES = {"source": "由此形成", "served": "按机制办理"}  # a case's tie to a mechanism
 

@@ -20,6 +20,7 @@ from banbucheng.core.labels import (
     ACTION_LABELS,
     CHANNELS,
     OUTCOMES,
+    PERSONAL_FIELDS,
     ROLES,
     SATISFACTION,
     STATUS_LABELS,
@@ -560,14 +561,14 @@ def reopen(ctx: Ctx, case: Case, *, reason: str, days: int | None = None) -> Non
 
 # ---------------------------------------------------------------- trust: import, reveal
 
-_PERSONAL_LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
-
 
 def record_reveal(ctx: Ctx, case: Case) -> None:
     """Who looked at whose unmasked personal data (个人信息保护法): the event names the
     fields that were shown, never their values."""
-    shown = "、".join(_PERSONAL_LABELS[f] for f in shown_fields(case))
-    _record(ctx, case, "reveal", tracked_state(case), text=f"查看了未遮盖的个人信息（{shown}）")
+    fields = shown_fields(case)
+    shown = "、".join(PERSONAL_FIELDS[f] for f in fields)
+    text, after = f"查看了未遮盖的个人信息（{shown}）", {"revealed": fields}
+    _record(ctx, case, "reveal", tracked_state(case), text=text, extra_after=after)
 
 
 def record_import(ctx: Ctx, case: Case, *, source: str, row: int) -> None:
@@ -581,8 +582,8 @@ def record_mechanism(ctx: Ctx, case: Case, *, mechanism_id: int, name: str, role
     _record(ctx, case, "mechanism", tracked_state(case), text=text, extra_after={"mechanism": name})
 
 
-def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: bool) -> None:
-    """A document handed out is part of the record (and whether it showed full contact)."""
+def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: list[str]) -> None:
+    """A handed-out document is on the record, with the fields it shows unmasked."""
     _record(
         ctx,
         case,

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from banbucheng.core.errors import NotFound
 from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
+from banbucheng.core.validate import masked_echo
 from banbucheng.schema.models import Case, CitizenKey, Unit
 
 
@@ -109,7 +110,7 @@ def _filters(
     if unit:
         unit_id = session.exec(select(Unit.id).where(Unit.name == unit)).first()
         if unit_id is None:
-            raise NotFound(f"单位名录中没有「{unit[:40]}」（bbc units 查看名录）")
+            raise NotFound(f"单位名录中没有「{masked_echo(unit)}」（bbc units 查看名录）")
         where.append(Case.unit_id == unit_id)
     if received_from:
         where.append(Case.received_at >= _start(received_from))

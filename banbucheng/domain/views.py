@@ -19,6 +19,7 @@ from banbucheng.core.labels import (
     DOCUMENTS,
     FIELD_LABELS,
     OUTCOMES,
+    PERSONAL_FIELDS,
     SATISFACTION,
     STATUS_LABELS,
 )
@@ -176,6 +177,7 @@ _VALUE_LABELS: dict[str, dict[str, str]] = {
     "satisfaction": SATISFACTION,
     "channel": CHANNELS,
     "document": DOCUMENTS,
+    "revealed": PERSONAL_FIELDS,
 }
 # Derived from due_at or repeated elsewhere in the line: left out of the timeline.
 _QUIET = {"due_date"}
@@ -187,7 +189,8 @@ def _value_text(key: str, value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        labels = _VALUE_LABELS.get(key, {})
+        return "、".join(labels.get(v, str(v)) for v in value)
     if key in _VALUE_LABELS:
         return _VALUE_LABELS[key].get(value, str(value))
     text = str(value)

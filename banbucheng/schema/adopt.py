@@ -25,13 +25,17 @@ ADOPT_TEXT = "升级时封存案件记录：此前不在事件链中的字段按
 SEAL_TEXT = "升级时封存单位名录与其余设置（此前不在事件链中）"
 
 
-def _seal_key(conn: Connection) -> bytes | None:
-    """The store's seal key when its keyring is here (m006 made or found it): the
-    events this step appends are sealed as every later event will be, so verify
-    knows from the first of them on that every event carries a MAC."""
+def seal_key_of(conn: Connection) -> bytes | None:
+    """The store's seal key when its keyring is here (m006 made or found it): events a
+    migration appends are sealed as every later event will be, so verify knows from
+    the first of them on that every event carries a MAC. None before m006."""
+    from sqlalchemy import inspect
+
     from banbucheng.core import keyring as keys
     from banbucheng.schema.personal import store_id
 
+    if not inspect(conn).has_table("store_info"):
+        return None
     sid = store_id(conn)
     try:
         ring = keys.load(sid) if sid else None
@@ -48,7 +52,7 @@ class _Chain:
         head = conn.execute(select(heads.c.seq, heads.c.hash).where(heads.c.id == 1)).first()
         self.conn, self.exists = conn, head is not None
         self.seq, self.hash = (head.seq, head.hash or GENESIS) if head else (0, GENESIS)
-        self.key = _seal_key(conn)
+        self.key = seal_key_of(conn)
 
     def event(self, case_id: int | None, number: str, at: Any, actor: str, action: str,
               detail: str) -> dict[str, Any]:  # fmt: skip

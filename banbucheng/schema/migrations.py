@@ -477,7 +477,8 @@ def _adopt_store_state(conn: Connection) -> None:
     from sqlalchemy import insert, select
 
     from banbucheng.core.clock import now
-    from banbucheng.schema.chain import GENESIS, event_hash
+    from banbucheng.schema.adopt import seal_key_of
+    from banbucheng.schema.chain import GENESIS, event_hash, event_mac
     from banbucheng.schema.history import stored_state
     from banbucheng.schema.models import ChainHead, Event
 
@@ -500,9 +501,11 @@ def _adopt_store_state(conn: Connection) -> None:
     at = now()
     fields = {"at": at, "actor": LEGACY_ACTOR, "action": STORE_ADOPT, "detail": detail}
     digest = event_hash(seq=seq + 1, number="", prev_hash=prev, **fields)
+    key = seal_key_of(conn)  # a store already past m006/m007 seals it as it seals all
+    sealed = {"mac": event_mac(key, digest)} if key is not None else {}
     conn.execute(
         insert(Event.__table__).values(  # type: ignore[attr-defined]
-            case_id=None, seq=seq + 1, prev_hash=prev, hash=digest, **fields
+            case_id=None, seq=seq + 1, prev_hash=prev, hash=digest, **fields, **sealed
         )
     )
     if head:

@@ -81,7 +81,7 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    from banbucheng.trust.backup import os_reason
+    from banbucheng.core.files import os_reason
 
     path = path.expanduser()
     try:
