@@ -41,13 +41,12 @@ def build(url: str, events_wanted: int) -> tuple[int, int]:
     """A sealed store of about `events_wanted` events; returns (events, cases)."""
     import bulkgen  # type: ignore[import-not-found]
 
-    from banbucheng.store import Store
+    from banbucheng.store import Store, refresh_statistics
 
     counts = bulkgen.build(url, max(1, round(events_wanted / EVENTS_PER_CASE)))
     store = Store(url)
-    if store.engine.dialect.name == "sqlite":  # the planner's statistics (bulkgen: PostgreSQL)
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+    with store.session(write=True) as session:
+        refresh_statistics(session)  # the planner's statistics, as after an import
     store.close()
     return counts["events"], counts["cases"]
 
