@@ -10,7 +10,8 @@ hashes with the clear values; without the key it can check nothing and says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -23,6 +24,7 @@ from banbucheng.schema.models import Case, CitizenKey
 
 BATCH = 500
 CHECK_BATCH = 1000  # cases read and checked at a time
+_NONE: frozenset[str] = frozenset()
 _LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
 
 
@@ -37,7 +39,7 @@ def check_personal(session: Session | Any, keyring: Keyring | None) -> list[tupl
     problems: list[tuple[str, str]] = []
     for batch, found in _batches(session):
         for row in batch:
-            _check_case(row, found.get(row[0], ()), keyring, problems)
+            _check_case(row, found.get(row[0], _NONE), keyring, problems)
     return problems
 
 
@@ -67,7 +69,7 @@ def _batches(session: Session | Any) -> Iterator[tuple[list[Any], dict[int, set[
 
 
 def _check_case(
-    row: Any, found: Collection[str], keyring: Keyring, problems: list[tuple[str, str]]
+    row: Any, found: AbstractSet[str], keyring: Keyring, problems: list[tuple[str, str]]
 ) -> None:
     number, values = row[1], row[2:]
     clear: dict[str, str | None] = {}
@@ -90,7 +92,7 @@ def _check_case(
             problems.append((number, f"{label}的遮盖形式与密文不符：被直接修改"))
     # The keys repeats are found by (phone, ID number) must be the case's own.
     expected = citizens.lookup_keys(keyring, phone=clear["phone"], id_number=clear["id_number"])
-    if clear["phone"] and not set(expected) <= set(found):
+    if clear["phone"] and not found.issuperset(expected):
         problems.append((number, "查找用的键值与个人信息不符（重复反映的判断会出错）"))
 
 
