@@ -1,13 +1,14 @@
 """A store of any size, fast: realistic cases written by bulk insert, for the scale
 benchmark (benchmarks/bench_scale.py) and the tests that need thousands of cases.
 
-Three years of cases up to NOW (a Friday, as the window closes), spread evenly over
-the working days; Chinese matters of 16 to 49 characters (casegen.bulk_matters); 20
-units; about 3.3% open (the last few days' cases, and about one in 35 older ones
-left open and long overdue); most closed cases visited. Every case has the events the
-lifecycle would have recorded (register, classify, dispatch, close, visit), sealed into
-the event chain in the order they happened, so `bbc verify` passes; the similar-case
-index and the citizens' keys are built as the migrations would.
+Three years of cases (by default) up to NOW (a Friday, as the window closes), spread
+evenly over the working days; Chinese matters of 16 to 49 characters
+(casegen.bulk_matters); 20 units; about 3.3% open by default (the last few days' cases,
+and about one in 35 older ones left open and long overdue); most closed cases visited.
+Every case has the events the lifecycle would have recorded (register, classify,
+dispatch, close, visit), sealed into the event chain in the order they happened, so
+`bbc verify` passes; the similar-case index and the citizens' keys are built as the
+migrations would.
 
 Memory stays bounded whatever the size: cases are made a day at a time, and events
 wait in a heap only until their moment has passed (a few days' worth), so a million
@@ -71,8 +72,17 @@ def _matters(n: int) -> Iterator[tuple[str, str, str, str | None]]:
         seed += 1
 
 
-def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int]:
-    """Fill the empty store at `url` with n cases; returns counts (cases, events, open)."""
+def build(
+    url: str,
+    n: int,
+    *,
+    seed: int = 11,
+    log: Any = None,
+    years: int = YEARS,
+    open_old: float = OPEN_OLD,
+) -> dict[str, int]:
+    """Fill the empty store at `url` with n cases over `years` years, of the older
+    ones the share `open_old` left open (overdue); returns counts (cases, events, open)."""
     from sqlalchemy import insert, text
 
     from banbucheng.core.timeutil import BEIJING
@@ -96,7 +106,7 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
     calendar = WorkCalendar()
     rng = random.Random(seed)
     now = NOW.replace(tzinfo=BEIJING)
-    first = date(NOW.year - YEARS, NOW.month, NOW.day) + timedelta(days=1)
+    first = date(NOW.year - years, NOW.month, NOW.day) + timedelta(days=1)
     days = []
     day = first
     while day <= NOW.date():
@@ -242,7 +252,7 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
             due_date = calendar.add_workdays(day, limit)
             due_at = datetime.combine(due_date, closing, BEIJING)
             name, phone = "群众", f"139{rng.randrange(10**8):08d}"
-            is_open = day in recent or rng.random() < OPEN_OLD
+            is_open = day in recent or rng.random() < open_old
             unit = rng.randrange(len(UNITS)) + 1 if category == "unhandled" else None
             row: dict[str, Any] = {
                 "id": case_id,

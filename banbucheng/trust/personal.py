@@ -10,7 +10,8 @@ hashes with the clear values; without the key it can check nothing and says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -22,53 +23,77 @@ from banbucheng.schema import citizens, personal
 from banbucheng.schema.models import Case, CitizenKey
 
 BATCH = 500
+CHECK_BATCH = 1000  # cases read and checked at a time
+_NONE: frozenset[str] = frozenset()
 _LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
 
 
 def check_personal(session: Session | Any, keyring: Keyring | None) -> list[tuple[str, str]]:
     """Problems with the cases' personal data, as (case number, message naming the
-    field, never a value); empty when all is well. Without the key none can be found."""
+    field, never a value); empty when all is well. Without the key none can be found.
+
+    In constant memory: the cases a batch at a time in order of id (keyset, no
+    cursor held between batches), each batch with the citizens' keys of its ids."""
     if keyring is None:
         return []
-    cases = Case.__table__  # type: ignore[attr-defined]
-    found = citizens_by_case(session)
-    columns = [cases.c.id, cases.c.number]
-    for enc, mask, _ in personal.FIELDS.values():
-        columns += [cases.c[enc], cases.c[mask]]
     problems: list[tuple[str, str]] = []
-    for row in session.execute(select(*columns).order_by(cases.c.id)):
-        cid, number, values = row[0], row[1], row[2:]
-        clear: dict[str, str | None] = {}
-        for i, (field, (_, _, masker)) in enumerate(personal.FIELDS.items()):
-            token, mask = values[2 * i], values[2 * i + 1]
-            label = _LABELS[field]
-            if not token:
-                clear[field] = None
-                if field != "id_number" or mask:
-                    problems.append((number, f"{label}缺少密文"))
-                continue
-            try:
-                clear[field] = keyring.decrypt(token, personal.aad(number, field))
-            except DecryptFailed:
-                clear[field] = None
-                why = "被改动、被换到别的案件或字段，或所用密钥不在密钥中"
-                problems.append((number, f"{label}的密文无法解密（{why}）"))
-                continue
-            if mask != masker(clear[field]):
-                problems.append((number, f"{label}的遮盖形式与密文不符：被直接修改"))
-        # The keys repeats are found by (phone, ID number) must be the case's own.
-        expected = citizens.lookup_keys(keyring, phone=clear["phone"], id_number=clear["id_number"])
-        if clear["phone"] and not set(expected) <= found.get(cid, set()):
-            problems.append((number, "查找用的键值与个人信息不符（重复反映的判断会出错）"))
+    for batch, found in _batches(session):
+        for row in batch:
+            _check_case(row, found.get(row[0], _NONE), keyring, problems)
     return problems
 
 
-def citizens_by_case(session: Session | Any) -> dict[int, set[str]]:
+def _batches(session: Session | Any) -> Iterator[tuple[list[Any], dict[int, set[str]]]]:
+    """(cases, their citizens' keys by case id), CHECK_BATCH cases at a time."""
+    cases = Case.__table__  # type: ignore[attr-defined]
     table = CitizenKey.__table__  # type: ignore[attr-defined]
-    out: dict[int, set[str]] = {}
-    for key, cid in session.execute(select(table.c.key, table.c.case_id)):
-        out.setdefault(cid, set()).add(key)
-    return out
+    columns = [cases.c.id, cases.c.number]
+    for enc, mask, _ in personal.FIELDS.values():
+        columns += [cases.c[enc], cases.c[mask]]
+    last: int | None = None
+    while True:
+        stmt = select(*columns).order_by(cases.c.id).limit(CHECK_BATCH)
+        if last is not None:
+            stmt = stmt.where(cases.c.id > last)
+        batch = session.execute(stmt).all()
+        if not batch:
+            return
+        first, last = batch[0][0], batch[-1][0]
+        found: dict[int, set[str]] = {}
+        keys = select(table.c.key, table.c.case_id).where(table.c.case_id.between(first, last))
+        for key, cid in session.execute(keys):
+            found.setdefault(cid, set()).add(key)
+        yield batch, found
+        if len(batch) < CHECK_BATCH:
+            return
+
+
+def _check_case(
+    row: Any, found: AbstractSet[str], keyring: Keyring, problems: list[tuple[str, str]]
+) -> None:
+    number, values = row[1], row[2:]
+    clear: dict[str, str | None] = {}
+    for i, (field, (_, _, masker)) in enumerate(personal.FIELDS.items()):
+        token, mask = values[2 * i], values[2 * i + 1]
+        label = _LABELS[field]
+        if not token:
+            clear[field] = None
+            if field != "id_number" or mask:
+                problems.append((number, f"{label}缺少密文"))
+            continue
+        try:
+            clear[field] = keyring.decrypt(token, personal.aad(number, field))
+        except DecryptFailed:
+            clear[field] = None
+            why = "被改动、被换到别的案件或字段，或所用密钥不在密钥中"
+            problems.append((number, f"{label}的密文无法解密（{why}）"))
+            continue
+        if mask != masker(clear[field]):
+            problems.append((number, f"{label}的遮盖形式与密文不符：被直接修改"))
+    # The keys repeats are found by (phone, ID number) must be the case's own.
+    expected = citizens.lookup_keys(keyring, phone=clear["phone"], id_number=clear["id_number"])
+    if clear["phone"] and not found.issuperset(expected):
+        problems.append((number, "查找用的键值与个人信息不符（重复反映的判断会出错）"))
 
 
 def _stale(current: str) -> Any:

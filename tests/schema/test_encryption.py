@@ -242,3 +242,33 @@ def test_the_json_of_a_case_keeps_its_keys(bbc, two_cases: list[str]) -> None:
     shown = bbc.json("show", two_cases[0])
     assert list(shown)[9:13] == ["citizen", "phone", "id_number", "masked"]
     assert json.dumps(shown, ensure_ascii=False).count("13900001111") == 0
+
+
+def test_verify_checks_the_personal_data_a_batch_at_a_time(
+    bbc, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check_personal reads the cases and their citizens' keys in batches (constant
+    memory): findings on either side of a batch's edge, and in the last short batch,
+    are those of one pass over everything."""
+    from banbucheng.trust import personal
+
+    monkeypatch.setattr(personal, "CHECK_BATCH", 2)
+    numbers = [
+        _register(bbc, f"群众{i}", f"1390000{i:04d}", None, f"第{i}件：营业执照变更办不下来")
+        for i in range(5)
+    ]
+    assert bbc.json("verify")["ok"]
+    con = sqlite3.connect(isolated)
+    con.execute("UPDATE cases SET phone_mask = '139****9999' WHERE number = ?", (numbers[1],))
+    con.execute(
+        "DELETE FROM citizen_keys WHERE case_id = (SELECT id FROM cases WHERE number = ?)",
+        (numbers[2],),
+    )
+    con.execute("UPDATE cases SET citizen_mask = '张*' WHERE number = ?", (numbers[4],))
+    con.commit()
+    con.close()
+    report = bbc.json("verify", code=5)
+    found = sorted(
+        (p["case"], p["message"][:2]) for p in report["problems"] if p["kind"] == "personal"
+    )
+    assert found == [(numbers[1], "电话"), (numbers[2], "查找"), (numbers[4], "姓名")]
