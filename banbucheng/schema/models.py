@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Text, TypeDecorator
 from pydantic import ConfigDict
+from sqlalchemy import Column, DateTime, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from banbucheng.core.timeutil import BEIJING, to_beijing
