@@ -20,6 +20,7 @@ from banbucheng.core.errors import StoreError
 from banbucheng.core.paths import default_db_path
 from banbucheng.core.policy import Policy, build_policy
 from banbucheng.deadlines import CalendarEntry, WorkCalendar
+from banbucheng.schema import totals
 from banbucheng.schema.chain import seal
 from banbucheng.schema.migrations import is_current, read_stamp, stamp, upgrade
 from banbucheng.schema.models import Case, Counter, Event
@@ -282,13 +283,15 @@ class Store:
 
 def _seal_new_events(session: Session, flush_context: object, instances: object) -> None:
     """Every event gets its place in the hash chain as it is written, whoever wrote it
-    (schema/chain.py), in the order the events were added."""
+    (schema/chain.py), in the order the events were added, and counts in the running
+    totals of its day (schema/totals.py)."""
     from sqlalchemy import inspect
 
     new = [obj for obj in session.new if isinstance(obj, Event)]
     for ev in sorted(new, key=lambda obj: inspect(obj).insert_order):
         case = session.get(Case, ev.case_id) if ev.case_id is not None else None
         seal(session, ev, case.number if case is not None else "")
+    totals.count(session, new)  # the running totals move with the events (totals.py)
 
 
 def _db_message(exc: DBAPIError) -> str:

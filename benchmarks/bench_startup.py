@@ -22,7 +22,8 @@ cached (in a temporary folder) as in any installed copy, for bbc and the baselin
 The store is built by bulk inserts in a minute or so (not 100,000 registrations):
 five years of cases, about 80 a working day, nearly all closed and most visited, the
 last days' cases open and a few dozen overdue; every case with its events, sealed
-into the event chain as bbc would have, and indexed for similar-case search.
+into the event chain as bbc would have, indexed for similar-case search and counted
+in the running totals.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def build(path: Path, n: int) -> None:
     from banbucheng.core.timeutil import BEIJING
     from banbucheng.core.validate import mask_name, mask_phone
     from banbucheng.deadlines import WorkCalendar
-    from banbucheng.schema import citizens, index
+    from banbucheng.schema import citizens, index, totals
     from banbucheng.schema.chain import GENESIS, event_hash
     from banbucheng.schema.models import (
         Case,
@@ -309,6 +310,7 @@ def build(path: Path, n: int) -> None:
         )
         index.rebuild(session)
         citizens.backfill(session)
+        totals.rebuild(session)  # the running totals, as a migration would count them
         session.connection().exec_driver_sql("ANALYZE")
     store.close()
     seconds = time.perf_counter() - started

@@ -50,7 +50,7 @@ def upgrade(conn: Connection) -> list[str]:
     holds the write lock). Returns the names of the steps applied now."""
     from sqlmodel import SQLModel
 
-    from banbucheng.schema import models  # noqa: F401  (registers the tables)
+    from banbucheng.schema import models, totals  # noqa: F401  (registers the tables)
 
     applied = _applied(conn)
     if not inspect(conn).has_table("cases"):
@@ -85,7 +85,7 @@ def stamp() -> int:
 
     from sqlmodel import SQLModel
 
-    from banbucheng.schema import models  # noqa: F401  (registers the tables)
+    from banbucheng.schema import models, totals  # noqa: F401  (registers the tables)
 
     names = [name for name, _ in MIGRATIONS] + sorted(SQLModel.metadata.tables)
     return zlib.crc32("\n".join(names).encode()) & 0x7FFFFFFF
@@ -118,7 +118,7 @@ def is_current(conn: Connection) -> bool:
     that carry it are known current from the stamp alone (read_stamp)."""
     from sqlmodel import SQLModel
 
-    from banbucheng.schema import models  # noqa: F401  (registers the tables)
+    from banbucheng.schema import models, totals  # noqa: F401  (registers the tables)
 
     names = set(inspect(conn).get_table_names())
     if "schema_migrations" not in names or not set(SQLModel.metadata.tables) <= names:
@@ -251,6 +251,16 @@ def m005_reply_template_basis(conn: Connection) -> None:
             conn.execute(
                 text(f"ALTER TABLE reply_templates ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
             )
+
+
+@migration
+def m006_running_totals(conn: Connection) -> None:
+    """Closures and 回访 per day (schema/totals.py), counted from the events so far, so
+    the daily roll-up's running totals no longer read every closure and visit."""
+    from banbucheng.schema import totals
+
+    totals.running_totals.create(conn, checkfirst=True)
+    totals.rebuild(conn)
 
 
 LEGACY_ACTOR = "升级整理"  # created_by of mechanisms made from 0.1 free-text mechanisms
