@@ -306,7 +306,8 @@ def state_table(
         Column("provisional", Boolean),
         Column("closed", Boolean),
         prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
+        # Named only on PostgreSQL: naming a dialect's option imports that dialect.
+        **({"postgresql_on_commit": "DROP"} if tl.pg else {}),
     )
     conn = session.connection()
     if not tl.pg:
