@@ -7,6 +7,7 @@ Used by the help (commands/chinese.py) and the tables (reports/render.py).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import unicodedata
@@ -24,11 +25,18 @@ def is_wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in "WF"
 
 
+@functools.lru_cache(maxsize=8192)
+def _columns(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
 def width(text: str) -> int:
     """Columns a text takes on a terminal: CJK and full-width characters count two."""
     if text.isascii():
         return len(text)
-    return sum(2 if is_wide(ch) else 1 for ch in text)
+    # A cached look-up per character, mapped without a Python frame per character:
+    # a roll-up measures tens of thousands of characters.
+    return sum(map(_columns, text))
 
 
 def ellipsize(text: str, columns: int) -> str:
@@ -38,7 +46,7 @@ def ellipsize(text: str, columns: int) -> str:
         return text
     out, used = [], 0
     for ch in text:
-        size = width(ch)
+        size = _columns(ch)
         if used + size > columns - 1:
             break
         out.append(ch)
