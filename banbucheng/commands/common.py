@@ -32,6 +32,9 @@ class State:
     db: str | None = None
     operator: str | None = None
     location: Any = None  # store.Location, once the store is opened
+    # Set by cli.run: this process runs one command and exits (not a test or a caller
+    # running many commands in one process), so what it imported may be frozen.
+    one_command: bool = False
 
 
 state = State()
@@ -123,9 +126,16 @@ def locate_store(*, create: str | None = None, announce: bool = True) -> Any:
 
 def open_store(*, create: str | None = None, announce: bool = True) -> Any:
     """The store, opened; a missing file is made only when `create` allows it."""
+    import gc
+
     from banbucheng.store import Store
 
-    return Store(locate_store(create=create, announce=announce).url)
+    store = Store(locate_store(create=create, announce=announce).url)
+    if state.one_command:
+        # The modules and tables imported by now live as long as the process: the
+        # collector need not walk them again while the command runs (see cli.run).
+        gc.freeze()
+    return store
 
 
 def source_line(label: str | None) -> None:
