@@ -85,6 +85,10 @@ class _Root(ChineseHelp, TyperGroup):
         except EOFError:  # Ctrl-D where a question waited for an answer
             _leave_prompt_line()
             fail("已取消，未保存", 1)
+        except BrokenPipeError:  # the reader had enough (bbc list --all | head): no error
+            # Anything still buffered for the closed pipe goes nowhere, quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as exc:  # a bug: say so briefly, without data that may be personal
             if os.environ.get("BBC_DEBUG"):
                 raise

@@ -13,7 +13,8 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -92,6 +93,23 @@ def notice(message: str) -> None:
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# ---------------------------------------------------------------- long lists
+
+SHOWN = 50  # a long list's table shows 50 (`list` on a terminal: a screenful); --all every one
+
+
+def more_note(hidden: int) -> str:
+    return f"另有 {hidden} 件未显示，用 --all 查看全部"
+
+
+def write_chunks(chunks: Iterable[str]) -> None:
+    """Text made a piece at a time (a streamed list), to standard output as it comes."""
+    out = sys.stdout
+    for chunk in chunks:
+        out.write(chunk)
+    out.flush()
 
 
 # ---------------------------------------------------------------- the store

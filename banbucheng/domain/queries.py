@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -40,10 +40,30 @@ def list_cases(
     return list(session.exec(stmt).all())
 
 
-def count_cases(session: Session, **filters: Any) -> int:
-    """How many cases list_cases would give without a limit."""
-    where = _filters(
-        session,
+BATCH = 500  # rows fetched, made into dicts and written at a time when streaming
+
+
+def iter_cases(
+    session: Session, *, batch: int = BATCH, limit: int | None = None, **filters: Any
+) -> Iterator[list[Case]]:
+    """list_cases in order of receipt, a batch at a time, as the database gives them
+    (yield_per: a server-side cursor on PostgreSQL): a list of a million cases never
+    sits in memory."""
+    stmt = select(Case).where(*_filters(session, *_filter_args(filters)))
+    stmt = stmt.order_by(col(Case.received_at), col(Case.number))
+    if limit:
+        stmt = stmt.limit(limit)
+    yield from _batches(session, stmt, batch)
+
+
+def _batches(session: Session, stmt: Any, batch: int) -> Iterator[list[Case]]:
+    result = session.exec(stmt.execution_options(yield_per=batch))
+    for part in result.partitions(batch):
+        yield list(part)
+
+
+def _filter_args(filters: dict[str, Any]) -> tuple[Any, ...]:
+    return (
         filters.get("statuses", ()),
         filters.get("category"),
         filters.get("subtype"),
@@ -51,6 +71,11 @@ def count_cases(session: Session, **filters: Any) -> int:
         filters.get("received_from"),
         filters.get("received_to"),
     )
+
+
+def count_cases(session: Session, **filters: Any) -> int:
+    """How many cases list_cases would give without a limit."""
+    where = _filters(session, *_filter_args(filters))
     return session.exec(select(func.count()).select_from(Case).where(*where)).one()
 
 
@@ -89,10 +114,23 @@ def _overdue(now: datetime, unit_id: int | None) -> list[Any]:
     return conds
 
 
-def overdue_cases(session: Session, now: datetime, *, unit_id: int | None = None) -> list[Case]:
-    """Open cases past their deadline (of one lead unit, if given), the most late first."""
+def overdue_cases(
+    session: Session, now: datetime, *, unit_id: int | None = None, limit: int | None = None
+) -> list[Case]:
+    """Open cases past their deadline (of one lead unit, if given), the most late first
+    (the first `limit` of them, if given)."""
     stmt = select(Case).where(*_overdue(now, unit_id)).order_by(col(Case.due_at), col(Case.number))
+    if limit:
+        stmt = stmt.limit(limit)
     return list(session.exec(stmt).all())
+
+
+def iter_overdue(
+    session: Session, now: datetime, *, unit_id: int | None = None, batch: int = BATCH
+) -> Iterator[list[Case]]:
+    """overdue_cases a batch at a time (see iter_cases)."""
+    stmt = select(Case).where(*_overdue(now, unit_id)).order_by(col(Case.due_at), col(Case.number))
+    yield from _batches(session, stmt, batch)
 
 
 def overdue_count(session: Session, now: datetime, *, unit_id: int | None = None) -> int:

@@ -6,7 +6,7 @@ Personal data is masked here unless `reveal` is asked for explicitly.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -132,6 +132,19 @@ def case_dicts(
         )
     annotate(session, cases, out)
     return out
+
+
+def stream_case_dicts(
+    session: Session,
+    batches: Iterable[Sequence[Case]],
+    *,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> Iterator[dict[str, Any]]:
+    """case_dicts over batches of cases, one row at a time: each batch's units, helpers
+    and links are looked up together, and nothing is kept once yielded."""
+    for cases in batches:
+        yield from case_dicts(session, cases, now=now, calendar=calendar)
 
 
 def event_dicts(events: Sequence[Event]) -> list[dict[str, Any]]:

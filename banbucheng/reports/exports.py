@@ -7,6 +7,9 @@ rendering is in render.py.
 Files are written atomically: to a temporary file in the target directory, flushed
 to disk, then renamed over the target, so a reader sees the old file or the new
 one, never half of one. openpyxl is imported only by the XLSX writer.
+
+A list too long to hold (every case, every overdue case) is written as it is read:
+`json_array` and `csv_stream` give the same text a row at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -87,6 +90,34 @@ def to_csv(doc: Document) -> bytes:
                 writer.writerow(["无"])
             writer.writerow([])
     return (BOM + out.getvalue()).encode("utf-8")
+
+
+# ---------------------------------------------------------------- streamed lists
+
+
+def json_array(rows: Iterable[Any]) -> Iterator[str]:
+    """A JSON array of `rows`, one row at a time: the very text that
+    json.dumps(list(rows), ensure_ascii=False, indent=2) and a newline would give, for
+    a list too long to hold (`list --json` of every case)."""
+    first = True
+    for row in rows:
+        text = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        yield ("[\n  " if first else ",\n  ") + text
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+def csv_stream(columns: list[Column], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A one-table CSV (as to_csv writes it: BOM, header row, CRLF) one row at a time."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe_cell(c.header) for c in columns])
+    yield BOM + out.getvalue()
+    for row in rows:
+        out.seek(0)
+        out.truncate()
+        writer.writerow([safe_cell(cell_text(c, row)) for c in columns])
+        yield out.getvalue()
 
 
 # ---------------------------------------------------------------- Markdown
@@ -402,11 +433,12 @@ def render(doc: Document, fmt: str) -> bytes:
     return writers[fmt](doc)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes | Iterable[str]) -> None:
     """Write `data` to `path` so that no reader ever sees a partial file: a temporary
     file in the same directory, flushed to disk, then renamed over the target. Two
     writers at once each rename a complete file; the last one wins. The file gets the
-    usual permissions (0666 less the umask)."""
+    usual permissions (0666 less the umask). `data` may be text made a piece at a
+    time (a streamed list), written as it comes."""
     directory = path.parent
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
@@ -414,7 +446,11 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise ExportError(_os_message(exc, directory)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                for chunk in data:
+                    handle.write(chunk.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
@@ -477,7 +513,7 @@ def prepare_directory(directory: Path) -> Path:
     return directory
 
 
-def write_file(path: Path, data: bytes) -> None:
+def write_file(path: Path, data: bytes | Iterable[str]) -> None:
     """Write a single report file (for --xlsx FILE and --output FILE)."""
     path = path.expanduser()
     if path.is_dir():
