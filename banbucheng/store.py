@@ -111,18 +111,6 @@ def _without_password(url: str) -> str:
 
 
 def _sqlite_setup(engine: Engine) -> None:
-    # Table hints (`select.with_hint(table, "INDEXED BY ...", dialect_name="sqlite")`)
-    # are written after the table's name, as SQLite reads them; SQLAlchemy's SQLite
-    # compiler leaves them out. The reports name the index on `at` this way for the
-    # events of one day, which the planner would otherwise find through every closure.
-    base = engine.dialect.statement_compiler
-
-    class Compiler(base):  # type: ignore[valid-type, misc]
-        def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
-            return text
-
-    engine.dialect.statement_compiler = Compiler
-
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: object, record: object) -> None:
         # Let us emit BEGIN ourselves (pysqlite's own BEGIN is deferred and late).

@@ -78,7 +78,7 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
     from banbucheng.core.timeutil import BEIJING
     from banbucheng.core.validate import mask_name, mask_phone
     from banbucheng.deadlines import WorkCalendar
-    from banbucheng.schema import citizens, index
+    from banbucheng.schema import citizens, index, totals
     from banbucheng.schema.chain import GENESIS, event_hash
     from banbucheng.schema.models import (
         Case,
@@ -343,6 +343,7 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                 )
         index.rebuild(session)
         citizens.backfill(session)
+        totals.rebuild(session)  # the running totals, as a migration would count them
     if conn.dialect.name == "postgresql":
         with store.engine.connect() as raw:
             raw.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
