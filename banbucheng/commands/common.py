@@ -182,7 +182,7 @@ def session(*, write: bool, create: str | None = None, announce: bool = True) ->
     from contextlib import ExitStack
 
     from banbucheng.core.clock import now
-    from banbucheng.domain import lifecycle
+    from banbucheng.domain import lifecycle, queries
     from banbucheng.store import FILE
 
     store = open_store(create=create or (FILE if write else None), announce=announce)
@@ -191,7 +191,7 @@ def session(*, write: bool, create: str | None = None, announce: bool = True) ->
     try:
         with ExitStack() as stack:
             ctx = stack.enter_context(store.context(actor=who, now=moment, write=write))
-            if lifecycle.pending_recompute(ctx):
+            if queries.any_provisional(ctx.session) and lifecycle.pending_recompute(ctx):
                 if write:
                     refreshed = lifecycle.refresh_provisional(ctx)
                 else:

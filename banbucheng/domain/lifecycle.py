@@ -256,9 +256,6 @@ def record_recompute(ctx: Ctx, case: Case, before: dict[str, Any], *, text: str)
 
 def pending_recompute(ctx: Ctx) -> bool:
     """Whether any provisional deadline would change with the current calendar (read-only)."""
-    provisional = select(Case.id).where(Case.provisional == True).limit(1)  # noqa: E712
-    if ctx.session.exec(provisional).first() is None:
-        return False  # the usual case, found with a statement cheaper than loading cases
     for case in ctx.session.exec(select(Case).where(Case.provisional == True)).all():  # noqa: E712
         before = tracked_state(case)
         apply_deadline(ctx, case)
