@@ -28,6 +28,7 @@ from banbucheng.commands import (
     browse,
     cases,
     demo,
+    key,
     knowledge,
     reports,
     shell,
@@ -54,6 +55,7 @@ GROUPS = [
     admin.config_app,
     knowledge.mechanism_app,
     knowledge.template_app,
+    key.key_app,
     shell.completion_app,
 ]
 
@@ -167,7 +169,9 @@ def main(
     db: Annotated[
         str | None,
         typer.Option(
-            "--db", help="数据库：文件路径或 SQLAlchemy URL（默认取 BBC_DB，再默认用户数据目录）"
+            "--db",
+            metavar="PATH",
+            help="数据库：文件路径或 SQLAlchemy URL（默认取 BBC_DB，再默认用户数据目录）",
         ),
     ] = None,
     operator: Annotated[

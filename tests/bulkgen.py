@@ -78,8 +78,9 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
     from banbucheng.core.timeutil import BEIJING
     from banbucheng.core.validate import mask_name, mask_phone
     from banbucheng.deadlines import WorkCalendar
-    from banbucheng.schema import citizens, index, totals
-    from banbucheng.schema.chain import GENESIS, event_hash
+    from banbucheng.schema import citizens, index, sealed, totals
+    from banbucheng.schema.chain import GENESIS, event_hash, event_mac
+    from banbucheng.schema.history import time_text
     from banbucheng.schema.models import (
         Case,
         CaseChain,
@@ -89,6 +90,7 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
         Event,
         Unit,
     )
+    from banbucheng.schema.personal import personal_columns
     from banbucheng.store import Store
 
     calendar = WorkCalendar()
@@ -105,12 +107,14 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
     recent = set(days[-4:])
     closing = clock(17, 30)
     store = Store(url)
+    ring = store.require_keyring("")  # made for the new store, as its first case would
     counts = {"cases": 0, "events": 0, "open": 0}
     buffers: dict[str, list[dict[str, Any]]] = {
         "cases": [],
         "events": [],
         "helpers": [],
         "anchors": [],
+        "citizens": [],  # (id, phone, id_number, received_at): hashed after their cases
     }
     tables = {
         "cases": Case.__table__,  # type: ignore[attr-defined]
@@ -137,24 +141,31 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                     flush("helpers", force=True)
                 conn.execute(insert(tables[name]), rows)
                 rows.clear()
+                if name == "cases":
+                    citizens.hash_and_flag(conn, buffers["citizens"], ring.lookup_key)
+                    buffers["citizens"].clear()
 
         def seal_until(moment: datetime | None) -> None:
             while pending and (moment is None or pending[0][0] < moment):
-                _, case_id, _, row = heapq.heappop(pending)
+                _, _, _, row = heapq.heappop(pending)
+                case_id = row["case_id"]
                 chain["seq"] += 1
                 row["seq"], row["prev_hash"] = chain["seq"], chain["hash"]
                 row["hash"] = chain["hash"] = event_hash(
                     seq=row["seq"],
-                    number=numbers[case_id],
+                    number=numbers[case_id] if case_id is not None else "",
                     at=row["at"],
                     actor=row["actor"],
                     action=row["action"],
                     detail=row["detail"],
                     prev_hash=row["prev_hash"],
                 )
+                row["mac"] = event_mac(ring.seal_key, row["hash"])  # the keyed seal
                 buffers["events"].append(row)
                 counts["events"] += 1
                 flush("events")
+                if case_id is None:
+                    continue
                 anchor = anchors.setdefault(
                     case_id,
                     {"case_id": case_id, "number": numbers[case_id], "events": 0},
@@ -169,10 +180,16 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
 
         order = 0
 
-        def event(case_id: int, moment: datetime, action: str, before: dict, after: dict, text=""):
+        last_event: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+        def event(
+            case_id: int | None, moment: datetime, action: str, before: dict, after: dict, text=""
+        ):
             nonlocal order
             order += 1
-            detail = {"before": before, "after": after, "text": text}
+            detail: dict[str, Any] = {"before": before, "after": after, "text": text}
+            if case_id is None:
+                detail["source"] = ""
             row = {
                 "case_id": case_id,
                 "at": moment,
@@ -180,8 +197,10 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                 "action": action,
                 "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
             }
-            heapq.heappush(pending, (moment, case_id, order, row))
-            expected[case_id] = expected.get(case_id, 0) + 1
+            heapq.heappush(pending, (moment, case_id or 0, order, row))
+            if case_id is not None:
+                expected[case_id] = expected.get(case_id, 0) + 1
+                last_event[case_id] = (row, detail)
 
         conn.execute(
             insert(Unit.__table__),  # type: ignore[attr-defined]
@@ -191,6 +210,14 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                 for k, u in enumerate(UNITS)
             ],
         )  # fmt: skip
+        for k, u in enumerate(UNITS):
+            state = {
+                "id": k + 1,
+                "contact": f"联系人{k + 1} 0571-870000{k:02d}",
+                "created_at": time_text(now - timedelta(days=2000)),
+            }
+            event(None, now - timedelta(days=2000), "unit_add", {"units": {u: None}},
+                  {"units": {u: state}}, u)  # fmt: skip
         current_day = None
         for i, (matter, department, _, _) in enumerate(_matters(n)):
             case_id = i + 1
@@ -221,8 +248,7 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                 "id": case_id,
                 "number": number,
                 "status": "dispatched" if unit else "classified",
-                "citizen_name": name,
-                "phone": phone,
+                **personal_columns(number, name, phone, None, ring),
                 "matter": matter,
                 "department": department,
                 "channel": "window",
@@ -311,7 +337,18 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                     )  # fmt: skip
             else:
                 counts["open"] += 1
+            # The case's last event seals its row as it now stands (schema/sealed.py).
+            last, detail = last_event.pop(case_id)
+            added = buffers["helpers"][-1:]  # this case's helper is the last added, if any
+            helper_names = [UNITS[h["unit_id"] - 1] for h in added if h["case_id"] == case_id]
+            values = [row.get(name, False if kind == "flag" else None)
+                      for name, kind in sealed.COLUMNS]  # fmt: skip
+            detail["state"] = sealed.digest(
+                sealed.canonical(values, UNITS[unit - 1] if unit else None, helper_names, None)
+            )
+            last["detail"] = json.dumps(detail, ensure_ascii=False, sort_keys=True)
             buffers["cases"].append(row)
+            buffers["citizens"].append((case_id, phone, None, received))
             counts["cases"] += 1
             # Cases go in before the events that name them (the foreign key).
             if len(buffers["cases"]) >= CHUNK:
@@ -342,7 +379,6 @@ def build(url: str, n: int, *, seed: int = 11, log: Any = None) -> dict[str, int
                     )
                 )
         index.rebuild(session)
-        citizens.backfill(session)
         totals.rebuild(session)  # the running totals, as a migration would count them
     if conn.dialect.name == "postgresql":
         with store.engine.connect() as raw:

@@ -22,6 +22,7 @@ from banbucheng.commands.common import (
     write_chunks,
 )
 from banbucheng.core.errors import InvalidInput
+from banbucheng.core.validate import LIST_LIMIT
 
 app = typer.Typer()
 
@@ -76,6 +77,20 @@ def _statuses(text: str | None) -> list[str]:
     return out
 
 
+def _citizen_keys(ctx: Any, name: str | None, phone: str | None, id_number: str | None) -> list:
+    """The keyed hashes of what was typed; the values themselves are never echoed."""
+    from banbucheng.core import validate
+    from banbucheng.schema.citizens import lookup_keys
+
+    ring = ctx.require_keyring("无法按姓名、电话或身份证号查找")
+    return lookup_keys(
+        ring,
+        name=validate.citizen_name(name) if name else None,
+        phone=validate.contact_phone(phone) if phone else None,
+        id_number=validate.normalize_id_number(id_number) if id_number else None,
+    )
+
+
 @app.command("list")
 def list_(
     status: Annotated[
@@ -86,7 +101,15 @@ def list_(
     unit: Annotated[str | None, typer.Option("--unit", help="主办单位")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="受理日期起")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="受理日期止（含）")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="至多显示条数")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="反映人姓名（须有密钥）")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="联系电话（须有密钥）")] = None,
+    id_number: Annotated[
+        str | None, typer.Option("--id-number", help="身份证号（须有密钥）")
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=LIST_LIMIT[0], max=LIST_LIMIT[1], help="至多显示条数"),
+    ] = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="显示全部（默认只显示最近受理的一屏，或 50 件）")
     ] = False,
@@ -95,12 +118,13 @@ def list_(
         bool, typer.Option("--csv", help="输出 CSV（UTF-8 带 BOM，Excel、WPS 可直接打开）")
     ] = False,
 ) -> None:
-    """按状态、分类、单位、受理日期筛选案件（个人信息已遮盖）。
+    """按状态、分类、单位、受理日期筛选案件，或按反映人的姓名、电话、身份证号查找（个人信息已遮盖）。
 
     表格只显示最近受理的一屏（输出到管道时 50 件），并说明另有多少件；--all 显示全部。
     --json、--csv 输出全部（或 --limit 件），边读边写，案件再多也不占内存。
+    按姓名、电话、身份证号查找须有这个数据库的密钥：比对的是加密的键值，数据库中没有这些信息的原文。
 
-    例：bbc list --status open --unit 省农保中心 --from 2021-04-01
+    例：bbc list --status open --unit 省农保中心 --from 2021-04-01；bbc list --phone 13712341111
     """
     from banbucheng.core.policy import normalize_category, normalize_subtype
     from banbucheng.domain import queries
@@ -118,6 +142,8 @@ def list_(
         received_to=opt_date(date_to, "截止日期"),
     )
     with session(write=False) as ctx:
+        if name or phone or id_number:
+            filters["citizen_keys"] = _citizen_keys(ctx, name, phone, id_number)
         if as_json or as_csv or show_all:
             # Everything (or the first --limit), written as it is read.
             batches = queries.iter_cases(ctx.session, limit=limit, **filters)

@@ -29,6 +29,7 @@ from banbucheng.commands.common import (
     write_chunks,
 )
 from banbucheng.core.errors import InvalidInput
+from banbucheng.core.validate import WITHIN_DAYS
 
 if TYPE_CHECKING:
     from banbucheng.reports.document import Document
@@ -298,7 +299,12 @@ def overdue(unit: UnitOpt = None, show_all: AllOpt = False, *, out: Output) -> N
 def due(
     within: Annotated[
         int | None,
-        typer.Option("--within", min=0, help="几个工作日内到期（默认取设置 due_soon_days）"),
+        typer.Option(
+            "--within",
+            min=WITHIN_DAYS[0],
+            max=WITHIN_DAYS[1],
+            help="几个工作日内到期（默认取设置 due_soon_days）",
+        ),
     ] = None,
     unit: UnitOpt = None,
     *,
@@ -420,7 +426,7 @@ def report(
 @app.command()
 def export(
     directory: Annotated[
-        str | None, typer.Option("--dir", help="导出目录（不存在时自动创建）")
+        str | None, typer.Option("--dir", metavar="DIR", help="导出目录（不存在时自动创建）")
     ] = None,
     day: Annotated[str | None, typer.Option("--date", help="日期（默认今天）")] = None,
 ) -> None:
@@ -453,7 +459,7 @@ def export(
     typer.echo(
         f"已导出 {target.isoformat()} 每日汇总到 {target_dir}："
         f"{'、'.join(names.values())}（新登记 {data['registered']}，办结 {data['closed']}，"
-        f"在办 {data['open']}，超期 {data['overdue']}）"
+        f"在办 {data['open']}，超期 {data['overdue']}）；反映人姓名已遮盖，不含电话、身份证号"
     )
 
 

@@ -8,7 +8,6 @@ any error, so a refused command leaves the store as it was.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from datetime import date, datetime
@@ -21,15 +20,19 @@ from banbucheng.core.labels import (
     ACTION_LABELS,
     CHANNELS,
     OUTCOMES,
+    PERSONAL_FIELDS,
     ROLES,
     SATISFACTION,
     STATUS_LABELS,
+    snap,
     tracked_state,
 )
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.core.validate import mask_id_number, mask_name, mask_phone
 from banbucheng.deadlines import compute_deadline, working_days_used
+from banbucheng.domain.units import ensure_unit, new_unit_notice
+from banbucheng.schema import sealed
 from banbucheng.schema.models import Case, CaseHelper, Event, Unit
+from banbucheng.schema.personal import masked, personal_columns, shown_fields
 from banbucheng.store import Ctx, next_case_number
 
 # The lifecycle in one table: the states each action may start from.
@@ -94,7 +97,11 @@ def check_allowed(case: Case, action: str) -> None:
 # ---------------------------------------------------------------- lookups
 
 
-def get_case(session: Session, number: str, *, for_update: bool = False) -> Case:
+def get_case(
+    session: Session, number: str, *, for_update: bool = False, checked: bool | None = None
+) -> Case:
+    """The case by number. One fetched to act on (for_update, or checked) must agree
+    with its own history first (check_record)."""
     wanted = number.strip().upper()
     # Typed bytes that are not text (lone surrogates) or control characters can be
     # neither looked up nor echoed back safely.
@@ -111,7 +118,24 @@ def get_case(session: Session, number: str, *, for_update: bool = False) -> Case
         if re.fullmatch(r"[A-Z\u4e00-\u9fff]{1,8}\d{8}-\d{3,}", wanted):
             raise NotFound(f"没有编号为 {wanted} 的案件")
         raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
+    if for_update if checked is None else checked:
+        check_record(session, case)
     return case
+
+
+def check_record(session: Session, case: Case) -> None:
+    """Refuse to act on a case whose row disagrees with its own events: a deadline
+    computed from a forged start would otherwise become history (sealed.py)."""
+    from banbucheng.core.errors import Tampered
+    from banbucheng.core.labels import FIELD_LABELS
+
+    fields = sealed.check_case(session, case)
+    if fields:
+        shown = "、".join(FIELD_LABELS.get(f, f) for f in fields[:3])
+        raise Tampered(
+            f"案件 {case.number} 的记录与其历史不符（字段：{shown}），"
+            "请先运行 bbc verify 查明，不能在被改动的记录上继续办理"
+        )
 
 
 def unit_name(session: Session, unit_id: int | None) -> str | None:
@@ -129,38 +153,6 @@ def helper_names(session: Session, case_id: int) -> list[str]:
         .order_by(Unit.name)
     )
     return list(session.exec(stmt).all())
-
-
-def ensure_unit(ctx: Ctx, name: str) -> tuple[Unit, bool, list[str]]:
-    """The unit by name, added to the directory when new. Returns (unit, created, the
-    similar existing names when created, so a typo surfaces)."""
-    from banbucheng.core.validate import clean_text
-
-    name = clean_text(name, field="单位名称", max_len=60)
-    unit = ctx.session.exec(select(Unit).where(Unit.name == name)).first()
-    if unit is not None:
-        return unit, False, []
-    similar = similar_unit_names(name, list(ctx.session.exec(select(Unit.name)).all()))
-    unit = Unit(name=name, created_at=ctx.now)
-    ctx.session.add(unit)
-    ctx.session.flush()
-    return unit, True, similar
-
-
-def similar_unit_names(name: str, existing: list[str]) -> list[str]:
-    """Existing unit names a new name may be a slip for: one inside the other, or close."""
-    similar = [n for n in existing if n != name and (name in n or n in name)]
-    for n in difflib.get_close_matches(name, existing, n=3, cutoff=0.6):
-        if n not in similar and n != name:
-            similar.append(n)
-    return similar
-
-
-def new_unit_notice(name: str, similar: list[str]) -> str:
-    text = f"新单位「{name}」已加入单位名录"
-    if similar:
-        text += f"；相似的已有单位：{'、'.join(similar)}，如为笔误请核对"
-    return text
 
 
 # ---------------------------------------------------------------- events
@@ -315,12 +307,11 @@ def register(
         category = "unhandled"  # both subtypes belong to 应办未办
     day = received.astimezone(BEIJING).date()
     number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
+    ring = ctx.require_keyring("无法加密个人信息，未登记")
     case = Case(
         number=number,
         status="registered",
-        citizen_name=citizen_name,
-        phone=phone,
-        id_number=id_number,
+        **personal_columns(number, citizen_name, phone, id_number, ring),
         matter=matter,
         department=department,
         channel=channel,
@@ -333,9 +324,7 @@ def register(
     ctx.session.add(case)
     ctx.session.flush()
     earlier = learning.registered(ctx, case)
-    personal = {"citizen": mask_name(citizen_name), "phone": mask_phone(phone)}
-    if id_number:
-        personal["id_number"] = mask_id_number(id_number)
+    personal = masked(case)
     repeat = {"repeat_of": earlier.number} if earlier is not None else {}
     _record(
         ctx,
@@ -343,7 +332,13 @@ def register(
         "register",
         before,
         text=matter,
-        extra_after={"channel": channel, "department": department, **personal, **repeat},
+        extra_after={
+            "channel": channel,
+            "department": department,
+            "received_at": snap(received),
+            **personal,
+            **repeat,
+        },
     )
     if category:
         classify(ctx, case, category=category, subtype=subtype)
@@ -566,15 +561,14 @@ def reopen(ctx: Ctx, case: Case, *, reason: str, days: int | None = None) -> Non
 
 # ---------------------------------------------------------------- trust: import, reveal
 
-_PERSONAL_LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
-
 
 def record_reveal(ctx: Ctx, case: Case) -> None:
     """Who looked at whose unmasked personal data (个人信息保护法): the event names the
     fields that were shown, never their values."""
-    fields = ["citizen", "phone"] + (["id_number"] if case.id_number else [])
-    shown = "、".join(_PERSONAL_LABELS[f] for f in fields)
-    _record(ctx, case, "reveal", tracked_state(case), text=f"查看了未遮盖的个人信息（{shown}）")
+    fields = shown_fields(case)
+    shown = "、".join(PERSONAL_FIELDS[f] for f in fields)
+    text, after = f"查看了未遮盖的个人信息（{shown}）", {"revealed": fields}
+    _record(ctx, case, "reveal", tracked_state(case), text=text, extra_after=after)
 
 
 def record_import(ctx: Ctx, case: Case, *, source: str, row: int) -> None:
@@ -588,8 +582,8 @@ def record_mechanism(ctx: Ctx, case: Case, *, mechanism_id: int, name: str, role
     _record(ctx, case, "mechanism", tracked_state(case), text=text, extra_after={"mechanism": name})
 
 
-def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: bool) -> None:
-    """A document handed out is part of the record (and whether it showed full contact)."""
+def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: list[str]) -> None:
+    """A handed-out document is on the record, with the fields it shows unmasked."""
     _record(
         ctx,
         case,

@@ -11,7 +11,8 @@ from sqlmodel import Session, col, func, select
 from banbucheng.core.errors import NotFound
 from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.schema.models import Case, Unit
+from banbucheng.core.validate import masked_echo
+from banbucheng.schema.models import Case, CitizenKey, Unit
 
 
 def list_cases(
@@ -23,13 +24,16 @@ def list_cases(
     unit: str | None = None,
     received_from: date | None = None,
     received_to: date | None = None,
+    citizen_keys: Sequence[str] = (),
     limit: int | None = None,
     last: int | None = None,
 ) -> list[Case]:
     """The cases that match, in order of receipt: the first `limit`, or the latest
-    `last` (a screenful on a terminal)."""
+    `last` (a screenful on a terminal). citizen_keys: keyed hashes of a phone, ID
+    number or name (schema/citizens.py), each of which the case must have."""
     stmt = select(Case).where(
-        *_filters(session, statuses, category, subtype, unit, received_from, received_to)
+        *_filters(session, statuses, category, subtype, unit, received_from, received_to),
+        *_citizen(citizen_keys),
     )
     if last:
         stmt = stmt.order_by(col(Case.received_at).desc(), col(Case.number).desc()).limit(last)
@@ -49,7 +53,9 @@ def iter_cases(
     """list_cases in order of receipt, a batch at a time, as the database gives them
     (yield_per: a server-side cursor on PostgreSQL): a list of a million cases never
     sits in memory."""
-    stmt = select(Case).where(*_filters(session, *_filter_args(filters)))
+    stmt = select(Case).where(
+        *_filters(session, *_filter_args(filters)), *_citizen(filters.get("citizen_keys", ()))
+    )
     stmt = stmt.order_by(col(Case.received_at), col(Case.number))
     if limit:
         stmt = stmt.limit(limit)
@@ -75,8 +81,14 @@ def _filter_args(filters: dict[str, Any]) -> tuple[Any, ...]:
 
 def count_cases(session: Session, **filters: Any) -> int:
     """How many cases list_cases would give without a limit."""
-    where = _filters(session, *_filter_args(filters))
+    where = _filters(session, *_filter_args(filters)) + _citizen(filters.get("citizen_keys", ()))
     return session.exec(select(func.count()).select_from(Case).where(*where)).one()
+
+
+def _citizen(keys: Sequence[str]) -> list[Any]:
+    return [
+        col(Case.id).in_(select(CitizenKey.case_id).where(CitizenKey.key == key)) for key in keys
+    ]
 
 
 def _filters(
@@ -98,7 +110,7 @@ def _filters(
     if unit:
         unit_id = session.exec(select(Unit.id).where(Unit.name == unit)).first()
         if unit_id is None:
-            raise NotFound(f"单位名录中没有「{unit[:40]}」（bbc units 查看名录）")
+            raise NotFound(f"单位名录中没有「{masked_echo(unit)}」（bbc units 查看名录）")
         where.append(Case.unit_id == unit_id)
     if received_from:
         where.append(Case.received_at >= _start(received_from))

@@ -4,9 +4,10 @@ and the report files they are written to.
 One writer per format, so every report looks the same in every format; the terminal
 rendering is in render.py.
 
-Files are written atomically: to a temporary file in the target directory, flushed
-to disk, then renamed over the target, so a reader sees the old file or the new
-one, never half of one. openpyxl is imported only by the XLSX writer.
+Files are written atomically (core/files.py): to a temporary file in the target
+directory, flushed to disk, then renamed over the target, so a reader sees the old
+file or the new one, never half of one; each is created 0600 (or BBC_FILE_MODE).
+openpyxl is imported only by the XLSX writer.
 
 A list too long to hold (every case, every overdue case) is written as it is read:
 `json_array` and `csv_stream` give the same text a row at a time.
@@ -18,13 +19,12 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from banbucheng.core.errors import BbcError
+from banbucheng.core import files
 from banbucheng.core.sanitize import safe_cell
 from banbucheng.reports.document import (
     Column,
@@ -39,10 +39,8 @@ from banbucheng.reports.document import (
 FORMATS = ("json", "csv", "md", "xlsx")
 
 
-class ExportError(BbcError):
+class ExportError(files.CannotWrite):
     """A report file cannot be written (directory missing, not writable, disk full)."""
-
-    exit_code = 73  # sysexits EX_CANTCREAT
 
 
 # ---------------------------------------------------------------- JSON
@@ -434,80 +432,21 @@ def render(doc: Document, fmt: str) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes | Iterable[str]) -> None:
-    """Write `data` to `path` so that no reader ever sees a partial file: a temporary
-    file in the same directory, flushed to disk, then renamed over the target. Two
-    writers at once each rename a complete file; the last one wins. The file gets the
-    usual permissions (0666 less the umask). `data` may be text made a piece at a
-    time (a streamed list), written as it comes."""
-    directory = path.parent
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ExportError(_os_message(exc, directory)) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if isinstance(data, bytes):
-                handle.write(data)
-            else:
-                for chunk in data:
-                    handle.write(chunk.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ExportError(_os_message(exc, path)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _sync_directory(directory)
-
-
-def _umask() -> int:
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
-
-
-def _sync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # not every file system can sync a directory; the rename is done anyway
-    finally:
-        os.close(fd)
-
-
-def _os_message(exc: OSError, where: Path) -> str:
-    import errno
-
-    reason = {
-        errno.EACCES: "没有写入权限",
-        errno.EPERM: "没有写入权限",
-        errno.ENOENT: "目录不存在",
-        errno.ENOTDIR: "路径不是目录",
-        errno.EISDIR: "目标是一个目录",
-        errno.ENOSPC: "磁盘空间不足",
-        errno.EROFS: "文件系统只读",
-        errno.EDQUOT: "超出磁盘配额",
-    }.get(exc.errno or 0, exc.strerror or type(exc).__name__)
-    return f"无法写入 {where}：{reason}"
+    """Write `data` to `path` so that no reader ever sees a partial file, with the mode
+    of every file bbc writes (core/files.py: 0600, or BBC_FILE_MODE). `data` may be
+    text made a piece at a time (a streamed list), written as it comes."""
+    files.write_atomic(path, data)
 
 
 def prepare_directory(directory: Path) -> Path:
     """The export directory, created (with its parents) when missing."""
-    directory = directory.expanduser()
+    directory = files.check_path(directory)
     if directory.exists() and not directory.is_dir():
         raise ExportError(f"无法写入 {directory}：路径不是目录")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(_os_message(exc, directory)) from None
+        raise ExportError(f"无法写入 {directory}：{files.os_reason(exc)}") from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise ExportError(f"无法写入 {directory}：没有写入权限")
     return directory
@@ -515,13 +454,7 @@ def prepare_directory(directory: Path) -> Path:
 
 def write_file(path: Path, data: bytes | Iterable[str]) -> None:
     """Write a single report file (for --xlsx FILE and --output FILE)."""
-    path = path.expanduser()
-    if path.is_dir():
-        raise ExportError(f"无法写入 {path}：目标是一个目录")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ExportError(f"无法写入 {path}：目录不存在")
-    write_atomic(path, data)
+    write_atomic(files.check_target(path), data)
 
 
 def export_names(day: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from banbucheng.core.errors import InvalidInput, NotFound
 from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
+from banbucheng.core.validate import masked_echo
 from banbucheng.deadlines import WorkCalendar
 from banbucheng.reports.timeline import unit_contacts
 from banbucheng.schema.models import Case, Unit
@@ -25,7 +26,7 @@ def _unit_id(session: Session, unit: str | None) -> int | None:
         return None
     found = session.execute(select(Unit.id).where(Unit.name == unit.strip())).scalar()
     if found is None:
-        raise NotFound(f"单位名录中没有「{unit.strip()[:40]}」（bbc units list 查看名录）")
+        raise NotFound(f"单位名录中没有「{masked_echo(unit)}」（bbc units list 查看名录）")
     return found
 
 

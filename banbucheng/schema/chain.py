@@ -12,17 +12,20 @@ event; trust/integrity.py checks the chain.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
 from banbucheng.core.timeutil import to_beijing
-from banbucheng.schema.models import CaseChain, ChainHead, Event
+from banbucheng.schema.models import Case, CaseChain, ChainHead, Event
 
 FORMAT = "bbc-event-1"
 GENESIS = "0" * 64
+MAC_FORMAT = b"bbc-mac-1:"
 
 
 # ---------------------------------------------------------------- hashing
@@ -46,6 +49,40 @@ def digest(*fields: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
+_CANONICAL = b'["' + FORMAT.encode() + b'",%d,"%b","%b",%b,"%b","%b","%b"]'
+_NEEDS_ESCAPE = re.compile(rb'[\x00-\x1f"\\]').search
+
+
+def _json_string(value: bytes) -> bytes:
+    """JSON string of UTF-8 text as json.dumps(ensure_ascii=False) writes it."""
+    if _NEEDS_ESCAPE(value) is None:
+        return b'"' + value + b'"'
+    text = value.decode("utf-8", "surrogatepass")
+    return json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def digest_bytes(
+    seq: int, number: bytes, at: bytes, actor: bytes, action: bytes, detail: bytes, prev: bytes
+) -> str:
+    """`digest` over fields read as UTF-8 bytes (the time as canonical text): the
+    same value for everything this tool writes, without decoding and re-encoding
+    each event (integrity.py's walk). The case number, time, action and previous hash
+    this tool writes need no JSON escaping, and a detail it writes is JSON text, in
+    which only quotes and backslashes need it: so they are put in as they are. A
+    value written behind the tool's back with a character that needs escaping then
+    hashes differently from `digest`; it differs from what the tool wrote anyway."""
+    escaped = detail.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+    canonical = _CANONICAL % (seq, number, at, _json_string(actor), action, escaped, prev)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def event_mac(key: bytes, hash_: str | bytes) -> str:
+    """The keyed seal of an event: HMAC-SHA256 over its hash, which covers its content
+    and, through prev_hash, the whole chain before it."""
+    raw = hash_ if isinstance(hash_, bytes) else hash_.encode("ascii", "replace")
+    return hmac.new(key, MAC_FORMAT + raw, hashlib.sha256).hexdigest()
+
+
 def stored_at(value: Any) -> tuple[datetime | None, str]:
     """An event's time as stored (read without conversion, so an edited value cannot
     stop the check): the moment, if it is one, and its canonical text."""
@@ -59,9 +96,14 @@ def stored_at(value: Any) -> tuple[datetime | None, str]:
     return None, repr(value)
 
 
-def seal(session: Session, event: Event, number: str) -> None:
+def seal(session: Session, event: Event, case: Case | None, key: bytes | None = None) -> None:
     """Give a new event its place in the chain and move both anchors. Called inside the
-    writing transaction, before the event is flushed (store.py's before_flush hook)."""
+    writing transaction, before the event is flushed (store.py's before_flush hook).
+    A case's event records the digest of the case as it now stands (sealed.py); with a
+    seal key the event also gets its keyed MAC."""
+    number = case.number if case is not None else ""
+    if case is not None:
+        _record_state(session, event, case)
     head = session.info.get("bbc_chain_head")
     if head is None or head not in session:  # once per transaction (and after a rollback)
         stmt = select(ChainHead).where(ChainHead.id == 1).with_for_update()
@@ -78,6 +120,7 @@ def seal(session: Session, event: Event, number: str) -> None:
         detail=event.detail,
         prev_hash=event.prev_hash,
     )
+    event.mac = event_mac(key, event.hash) if key else None
     head.seq, head.hash = event.seq, event.hash
     session.add(head)
     if event.case_id is None:  # a store-level event (history.py): in the chain, no case
@@ -88,3 +131,13 @@ def seal(session: Session, event: Event, number: str) -> None:
     anchor.events += 1
     anchor.last_seq, anchor.last_hash = event.seq, event.hash
     session.add(anchor)
+
+
+def _record_state(session: Session, event: Event, case: Case) -> None:
+    from banbucheng.schema.sealed import state_digest
+
+    with session.no_autoflush:
+        state = state_digest(session.connection(), case)
+    detail = json.loads(event.detail)
+    detail["state"] = state
+    event.detail = json.dumps(detail, ensure_ascii=False, sort_keys=True)

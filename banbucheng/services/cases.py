@@ -25,7 +25,7 @@ class _Learning:
 
     def registered(self, ctx: Ctx, case: Case) -> Case | None:
         index.index_case(ctx.session, case)
-        keys = citizens.record_keys(ctx.session, case)
+        keys = citizens.record_keys(ctx.session, case, ctx.keyring)
         earlier = citizens.find_repeat(ctx.session, case, keys)
         if earlier is not None:
             case.repeat_of_id = earlier.id

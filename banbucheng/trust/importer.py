@@ -81,7 +81,7 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    from banbucheng.trust.backup import os_reason
+    from banbucheng.core.files import os_reason
 
     path = path.expanduser()
     try:
@@ -420,10 +420,19 @@ class Outcome:
 def _duplicate_of(ctx: Any, row: Row) -> str | None:
     from sqlmodel import select
 
-    from banbucheng.schema.models import Case
+    from banbucheng.schema.citizens import lookup_keys
+    from banbucheng.schema.models import Case, CitizenKey
 
-    stmt = select(Case.number).where(
-        Case.received_at == row.received_at, Case.phone == row.phone, Case.matter == row.matter
+    # The phone is compared by its keyed hash: the store holds no clear phone.
+    phone_keys = lookup_keys(ctx.require_keyring("无法核对重复的行，未导入"), phone=row.phone)
+    stmt = (
+        select(Case.number)
+        .join(CitizenKey, CitizenKey.case_id == Case.id)  # type: ignore[arg-type]
+        .where(
+            Case.received_at == row.received_at,
+            Case.matter == row.matter,
+            CitizenKey.key.in_(phone_keys),  # type: ignore[attr-defined]
+        )
     )
     return ctx.session.exec(stmt).first()
 
