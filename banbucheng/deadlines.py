@@ -209,11 +209,13 @@ class WorkCalendar:
             self._offset(start)
             return start
         k = self._cum[self._offset(start)] + n
-        if k > len(self._wd_dates):
+        if k > len(self._wd_ordinals):
             raise OutOfCalendar(
                 f"{n} working days after {start.isoformat()} is beyond {INDEX_LAST.isoformat()}"
             )
-        return self._wd_dates[k - 1]
+        # One date: made from its ordinal, not from the list of every working day
+        # (which compute_deadline builds for its many calls).
+        return date.fromordinal(self._wd_ordinals[k - 1])
 
     def workdays_between(self, start: date, end: date) -> int:
         """Working days in (start, end]; 0 when end <= start."""

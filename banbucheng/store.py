@@ -22,9 +22,10 @@ from banbucheng.core.keyring import KeyProblem, Keyring
 from banbucheng.core.paths import default_db_path
 from banbucheng.core.policy import Policy, build_policy
 from banbucheng.deadlines import CalendarEntry, WorkCalendar
+from banbucheng.schema import totals
 from banbucheng.schema.chain import seal
-from banbucheng.schema.migrations import PERSONAL_STEP, is_current, upgrade
-from banbucheng.schema.models import CalendarDay, Case, Counter, Event, Setting
+from banbucheng.schema.migrations import PERSONAL_STEP, is_current, read_stamp, stamp, upgrade
+from banbucheng.schema.models import Case, Counter, Event
 
 BUSY_TIMEOUT_S = 30
 # PostgreSQL: the advisory lock every writer takes first (an arbitrary, fixed key).
@@ -139,6 +140,25 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[attr-defined]
 
 
+def _stamp_if_free(conn: Any) -> None:
+    """A current store made by an earlier release gets this release's stamp, so the
+    next command reads one number instead of checking every table. Only if the write
+    lock is free and the file writable: otherwise it is simply checked in full again
+    next time (a reader never waits for a writer)."""
+    from banbucheng.schema.migrations import write_stamp
+
+    cursor = conn.connection.driver_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 0")
+    try:
+        with conn.execution_options(bbc_write=True).begin():
+            write_stamp(conn)
+    except DBAPIError:
+        pass
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        cursor.close()
+
+
 def _with_driver(url: str) -> str:
     """A plain postgresql:// (or postgres://) URL means psycopg 3, so users need not
     know SQLAlchemy's driver names."""
@@ -231,12 +251,19 @@ class Store:
         elif self.engine.dialect.name == "postgresql":
             _postgres_setup(self.engine)
         try:
-            # Usually the store is current: one read of the applied steps, no lock, so
-            # opening never waits for a writer (a long import, say). Otherwise upgrade
-            # under a write lock from the start: a deferred transaction that reads the
-            # schema and then creates tables deadlocks with another window doing the same.
-            with self.engine.connect() as conn, conn.execution_options(bbc_write=False).begin():
-                current = is_current(conn)
+            # Usually the store is current: it carries this release's stamp, one number
+            # read without a lock, so opening never waits for a writer (a long import,
+            # say). Otherwise the full check, and an upgrade (or just the stamp) under a
+            # write lock from the start: a deferred transaction that reads the schema and
+            # then creates tables deadlocks with another window doing the same.
+            with self.engine.connect() as conn:
+                current = read_stamp(conn) == stamp()
+                conn.rollback()  # end the read's implicit transaction
+                if not current:
+                    with conn.execution_options(bbc_write=False).begin():
+                        current = is_current(conn)
+                    if current and self.is_sqlite:
+                        _stamp_if_free(conn)
             if not current:
                 with self.engine.connect() as conn:
                     conn = conn.execution_options(bbc_write=True)
@@ -347,7 +374,8 @@ class Store:
 
 def _seal_new_events(session: Session, flush_context: object, instances: object) -> None:
     """Every event gets its place in the hash chain as it is written, whoever wrote it
-    (schema/chain.py), in the order the events were added."""
+    (schema/chain.py), in the order the events were added, and counts in the running
+    totals of its day (schema/totals.py)."""
     from sqlalchemy import inspect
 
     new = [obj for obj in session.new if isinstance(obj, Event)]
@@ -356,6 +384,7 @@ def _seal_new_events(session: Session, flush_context: object, instances: object)
     for ev in sorted(new, key=lambda obj: inspect(obj).insert_order):
         case = session.get(Case, ev.case_id) if ev.case_id is not None else None
         seal(session, ev, case, key)
+    totals.count(session, new)  # the running totals move with the events (totals.py)
 
 
 def _db_message(exc: DBAPIError) -> str:
@@ -379,20 +408,30 @@ def refresh_statistics(session: Session) -> None:
 
 
 def load_policy(session: Session) -> Policy:
-    rows = session.exec(select(Setting)).all()
-    return build_policy({r.key: r.value for r in rows})
+    # Plain statements, here and in load_calendar: every command runs them, and
+    # building an ORM statement costs more than running it.
+    rows = session.connection().exec_driver_sql("SELECT key, value FROM settings")
+    return build_policy(dict(rows.all()))
 
 
 def load_calendar(session: Session) -> WorkCalendar:
     """The package's calendar with the center's entries; the years the center declared
     complete (calendar_years) are covered, other entered years stay estimates."""
-    from banbucheng.schema.models import CalendarYear
+    conn = session.connection()
+    rows = conn.exec_driver_sql("SELECT day, workday, name, source FROM calendar_days")
+    entries = [
+        CalendarEntry(day=_date(day), workday=bool(workday), name=name, source=source)
+        for day, workday, name, source in rows
+    ]
+    covered = conn.exec_driver_sql("SELECT year FROM calendar_years").scalars().all()
+    return WorkCalendar(entries, covered=covered)
 
-    rows = session.exec(select(CalendarDay)).all()
-    return WorkCalendar(
-        (CalendarEntry(day=r.day, workday=r.workday, name=r.name, source=r.source) for r in rows),
-        covered=session.exec(select(CalendarYear.year)).all(),
-    )
+
+def _date(value: Any) -> date:
+    """A DATE column as the driver returns it (SQLite: ISO text; PostgreSQL: a date)."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def next_case_number(session: Session, prefix: str, day: date) -> str:

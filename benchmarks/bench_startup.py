@@ -24,9 +24,9 @@ tests/bulkgen.py as for bench_scale.py: five years of cases, about 80 a working 
 nearly all closed and most visited, the last days' cases open and a few dozen
 overdue; every case with its events, sealed into the event chain as bbc would have
 (row digests, keyed MACs, units' events), its personal data encrypted, indexed for
-similar-case search, so `bbc verify --full` passes and `bbc close` works on it. The
-store's key goes to $BBC_KEY_DIR (the temporary folder of the run unless set; set it
-to reuse a store kept with --store).
+similar-case search and counted in the running totals, so `bbc verify --full` passes
+and `bbc close` works on it. The store's key goes to $BBC_KEY_DIR (the temporary
+folder of the run unless set; set it to reuse a store kept with --store).
 """
 
 from __future__ import annotations

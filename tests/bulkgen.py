@@ -88,7 +88,7 @@ def build(
     from banbucheng.core.timeutil import BEIJING
     from banbucheng.core.validate import mask_name, mask_phone
     from banbucheng.deadlines import WorkCalendar
-    from banbucheng.schema import citizens, index, sealed
+    from banbucheng.schema import citizens, index, sealed, totals
     from banbucheng.schema.chain import GENESIS, event_hash, event_mac
     from banbucheng.schema.history import time_text
     from banbucheng.schema.models import (
@@ -389,6 +389,7 @@ def build(
                     )
                 )
         index.rebuild(session)
+        totals.rebuild(session)  # the running totals, as a migration would count them
     if conn.dialect.name == "postgresql":
         with store.engine.connect() as raw:
             raw.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")

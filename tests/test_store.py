@@ -48,3 +48,28 @@ def test_a_store_missing_a_step_is_not_current(bbc, isolated: Path) -> None:
             assert not is_current(conn)  # a 0.1.0 store had no such table
     finally:
         engine.dispose()
+
+
+def test_a_current_store_is_known_by_one_number(bbc, isolated: Path) -> None:
+    """The store carries this release's schema stamp (user_version); a store without
+    it is checked in full and stamped, one missing a step is upgraded first."""
+    from banbucheng.schema.migrations import MIGRATIONS, stamp
+
+    def user_version() -> int:
+        with sqlite3.connect(isolated) as con:
+            return con.execute("PRAGMA user_version").fetchone()[0]
+
+    bbc("list")  # made and upgraded
+    assert user_version() == stamp() != 0
+    with sqlite3.connect(isolated) as con:
+        con.execute("PRAGMA user_version = 0")  # as a store of an earlier release
+    bbc("list")
+    assert user_version() == stamp()
+    last = MIGRATIONS[-1][0]
+    with sqlite3.connect(isolated) as con:
+        con.execute("DELETE FROM schema_migrations WHERE name = ?", (last,))
+        con.execute("PRAGMA user_version = 0")
+    bbc("list")
+    with sqlite3.connect(isolated) as con:
+        names = {r[0] for r in con.execute("SELECT name FROM schema_migrations")}
+    assert last in names and user_version() == stamp()

@@ -33,6 +33,9 @@ class State:
     db: str | None = None
     operator: str | None = None
     location: Any = None  # store.Location, once the store is opened
+    # Set by cli.run: this process runs one command and exits (not a test or a caller
+    # running many commands in one process), so what it imported may be frozen.
+    one_command: bool = False
 
 
 state = State()
@@ -142,11 +145,17 @@ def locate_store(*, create: str | None = None, announce: bool = True) -> Any:
 def open_store(*, create: str | None = None, announce: bool = True) -> Any:
     """The store, opened; a missing file is made only when `create` allows it. A key
     made just now for it (a new or upgraded store) is announced with where it is."""
+    import gc
+
     from banbucheng.store import Store
 
     store = Store(locate_store(create=create, announce=announce).url)
     if announce:
         announce_key(store)
+    if state.one_command:
+        # The modules and tables imported by now live as long as the process: the
+        # collector need not walk them again while the command runs (see cli.run).
+        gc.freeze()
     return store
 
 
@@ -190,7 +199,7 @@ def session(*, write: bool, create: str | None = None, announce: bool = True) ->
     from contextlib import ExitStack
 
     from banbucheng.core.clock import now
-    from banbucheng.domain import lifecycle
+    from banbucheng.domain import lifecycle, queries
     from banbucheng.store import FILE
 
     store = open_store(create=create or (FILE if write else None), announce=announce)
@@ -199,7 +208,7 @@ def session(*, write: bool, create: str | None = None, announce: bool = True) ->
     try:
         with ExitStack() as stack:
             ctx = stack.enter_context(store.context(actor=who, now=moment, write=write))
-            if lifecycle.pending_recompute(ctx):
+            if queries.any_provisional(ctx.session) and lifecycle.pending_recompute(ctx):
                 if write:
                     refreshed = lifecycle.refresh_provisional(ctx)
                 else:

@@ -83,11 +83,15 @@ _TIME_COMPACT = r"(?P<bH>[0-9]{2})(?P<bM>[0-9]{2})(?P<bS>[0-9]{2})?"
 _OFFSET = r"(?:(?P<Z>[Zz])|(?P<osign>[+-])(?P<oh>[0-9]{2})(?::?(?P<om>[0-9]{2}))?)"
 
 
-def _datetime_regex(date_re: str, separator: str, times: str) -> re.Pattern[str]:
-    return re.compile(rf"{date_re}(?:{separator}(?:{times})(?:\s*{_OFFSET})?)?")
+# The patterns below are kept as text and compiled on first use (re caches them): a
+# command that parses one date should not pay for compiling every form at start-up.
 
 
-_DATETIME_FORMS: tuple[re.Pattern[str], ...] = (
+def _datetime_regex(date_re: str, separator: str, times: str) -> str:
+    return rf"{date_re}(?:{separator}(?:{times})(?:\s*{_OFFSET})?)?"
+
+
+_DATETIME_FORMS: tuple[str, ...] = (
     # 2021-04-01T09:30, 2021/4/1 9:30, 2021.4.1 9时30分
     _datetime_regex(_DATE_SEPARATED, r"(?:[Tt]|\s+)", f"{_TIME_COLON}|{_TIME_CHINESE}"),
     # 2021年4月1日9时30分, 2021年4月1日 9:30 (no separator needed after 日)
@@ -98,7 +102,7 @@ _DATETIME_FORMS: tuple[re.Pattern[str], ...] = (
     ),
 )
 
-_CLOCK_FORM = re.compile(rf"{_TIME_COLON}|{_TIME_CHINESE}|{_TIME_COMPACT}")
+_CLOCK_FORM = rf"{_TIME_COLON}|{_TIME_CHINESE}|{_TIME_COMPACT}"
 
 # --- shared helpers --------------------------------------------------------------------
 
@@ -154,7 +158,7 @@ def _offset(match: re.Match[str]) -> timezone | None:
 def _match_datetime(text: str, field: str, expected: str) -> re.Match[str]:
     value = _prepare_short(text, field)
     for form in _DATETIME_FORMS:
-        match = form.fullmatch(value)
+        match = re.fullmatch(form, value)
         if match:
             return match
     raise InvalidInput(f"{field}格式不正确，应为 {expected}")
@@ -221,7 +225,7 @@ def parse_date(text: str, *, field: str = "日期") -> date:
 def parse_clock(text: str, *, field: str = "时间") -> time:
     """A time of day such as the centre's closing time: 17:30, 17:30:00, 1730, 17点30."""
     value = _prepare_short(text, field)
-    match = _CLOCK_FORM.fullmatch(value)
+    match = re.fullmatch(_CLOCK_FORM, value)
     if not match:
         raise InvalidInput(f"{field}格式不正确，应为 17:30 这样的时:分")
     clock = _clock_parts(match)
@@ -234,11 +238,11 @@ def parse_clock(text: str, *, field: str = "时间") -> time:
 
 # --- phone numbers ---------------------------------------------------------------------
 
-_MOBILE = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})")
+_MOBILE = r"(?:\+86|0086|86)?(1[3-9][0-9]{9})"
 # Mainland area codes are prefix-free: 010 and 02x have three digits, 03xx–09xx four,
 # so a number typed without a dash still splits one way only. Local numbers never
 # start with 0 or 1.
-_LANDLINE = re.compile(
+_LANDLINE = (
     r"\(?(?P<area>010|02[0-9]|0[3-9][0-9]{2})\)?-?(?P<number>[2-9][0-9]{6,7})"
     r"(?:(?:转|分机|-|#)(?P<ext>[0-9]{1,6}))?"
 )
@@ -248,10 +252,10 @@ def normalize_phone(text: str, *, field: str = "电话") -> str:
     """A citizen's phone as 11 mobile digits, or a landline as 0571-87654321[-123]."""
     value = _prepare_short(text, field)
     without_spaces = re.sub(r"\s+", "", value)
-    mobile = _MOBILE.fullmatch(without_spaces.replace("-", ""))
+    mobile = re.fullmatch(_MOBILE, without_spaces.replace("-", ""))
     if mobile:
         return mobile.group(1)
-    landline = _LANDLINE.fullmatch(without_spaces)
+    landline = re.fullmatch(_LANDLINE, without_spaces)
     if landline:
         normalized = f"{landline.group('area')}-{landline.group('number')}"
         extension = landline.group("ext")
@@ -261,7 +265,7 @@ def normalize_phone(text: str, *, field: str = "电话") -> str:
 
 # --- resident ID numbers (GB 11643-1999) ----------------------------------------------
 
-_ID_SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]")
+_ID_SHAPE = r"[1-9][0-9]{16}[0-9X]"
 _ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7, 9, 10, 5, 8, 4, 2, ...
 _ID_CHECK_CHARS = "10X98765432"  # ISO 7064 MOD 11-2, indexed by weighted sum mod 11
 
@@ -269,7 +273,7 @@ _ID_CHECK_CHARS = "10X98765432"  # ISO 7064 MOD 11-2, indexed by weighted sum mo
 def normalize_id_number(text: str, *, field: str = "身份证号", today: date | None = None) -> str:
     """An 18-character resident ID number, check character upper-cased, fully verified."""
     value = re.sub(r"\s+", "", _prepare_short(text, field)).upper()
-    if not _ID_SHAPE.fullmatch(value):
+    if not re.fullmatch(_ID_SHAPE, value):
         raise InvalidInput(f"{field}格式不正确：应为18位，前17位为数字，最后一位为数字或X")
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -368,8 +372,8 @@ def mask_name(name: str) -> str:
     return value[0] + "*" * (length - 2) + value[-1]
 
 
-_MASKABLE_MOBILE = re.compile(r"1[0-9]{10}")
-_MASKABLE_LANDLINE = re.compile(r"(0[0-9]{2,3})-([0-9]{7,8})((?:-[0-9]+)?)")
+_MASKABLE_MOBILE = r"1[0-9]{10}"
+_MASKABLE_LANDLINE = r"(0[0-9]{2,3})-([0-9]{7,8})((?:-[0-9]+)?)"
 
 
 def mask_phone(phone: str) -> str:
@@ -378,9 +382,9 @@ def mask_phone(phone: str) -> str:
     Anything else keeps at most its last two characters, and only when at least four
     are hidden; the result always has the input's length.
     """
-    if _MASKABLE_MOBILE.fullmatch(phone):
+    if re.fullmatch(_MASKABLE_MOBILE, phone):
         return phone[:3] + "****" + phone[-4:]
-    landline = _MASKABLE_LANDLINE.fullmatch(phone)
+    landline = re.fullmatch(_MASKABLE_LANDLINE, phone)
     if landline:
         area, number, extension = landline.groups()
         masked_extension = "-" + "*" * (len(extension) - 1) if extension else ""

@@ -196,9 +196,11 @@ def daily_rollup(
     ]
 
     # The open cases (and today's new ones), listed with the state as of the cutoff.
+    # `+ 0`: the few listed rows of the state drive the join, each case found by its
+    # key; the temporary table has no statistics, so SQLite would rather scan every case.
     listed = session.execute(
         select(state, Case.citizen_mask, Case.matter, Unit.contact)
-        .join(Case, Case.id == state.c.id)
+        .join(Case, Case.id == state.c.id + 0)
         .join(Unit, Unit.name == state.c.unit, isouter=True)
         .where(or_(f.open, today))
         .order_by(state.c.due_at.is_(None), state.c.due_at, state.c.number)

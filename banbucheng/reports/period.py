@@ -41,6 +41,7 @@ from sqlmodel import Session, col, func
 
 from banbucheng.core.labels import SATISFACTION
 from banbucheng.core.policy import Policy
+from banbucheng.core.timeutil import BEIJING
 from banbucheng.reports.timeline import (
     BY_TIME,
     Cutoff,
@@ -48,6 +49,7 @@ from banbucheng.reports.timeline import (
     Timeline,
     count_where,
     cutoff,
+    day_start,
     iso_time,
     state_table,
     unit_contacts,
@@ -186,14 +188,25 @@ def unit_counts(
 
 def total_counts(session: Session, tl: Timeline, cut: Cutoff, overdue_open: int) -> dict[str, int]:
     """What sum_metrics(unit_counts(..., start=None)) gives, without dividing by unit:
-    every closure, 回访 and event before the cutoff, counted straight from the events
-    (whose case, received before it was recorded, is always in the state), and the
-    cases received; `overdue_open` is counted by the caller."""
+    every closure, 回访 and event before the cutoff, and the cases received;
+    `overdue_open` is counted by the caller.
+
+    Closures and 回访 dated before the cutoff's day are the running totals kept per day
+    (schema/totals.py); those dated on that day before the cutoff are counted from the
+    events, found through the index on `at` (an event is recorded no earlier than the
+    time it names, see daily.py)."""
+    from banbucheng.schema import totals
+
     out = dict.fromkeys(METRIC_KEYS, 0)
     out["received"] = session.execute(
         select(func.count()).select_from(Case).where(Case.received_at < cut.before)
     ).scalar_one()
     out["overdue_open"] = overdue_open
+    day = cut.before.astimezone(BEIJING).date()
+    for metric, n in totals.before(session, day).items():
+        if metric in out:
+            out[metric] += n
+    start = day_start(day)
     e = aliased(Event)
     closed_at = tl.text(tl.after(e, "closed_at"))
     outcome = tl.after(e, "outcome")
@@ -203,19 +216,31 @@ def total_counts(session: Session, tl: Timeline, cut: Cutoff, overdue_open: int)
             count_where(tl.true(tl.after(e, "on_time"))),
             count_where(outcome == "resolved"),
             count_where(outcome == "replied"),
-        ).where(e.action == "close", closed_at < cut.before_iso)
+        )
+        .where(
+            e.action == "close",
+            e.at >= start,
+            closed_at >= iso_time(start),
+            closed_at < cut.before_iso,
+        )
+        .with_hint(e, BY_TIME, dialect_name="sqlite")
     ).one()
-    out.update(
-        closed=closed,
-        closed_on_time=on_time,
-        closed_late=closed - on_time,
-        resolved=resolved,
-        replied=replied,
-    )
+    out["closed"] += closed
+    out["closed_on_time"] += on_time
+    out["resolved"] += resolved
+    out["replied"] += replied
+    out["closed_late"] = out["closed"] - out["closed_on_time"]
     level = tl.after(e, "satisfaction")
+    visited_at = tl.text(tl.after(e, "visited_at"))
     for value, n in session.execute(
         select(level, count_where())
-        .where(e.action == "visit", tl.text(tl.after(e, "visited_at")) < cut.before_iso)
+        .where(
+            e.action == "visit",
+            e.at >= start,
+            visited_at >= iso_time(start),
+            visited_at < cut.before_iso,
+        )
+        .with_hint(e, BY_TIME, dialect_name="sqlite")
         .group_by(level)
     ).all():
         out["visits"] += n

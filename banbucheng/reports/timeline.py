@@ -347,7 +347,8 @@ def state_table(
         Column("provisional", Boolean),
         Column("closed", Boolean),
         prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
+        # Named only on PostgreSQL: naming a dialect's option imports that dialect.
+        **({"postgresql_on_commit": "DROP"} if tl.pg else {}),
     )
     conn = session.connection()
     among = None
@@ -358,7 +359,7 @@ def state_table(
             MetaData(),
             Column("id", Integer, primary_key=True, autoincrement=False),
             prefixes=["TEMPORARY"],
-            postgresql_on_commit="DROP",
+            **({"postgresql_on_commit": "DROP"} if tl.pg else {}),
         )
         _create_temporary(conn, tl, ids)
         conn.execute(ids.insert().from_select(["id"], candidates(cut, since)))

@@ -51,7 +51,7 @@ def upgrade(conn: Connection) -> list[str]:
     holds the write lock). Returns the names of the steps applied now."""
     from sqlmodel import SQLModel
 
-    from banbucheng.schema import models  # noqa: F401  (registers the tables)
+    from banbucheng.schema import models, totals  # noqa: F401  (registers the tables)
 
     applied = _applied(conn)
     if not inspect(conn).has_table("cases"):
@@ -61,6 +61,7 @@ def upgrade(conn: Connection) -> list[str]:
         for name, _ in MIGRATIONS:
             _record(conn, name)
         establish(conn, make_key=False)  # its id; the key comes with the first case
+        write_stamp(conn)
         return []
     if not applied:
         _record(conn, "m001_initial")  # a 0.1.0 store, made before this table existed
@@ -75,15 +76,53 @@ def upgrade(conn: Connection) -> list[str]:
     SQLModel.metadata.create_all(conn)
     if done:
         conn.exec_driver_sql("ANALYZE")  # the planner's statistics for the new shape
+    write_stamp(conn)
     return done
+
+
+def stamp() -> int:
+    """One number for the schema this release makes: a checksum of the steps' names and
+    the tables' names (a positive 31-bit integer, so SQLite's user_version can hold it).
+    A store carrying it is current; any other number (0 on a store never stamped) means
+    the full check (is_current) and, if that finds work, an upgrade."""
+    import zlib
+
+    from sqlmodel import SQLModel
+
+    from banbucheng.schema import models, totals  # noqa: F401  (registers the tables)
+
+    names = [name for name, _ in MIGRATIONS] + sorted(SQLModel.metadata.tables)
+    return zlib.crc32("\n".join(names).encode()) & 0x7FFFFFFF
+
+
+def read_stamp(conn: Connection) -> int | None:
+    """The stamp the store carries, read with one statement and no write lock: SQLite's
+    user_version in the file header; on PostgreSQL the comment on schema_migrations
+    (NULL, without an error, when that table does not exist)."""
+    if conn.dialect.name == "sqlite":
+        return int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+    value = conn.exec_driver_sql(
+        "SELECT obj_description(to_regclass('schema_migrations'), 'pg_class')"
+    ).scalar()
+    return int(value) if value and str(value).isdigit() else None
+
+
+def write_stamp(conn: Connection) -> None:
+    """Mark the store current, in the upgrade's transaction (both writes are
+    transactional, so a failed upgrade leaves the old number)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA user_version = {stamp()}")
+    else:
+        conn.exec_driver_sql(f"COMMENT ON TABLE schema_migrations IS '{stamp()}'")
 
 
 def is_current(conn: Connection) -> bool:
     """Whether every step is applied and every table exists: then there is nothing to
-    upgrade, which every command can find out by reading, without the write lock."""
+    upgrade. The full check, for a store whose stamp is not this release's; stores
+    that carry it are known current from the stamp alone (read_stamp)."""
     from sqlmodel import SQLModel
 
-    from banbucheng.schema import models  # noqa: F401  (registers the tables)
+    from banbucheng.schema import models, totals  # noqa: F401  (registers the tables)
 
     names = set(inspect(conn).get_table_names())
     if "schema_migrations" not in names or not set(SQLModel.metadata.tables) <= names:
@@ -295,6 +334,16 @@ def m007_sealed_record(conn: Connection) -> None:
 
     adopt_cases(conn, LEGACY_ACTOR)
     adopt_store(conn, LEGACY_ACTOR)
+
+
+@migration
+def m008_running_totals(conn: Connection) -> None:
+    """Closures and 回访 per day (schema/totals.py), counted from the events so far, so
+    the daily roll-up's running totals no longer read every closure and visit."""
+    from banbucheng.schema import totals
+
+    totals.running_totals.create(conn, checkfirst=True)
+    totals.rebuild(conn)
 
 
 LEGACY_ACTOR = "升级整理"  # created_by of mechanisms made from 0.1 free-text mechanisms

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pydantic import ConfigDict
 from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -28,11 +29,19 @@ class BeijingDateTime(TypeDecorator):
         return value.replace(tzinfo=BEIJING)
 
 
+class Table(SQLModel):
+    """The base of every stored table. Pydantic's validator and serializer for a table
+    are built only if something asks for them (defer_build): rows are read and written
+    through SQLAlchemy, so a command does not pay for building them at each start."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 def _when(**kw: object) -> object:
     return Field(sa_type=BeijingDateTime, **kw)
 
 
-class Unit(SQLModel, table=True):
+class Unit(Table, table=True):
     __tablename__ = "units"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -41,7 +50,7 @@ class Unit(SQLModel, table=True):
     created_at: datetime = _when()
 
 
-class Case(SQLModel, table=True):
+class Case(Table, table=True):
     __tablename__ = "cases"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -93,7 +102,7 @@ class Case(SQLModel, table=True):
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
 
 
-class StoreInfo(SQLModel, table=True):
+class StoreInfo(Table, table=True):
     """The store's identity (one row): a random id, not secret, that names its key file
     outside the store (core/keyring.py)."""
 
@@ -103,7 +112,7 @@ class StoreInfo(SQLModel, table=True):
     store_id: str
 
 
-class CaseHelper(SQLModel, table=True):
+class CaseHelper(Table, table=True):
     """Helper (协办) units of a case; the lead unit is cases.unit_id."""
 
     __tablename__ = "case_helpers"
@@ -112,7 +121,7 @@ class CaseHelper(SQLModel, table=True):
     unit_id: int = Field(foreign_key="units.id", primary_key=True)
 
 
-class Event(SQLModel, table=True):
+class Event(Table, table=True):
     """Append-only history: one row per action, never updated or deleted.
 
     An event without a case is a store-level event: a change to the calendar or the
@@ -139,14 +148,14 @@ class Event(SQLModel, table=True):
     mac: str | None = None
 
 
-class Setting(SQLModel, table=True):
+class Setting(Table, table=True):
     __tablename__ = "settings"
 
     key: str = Field(primary_key=True)
     value: str
 
 
-class CalendarDay(SQLModel, table=True):
+class CalendarDay(Table, table=True):
     """A day the center entered itself from a State Council notice; wins over the package."""
 
     __tablename__ = "calendar_days"
@@ -159,7 +168,7 @@ class CalendarDay(SQLModel, table=True):
     entered_at: datetime = _when()
 
 
-class CalendarYear(SQLModel, table=True):
+class CalendarYear(Table, table=True):
     """A year whose State Council notice the center declared completely entered: its
     deadlines are final, not estimates (domain/calendar.py)."""
 
@@ -171,7 +180,7 @@ class CalendarYear(SQLModel, table=True):
     covered_at: datetime = _when()
 
 
-class Counter(SQLModel, table=True):
+class Counter(Table, table=True):
     """Per-day case-number sequences, bumped in the registering transaction."""
 
     __tablename__ = "counters"
@@ -180,7 +189,7 @@ class Counter(SQLModel, table=True):
     value: int = 0
 
 
-class ChainHead(SQLModel, table=True):
+class ChainHead(Table, table=True):
     """The end of the event chain (one row), moved in the same transaction as each new
     event, so deleting the last events is noticed (integrity.py)."""
 
@@ -191,7 +200,7 @@ class ChainHead(SQLModel, table=True):
     hash: str = ""
 
 
-class ChainVerified(SQLModel, table=True):
+class ChainVerified(Table, table=True):
     """How far `bbc verify` last found the chain intact (one row): the next run checks
     from here on unless asked for a full run (integrity.py). With a seal key its
     `mac` binds the position and hash, so it cannot be moved without the key."""
@@ -205,7 +214,7 @@ class ChainVerified(SQLModel, table=True):
     mac: str | None = None
 
 
-class CaseChain(SQLModel, table=True):
+class CaseChain(Table, table=True):
     """Per case: its number, how many events it has and the last one's hash, so deleting
     a case's last events, or the whole case, is noticed and named (integrity.py)."""
 
@@ -221,7 +230,7 @@ class CaseChain(SQLModel, table=True):
 # ---------------------------------------------------------------- knowledge (issue 5)
 
 
-class Mechanism(SQLModel, table=True):
+class Mechanism(Table, table=True):
     """A 长效机制: a named, reusable way of solving a class of problem (knowledge.py)."""
 
     __tablename__ = "mechanisms"
@@ -238,7 +247,7 @@ class Mechanism(SQLModel, table=True):
     updated_by: str | None = None
 
 
-class MechanismCase(SQLModel, table=True):
+class MechanismCase(Table, table=True):
     """Which mechanism a case came with: `source` (the mechanism was formed from it)
     or `served` (an existing mechanism solved it). One mechanism per case."""
 
@@ -251,7 +260,7 @@ class MechanismCase(SQLModel, table=True):
     linked_by: str
 
 
-class ReplyTemplate(SQLModel, table=True):
+class ReplyTemplate(Table, table=True):
     """A 答复口径: the reply given to citizens whose matter cannot be done."""
 
     __tablename__ = "reply_templates"
@@ -270,7 +279,7 @@ class ReplyTemplate(SQLModel, table=True):
     updated_by: str | None = None
 
 
-class CaseTerms(SQLModel, table=True):
+class CaseTerms(Table, table=True):
     """A case's search terms (bigrams.py), space-separated: `main` from its matter,
     `extra` from its department, result and mechanism. The full-text index over them
     is made with the table (see _search_index below)."""
@@ -284,7 +293,7 @@ class CaseTerms(SQLModel, table=True):
     extra: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
-class SearchTerm(SQLModel, table=True):
+class SearchTerm(Table, table=True):
     """How many indexed cases hold each term (for IDF weights); `#docs` counts them all."""
 
     __tablename__ = "search_terms"
@@ -293,7 +302,7 @@ class SearchTerm(SQLModel, table=True):
     df: int = 0
 
 
-class CitizenKey(SQLModel, table=True):
+class CitizenKey(Table, table=True):
     """Keyed hashes (HMAC-SHA256 with the keyring's lookup key, kept outside the store)
     of a case's phone, ID number and name, so repeats and searches find a citizen
     without an index of personal data (schema/citizens.py)."""

@@ -194,6 +194,27 @@ def _deadlines(ctx: Any, fix: bool) -> Check:
     return Check("deadlines", "期限", OK, "在办案件的期限均与现行日历和政策一致")
 
 
+def _totals(store: Any, fix: bool) -> Check:
+    """The running totals per day (schema/totals.py) against a recount from the events;
+    with fix, a differing table is rebuilt from the events."""
+    from banbucheng.schema import totals
+
+    with store.session(write=False) as session:
+        differing = totals.stored(session) != totals.recount(session)
+    if differing and fix:
+        with store.session(write=True) as session:
+            totals.rebuild(session)
+        return Check("totals", "累计数", OK, "每日汇总的累计数与事件不符，已按事件重新统计")
+    if differing:
+        return Check(
+            "totals",
+            "累计数",
+            FAIL,
+            "每日汇总的累计数（按日的办结与回访数）与事件不符；bbc doctor --fix 按事件重新统计",
+        )
+    return Check("totals", "累计数", OK, "每日汇总的累计数与事件一致")
+
+
 def diagnose(
     url: str, open_store: Any, now: datetime, actor: str, *, fix: bool = False
 ) -> Diagnosis:
@@ -270,6 +291,7 @@ def diagnose(
                     "deadlines", "期限", FAIL, "无法重算期限：案件记录、设置或日历中有无法读取的值"
                 )
             )
+        checks.append(_totals(store, fix))
         if report.ok:
             checks.append(
                 Check(

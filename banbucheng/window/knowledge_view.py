@@ -1,11 +1,11 @@
-"""Terminal output for mechanisms, reply templates and similar cases (rich)."""
+"""Terminal output for mechanisms, reply templates and similar cases (rich).
+
+rich is imported by the functions that draw with it: `register` prints its
+suggestions as plain lines (suggestion_lines) and should not pay for rich."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from rich.markup import escape
-from rich.table import Table
 
 from banbucheng.core.timeutil import human
 from banbucheng.reports.render import console
@@ -27,6 +27,9 @@ def mechanism_label(m: dict[str, Any] | None) -> str:
 
 
 def hits_table(rows: list[dict[str, Any]], *, title: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=escape(title))
     for header in ("编号", "相似度", "状态", "受理", "受阻部门", "事项", "长效机制"):
         table.add_column(header, overflow="fold", justify="right" if header == "相似度" else "left")
@@ -78,6 +81,9 @@ def suggestion_lines(number: str, rows: list[dict[str, Any]], category: str | No
 
 
 def mechanisms_table(rows: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=f"长效机制（{len(rows)} 项）")
     for header in ("编号", "名称", "核实内容", "决定", "出具", "形成自", "已服务", "答复口径"):
         table.add_column(header, overflow="fold")
@@ -96,6 +102,9 @@ def mechanisms_table(rows: list[dict[str, Any]]) -> None:
 
 
 def mechanism_detail(data: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     out = console()
     out.print(f"[bold]长效机制 #{data['id']}[/bold]  {escape(data['name'])}")
     grid = Table.grid(padding=(0, 2))
@@ -128,6 +137,9 @@ def mechanism_detail(data: dict[str, Any]) -> None:
 
 
 def templates_table(rows: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=f"答复口径（{len(rows)} 条）")
     for header in ("编号", "名称", "长效机制", "内容"):
         table.add_column(header, overflow="fold")
@@ -140,6 +152,8 @@ def templates_table(rows: list[dict[str, Any]]) -> None:
 
 
 def template_detail(data: dict[str, Any]) -> None:
+    from rich.markup import escape
+
     out = console()
     out.print(f"[bold]答复口径 #{data['id']}[/bold]  {escape(data['name'])}")
     if data["mechanism_id"]:

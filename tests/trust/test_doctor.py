@@ -44,7 +44,15 @@ def test_a_sound_store_is_healthy(bbc, isolated):
     report = bbc.json("doctor", now=f"{LAST_COVERED}-06-01 09:00")
     assert report["ok"] is True
     checks = _checks(report)
-    assert set(checks) == {"permissions", "integrity", "schema", "calendar", "deadlines", "chain"}
+    assert set(checks) == {
+        "permissions",
+        "integrity",
+        "schema",
+        "calendar",
+        "deadlines",
+        "totals",
+        "chain",
+    }
     assert all(c["status"] == "ok" for c in checks.values()), checks
     assert report["schema_version"] == MIGRATIONS[-1][0]
     assert MIGRATIONS[-1][0] in checks["schema"]["message"]
