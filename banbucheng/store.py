@@ -183,6 +183,9 @@ class Ctx:
     actor: str
     now: datetime
     store: Store
+    # A bulk batch (domain/batch.py): new cases and their events are kept in memory
+    # and written together, instead of one statement at a time (bbc import).
+    batch: Any = None
 
 
 class Store:
@@ -302,10 +305,18 @@ def load_calendar(session: Session) -> WorkCalendar:
     )
 
 
+def counter_key(day: date) -> str:
+    return f"case:{day.isoformat()}"
+
+
+def case_number(prefix: str, day: date, seq: int) -> str:
+    return f"{prefix}{day:%Y%m%d}-{seq:03d}"
+
+
 def next_case_number(session: Session, prefix: str, day: date) -> str:
     """Readable and sortable: PREFIX + YYYYMMDD + '-' + a per-day sequence, taken under
     a row lock in the registering transaction so concurrent windows never collide."""
-    key = f"case:{day.isoformat()}"
+    key = counter_key(day)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -315,4 +326,4 @@ def next_case_number(session: Session, prefix: str, day: date) -> str:
     counter = session.exec(select(Counter).where(Counter.key == key).with_for_update()).one()
     counter.value += 1
     session.add(counter)
-    return f"{prefix}{day:%Y%m%d}-{counter.value:03d}"
+    return case_number(prefix, day, counter.value)

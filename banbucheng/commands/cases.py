@@ -289,7 +289,7 @@ def _unit_names(ctx: Any) -> list[str]:
 
 def _new_unit_question(known: list[str], name: str) -> str | None:
     """A new unit close to a known one is likely a slip: ask before adding it."""
-    from banbucheng.domain.lifecycle import similar_unit_names
+    from banbucheng.domain.units import similar_unit_names
 
     similar = similar_unit_names(name, known)
     if not similar:

@@ -220,9 +220,9 @@ def _run_import(table: Any, keep: Callable[[Any], bool]) -> Any:
     """Load the table in one write transaction, committed only if keep(outcome)."""
     from banbucheng.trust import importer
 
-    last = [time.monotonic()]
+    last = [0.0]
 
-    def progress(done: int, total: int) -> None:  # at most every 2 seconds
+    def progress(done: int, total: int) -> None:  # the first batch, then every 2 seconds
         if time.monotonic() - last[0] >= 2 and done < total:
             last[0] = time.monotonic()
             notice(f"已处理 {done}/{total} 行…")

@@ -8,7 +8,6 @@ any error, so a refused command leaves the store as it was.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from datetime import date, datetime
@@ -29,6 +28,7 @@ from banbucheng.core.labels import (
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.core.validate import mask_id_number, mask_name, mask_phone
 from banbucheng.deadlines import compute_deadline, working_days_used
+from banbucheng.domain.units import ensure_unit, new_unit_notice
 from banbucheng.schema.models import Case, CaseHelper, Event, Unit
 from banbucheng.store import Ctx, next_case_number
 
@@ -131,38 +131,6 @@ def helper_names(session: Session, case_id: int) -> list[str]:
     return list(session.exec(stmt).all())
 
 
-def ensure_unit(ctx: Ctx, name: str) -> tuple[Unit, bool, list[str]]:
-    """The unit by name, added to the directory when new. Returns (unit, created, the
-    similar existing names when created, so a typo surfaces)."""
-    from banbucheng.core.validate import clean_text
-
-    name = clean_text(name, field="单位名称", max_len=60)
-    unit = ctx.session.exec(select(Unit).where(Unit.name == name)).first()
-    if unit is not None:
-        return unit, False, []
-    similar = similar_unit_names(name, list(ctx.session.exec(select(Unit.name)).all()))
-    unit = Unit(name=name, created_at=ctx.now)
-    ctx.session.add(unit)
-    ctx.session.flush()
-    return unit, True, similar
-
-
-def similar_unit_names(name: str, existing: list[str]) -> list[str]:
-    """Existing unit names a new name may be a slip for: one inside the other, or close."""
-    similar = [n for n in existing if n != name and (name in n or n in name)]
-    for n in difflib.get_close_matches(name, existing, n=3, cutoff=0.6):
-        if n not in similar and n != name:
-            similar.append(n)
-    return similar
-
-
-def new_unit_notice(name: str, similar: list[str]) -> str:
-    text = f"新单位「{name}」已加入单位名录"
-    if similar:
-        text += f"；相似的已有单位：{'、'.join(similar)}，如为笔误请核对"
-    return text
-
-
 # ---------------------------------------------------------------- events
 
 
@@ -175,7 +143,7 @@ def _record(
     text: str = "",
     extra_before: dict[str, Any] | None = None,
     extra_after: dict[str, Any] | None = None,
-) -> Event:
+) -> Event | None:
     after = tracked_state(case)
     changed = [k for k in after if before.get(k) != after[k]]
     detail = {
@@ -183,15 +151,13 @@ def _record(
         "after": {k: after[k] for k in changed} | (extra_after or {}),
         "text": text,
     }
+    fields = {"at": ctx.now, "actor": ctx.actor, "action": action,
+              "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)}  # fmt: skip
+    if ctx.batch is not None:  # bbc import: written with the batch (domain/batch.py)
+        return ctx.batch.event(case, **fields)
     ctx.session.add(case)
     ctx.session.flush()
-    event = Event(
-        case_id=case.id,  # type: ignore[arg-type]
-        at=ctx.now,
-        actor=ctx.actor,
-        action=action,
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
-    )
+    event = Event(case_id=case.id, **fields)  # type: ignore[arg-type]
     ctx.session.add(event)
     ctx.session.flush()
     return event
@@ -314,8 +280,12 @@ def register(
     if subtype and not category:
         category = "unhandled"  # both subtypes belong to 应办未办
     day = received.astimezone(BEIJING).date()
-    number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
-    case = Case(
+    if ctx.batch is not None:
+        number = ctx.batch.case_number(ctx.policy.number_prefix, day)
+    else:
+        number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
+    case = _new_case(
+        ctx,
         number=number,
         status="registered",
         citizen_name=citizen_name,
@@ -330,8 +300,6 @@ def register(
         clock_start=received,
     )
     before = tracked_state(case)
-    ctx.session.add(case)
-    ctx.session.flush()
     earlier = learning.registered(ctx, case)
     personal = {"citizen": mask_name(citizen_name), "phone": mask_phone(phone)}
     if id_number:
@@ -347,6 +315,16 @@ def register(
     )
     if category:
         classify(ctx, case, category=category, subtype=subtype)
+    return case
+
+
+def _new_case(ctx: Ctx, **fields: Any) -> Case:
+    """The new case, with its id: flushed, or kept in the batch."""
+    if ctx.batch is not None:
+        return ctx.batch.new_case(**fields)
+    case = Case(**fields)
+    ctx.session.add(case)
+    ctx.session.flush()
     return case
 
 
@@ -378,7 +356,10 @@ def dispatch(
     helpers = helpers or []
     before = tracked_state(case)
     old_unit = unit_name(ctx.session, case.unit_id)
-    old_helpers = helper_names(ctx.session, case.id)  # type: ignore[arg-type]
+    if ctx.batch is not None:
+        old_helpers = ctx.batch.helper_names(case)
+    else:
+        old_helpers = helper_names(ctx.session, case.id)  # type: ignore[arg-type]
     notices: list[str] = []
     helper_units = []
     for i, name in enumerate([unit, *helpers]):
@@ -408,11 +389,7 @@ def dispatch(
     case.unit_id = lead.id
     case.dispatched_at = ctx.now
     case.status = "dispatched"
-    for row in ctx.session.exec(select(CaseHelper).where(CaseHelper.case_id == case.id)).all():
-        ctx.session.delete(row)
-    ctx.session.flush()
-    for helper in {h.id: h for h in helper_units}.values():
-        ctx.session.add(CaseHelper(case_id=case.id, unit_id=helper.id))  # type: ignore[arg-type]
+    _set_helpers(ctx, case, list({h.id: h for h in helper_units}.values()))
     _record(
         ctx,
         case,
@@ -422,6 +399,17 @@ def dispatch(
         extra_after={"unit": lead.name, "helpers": sorted(h.name for h in helper_units)},
     )
     return notices
+
+
+def _set_helpers(ctx: Ctx, case: Case, units: list[Unit]) -> None:
+    if ctx.batch is not None:
+        ctx.batch.set_helpers(case, units)
+        return
+    for row in ctx.session.exec(select(CaseHelper).where(CaseHelper.case_id == case.id)).all():
+        ctx.session.delete(row)
+    ctx.session.flush()
+    for helper in units:
+        ctx.session.add(CaseHelper(case_id=case.id, unit_id=helper.id))  # type: ignore[arg-type]
 
 
 def note(ctx: Ctx, case: Case, *, text: str) -> None:

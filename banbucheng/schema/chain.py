@@ -59,26 +59,35 @@ def stored_at(value: Any) -> tuple[datetime | None, str]:
     return None, repr(value)
 
 
-def seal(session: Session, event: Event, number: str) -> None:
-    """Give a new event its place in the chain and move both anchors. Called inside the
-    writing transaction, before the event is flushed (store.py's before_flush hook)."""
+def _head(session: Session) -> ChainHead:
+    """The chain's end, read (and row-locked) once per transaction and kept in the
+    session, so events sealed one by one and in bulk continue the same chain."""
     head = session.info.get("bbc_chain_head")
     if head is None or head not in session:  # once per transaction (and after a rollback)
         stmt = select(ChainHead).where(ChainHead.id == 1).with_for_update()
         head = session.exec(stmt).first() or ChainHead(id=1, seq=0, hash=GENESIS)
         session.info["bbc_chain_head"] = head
-    event.seq = head.seq + 1
-    event.prev_hash = head.hash or GENESIS
-    event.hash = event_hash(
-        seq=event.seq,
-        number=number,
-        at=event.at,
-        actor=event.actor,
-        action=event.action,
-        detail=event.detail,
-        prev_hash=event.prev_hash,
+    return head
+
+
+def _link(head: ChainHead, number: str, at: datetime, actor: str, action: str, detail: str):
+    """The next link: (seq, prev_hash, hash) after `head`, which moves to it."""
+    seq, prev_hash = head.seq + 1, head.hash or GENESIS
+    hash_ = event_hash(
+        seq=seq, number=number, at=at, actor=actor, action=action, detail=detail,
+        prev_hash=prev_hash,
+    )  # fmt: skip
+    head.seq, head.hash = seq, hash_
+    return seq, prev_hash, hash_
+
+
+def seal(session: Session, event: Event, number: str) -> None:
+    """Give a new event its place in the chain and move both anchors. Called inside the
+    writing transaction, before the event is flushed (store.py's before_flush hook)."""
+    head = _head(session)
+    event.seq, event.prev_hash, event.hash = _link(
+        head, number, event.at, event.actor, event.action, event.detail
     )
-    head.seq, head.hash = event.seq, event.hash
     session.add(head)
     if event.case_id is None:  # a store-level event (history.py): in the chain, no case
         return
@@ -88,3 +97,26 @@ def seal(session: Session, event: Event, number: str) -> None:
     anchor.events += 1
     anchor.last_seq, anchor.last_hash = event.seq, event.hash
     session.add(anchor)
+
+
+def seal_new_cases(session: Session, events: list[dict[str, Any]], numbers: dict[int, str]) -> None:
+    """Seal events written in bulk (domain/batch.py), in order, exactly as seal() would
+    one by one: each event dict gets seq, prev_hash and hash; the head moves; and the
+    cases, all new in this transaction (`numbers`: id → case number), get their
+    `case_chain` anchors in one insert."""
+    head = _head(session)
+    anchors: dict[int, dict[str, Any]] = {}
+    for ev in events:
+        case_id = ev["case_id"]
+        number = numbers[case_id]
+        ev["seq"], ev["prev_hash"], ev["hash"] = _link(
+            head, number, ev["at"], ev["actor"], ev["action"], ev["detail"]
+        )
+        anchor = anchors.get(case_id)
+        if anchor is None:
+            anchor = anchors[case_id] = {"case_id": case_id, "number": number, "events": 0}
+        anchor["events"] += 1
+        anchor["last_seq"], anchor["last_hash"] = ev["seq"], ev["hash"]
+    session.add(head)
+    if anchors:
+        session.execute(CaseChain.__table__.insert(), list(anchors.values()))  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,11 +60,22 @@ def citizen_keys(secret: bytes, phone: str | None, id_number: str | None) -> lis
     return out
 
 
-def record_keys(session: Session, case: Case) -> list[str]:
+def store_secret(session: Session | Any) -> bytes:
+    """The store's key for citizens' keyed hashes (made on first use)."""
     secret = _secret(session, create=True)
-    assert secret is not None and case.id is not None
-    keys = citizen_keys(secret, case.phone, case.id_number)
-    for key in dict.fromkeys(keys):
+    assert secret is not None
+    return secret
+
+
+def keys_of(secret: bytes, case: Case | Any) -> list[str]:
+    """The keys a case is recorded under (one function for single and bulk writes)."""
+    return list(dict.fromkeys(citizen_keys(secret, case.phone, case.id_number)))
+
+
+def record_keys(session: Session, case: Case) -> list[str]:
+    assert case.id is not None
+    keys = keys_of(store_secret(session), case)
+    for key in keys:
         session.add(CitizenKey(key=key, case_id=case.id))
     session.flush()
     return keys
@@ -100,7 +111,8 @@ def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Case | Non
     matter resembles this one enough; None when there is none."""
     if not keys:
         return None
-    since = case.received_at - timedelta(days=window_days(session))
+    window = window_days(session)
+    since = case.received_at - timedelta(days=window)
     stmt = (
         select(Case.id, Case.received_at)
         .join(CitizenKey, col(CitizenKey.case_id) == Case.id)
@@ -112,21 +124,40 @@ def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Case | Non
         )
         .distinct()
     )
-    earlier = [
-        (received, cid)
-        for cid, received in session.exec(stmt).all()
-        if (received, cid) < (case.received_at, case.id)
-    ]
+    earlier = earlier_cases(case, session.exec(stmt).all(), window)
     if not earlier:
         return None
     terms = _main_terms(session, [case.id, *(cid for _, cid in earlier)])  # type: ignore[list-item]
     mine = terms.get(case.id, [])  # type: ignore[arg-type]
     weights = Weights(session)
     weights.load([*mine, *(t for cid in terms for t in terms[cid])])
-    threshold = min_similarity(session)
+    found = pick_repeat(mine, earlier, terms, weights, min_similarity(session))
+    return session.get(Case, found) if found is not None else None
+
+
+def earlier_cases(
+    case: Case | Any, found: Iterable[tuple[int, datetime]], window: int
+) -> list[tuple[datetime, int]]:
+    """Of (case id, received) sharing a key with `case`: the ones before it within the
+    window, as (received, id)."""
+    since = case.received_at - timedelta(days=window)
+    mine = (case.received_at, case.id)
+    return sorted(
+        {(r, cid) for cid, r in found if cid != case.id and since <= r and (r, cid) < mine}
+    )
+
+
+def pick_repeat(
+    mine: list[str],
+    earlier: list[tuple[datetime, int]],
+    terms: Mapping[int, list[str]],
+    weights: Mapping[str, float],
+    threshold: float,
+) -> int | None:
+    """The latest earlier case whose matter resembles this one enough."""
     for _, cid in sorted(earlier, reverse=True):
         if bigrams.resemblance(mine, terms.get(cid, []), weights) >= threshold:
-            return session.get(Case, cid)
+            return cid
     return None
 
 

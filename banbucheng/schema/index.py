@@ -45,9 +45,19 @@ def _adjust_df(
     session: Session | Any, added: Iterable[str], removed: Iterable[str], docs: int
 ) -> None:
     table = SearchTerm.__table__  # type: ignore[attr-defined]
-    rows = [{"term": t, "df": 1} for t in added]
+    counts = dict.fromkeys(added, 1)
     if docs:
-        rows.append({"term": DOCS_KEY, "df": docs})
+        counts[DOCS_KEY] = docs
+    add_counts(session, counts)
+    removed = list(removed)
+    if removed:
+        session.execute(update(table).where(table.c.term.in_(removed)).values(df=table.c.df - 1))
+
+
+def add_counts(session: Session | Any, counts: dict[str, int]) -> None:
+    """Add to the terms' document counts (DOCS_KEY: to the number of indexed cases)."""
+    table = SearchTerm.__table__  # type: ignore[attr-defined]
+    rows = [{"term": t, "df": n} for t, n in counts.items() if n]
     if rows:
         if is_postgres(session):
             from sqlalchemy.dialects.postgresql import insert
@@ -58,9 +68,6 @@ def _adjust_df(
             index_elements=["term"], set_={"df": table.c.df + stmt.excluded.df}
         )
         session.execute(stmt, rows)
-    removed = list(removed)
-    if removed:
-        session.execute(update(table).where(table.c.term.in_(removed)).values(df=table.c.df - 1))
 
 
 def index_case(session: Session, case: Case) -> None:

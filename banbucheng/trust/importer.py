@@ -80,7 +80,8 @@ class Table:
     ignored: list[str] = field(default_factory=list)  # header cells that name no field
 
 
-def read_table(path: Path) -> Table:
+def read_table(path: Path, encoding: str | None = None) -> Table:
+    """The file's header and rows; `encoding` for a CSV, checked by check_encoding."""
     from banbucheng.trust.backup import os_reason
 
     path = path.expanduser()
@@ -106,7 +107,7 @@ def read_table(path: Path) -> Table:
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
         raise InvalidInput("文件扩展名为 .xlsx，但内容不是有效的 XLSX 文件")
     else:
-        grid = _csv_grid(data)
+        grid = _csv_grid(data, encoding)
     return _table(grid, source)
 
 
@@ -116,22 +117,101 @@ def _shown_path(path: Path) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (BOM or not), UTF-16 with BOM, else GB18030 (a superset of GBK and GB2312)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings: tuple[str, ...] = ("utf-16",)
-    else:
-        encodings = ("utf-8-sig", "gb18030")
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput("无法识别文件编码：请另存为 UTF-8 或 GBK（GB18030）编码的 CSV，或 XLSX")
+# Encodings a register may be saved in; --encoding takes these and their aliases.
+ENCODINGS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8",
+    "gb18030": "GB18030",
+    "gbk": "GBK",
+    "gb2312": "GB2312",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+    "big5": "Big5",
+}
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
-def _csv_grid(data: bytes) -> Iterator[tuple[int, list[Any]]]:
-    text = decode(data)
+def check_encoding(name: str) -> str:
+    """The codec for --encoding (utf-8, gbk, gb18030, utf-16, big5 and their aliases)."""
+    try:
+        codec = codecs.lookup(name.strip()).name if len(name) < 40 else ""
+    except (LookupError, ValueError):
+        codec = ""
+    if codec not in ENCODINGS:
+        raise InvalidInput(
+            "未知的编码（--encoding），应为 utf-8、gb18030、gbk、gb2312、utf-16 或 big5 之一"
+        )
+    return codec
+
+
+def decode(data: bytes, encoding: str | None = None) -> str:
+    """The whole file in one encoding: the BOM's, else the declared one, else UTF-8 if
+    it decodes cleanly, else GB18030 (a superset of GBK and GB2312) unless the file is
+    mostly valid UTF-8 with a few bad bytes (a damaged UTF-8 file, which GB18030 would
+    turn into mojibake). A file that does not decode cleanly is refused, naming the row."""
+    bom = next((codec for mark, codec in _BOMS if data.startswith(mark)), None)
+    if bom is not None:
+        if encoding is not None and ENCODINGS[encoding] != ENCODINGS[bom]:
+            raise InvalidInput(
+                f"文件开头的字节顺序标记（BOM）表明是 {ENCODINGS[bom]} 编码，"
+                f"与 --encoding 指定的 {ENCODINGS[encoding]} 不符"
+            )
+        return _strict(data, bom)
+    if encoding is not None:
+        return _strict(data, encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    loose = data.decode("utf-8", errors="surrogateescape")  # bad bytes as U+DC80..U+DCFF
+    bad = sum(1 for ch in loose if "\udc80" <= ch <= "\udcff")
+    if len(loose) - sum(ch.isascii() for ch in loose) - bad > bad:  # mostly valid UTF-8
+        raise InvalidInput(
+            f"第 {_row_at(data, utf8_error.start, 'utf-8')} 行有不是 UTF-8 的字节：文件大部分是"
+            " UTF-8 编码，但这一行已损坏；请在 Excel/WPS 中核对这一行后另存为 UTF-8 CSV"
+        )
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        row = _row_at(data, exc.start, "gb18030")
+        raise InvalidInput(
+            f"无法识别文件编码：既不是 UTF-8 也不是 GBK（GB18030），第 {row} 行起无法解读；"
+            "请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX，或用 --encoding 指明编码"
+        ) from None
+
+
+def _strict(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"第 {_row_at(data, exc.start, encoding)} 行有不是 {ENCODINGS[encoding]} 编码的字节，"
+            "文件可能已损坏或混用了编码；请核对这一行，或用 --encoding 指明正确的编码"
+        ) from None
+
+
+def _row_at(data: bytes, offset: int, encoding: str) -> int:
+    """The row (as Excel shows it: a record, whatever line breaks its cells hold) in
+    which byte `offset` lies; everything before it decodes cleanly."""
+    try:
+        text = data[:offset].decode(encoding)
+    except UnicodeDecodeError:  # a multi-byte character cut at the offset
+        return data[:offset].count(b"\n") + 1
+    text = text.lstrip("\ufeff")
+    try:
+        records = sum(1 for _ in csv.reader(io.StringIO(text + "x", newline="")))
+    except csv.Error:
+        return text.count("\n") + 1
+    return max(records, 1)
+
+
+def _csv_grid(data: bytes, encoding: str | None) -> Iterator[tuple[int, list[Any]]]:
+    text = decode(data, encoding)
     first = text.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -417,15 +497,27 @@ class Outcome:
         }
 
 
-def _duplicate_of(ctx: Any, row: Row) -> str | None:
-    from sqlmodel import select
+FLUSH_ROWS = 500  # rows written together (domain/batch.py)
+
+
+def _stored_duplicates(ctx: Any, rows: list[Row]) -> dict[tuple[Any, ...], str]:
+    """Stored cases with the same receipt time, phone and matter as a row, read for
+    all rows at once: (received_at, phone, matter) → case number."""
+    from sqlmodel import col, select
 
     from banbucheng.schema.models import Case
 
-    stmt = select(Case.number).where(
-        Case.received_at == row.received_at, Case.phone == row.phone, Case.matter == row.matter
-    )
-    return ctx.session.exec(stmt).first()
+    wanted = {(row.received_at, row.phone, row.matter) for row in rows}
+    times = sorted({row.received_at for row in rows})
+    found: dict[tuple[Any, ...], str] = {}
+    for i in range(0, len(times), 500):
+        stmt = select(Case.received_at, Case.phone, Case.matter, Case.number).where(
+            col(Case.received_at).in_(times[i : i + 500])
+        )
+        for received, phone, matter, number in ctx.session.exec(stmt).all():
+            if (received, phone, matter) in wanted:
+                found.setdefault((received, phone, matter), number)
+    return found
 
 
 def run_import(
@@ -434,11 +526,13 @@ def run_import(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> Outcome:
-    """Check every row, then load the good ones through the lifecycle, each in a
-    savepoint so a row the lifecycle refuses is reported and left out. The caller's
-    transaction decides what is kept."""
+    """Check every row, then load the good ones through the lifecycle into a batch
+    (services/bulk.py), written every FLUSH_ROWS rows; a row the lifecycle refuses is
+    undone alone, reported and left out. The caller's transaction decides what is kept."""
+    from banbucheng.services import bulk
+
     outcome = Outcome(source=table.source, rows=len(table.rows), ignored=table.ignored)
-    checked: list[Row] = []
+    good: list[Row] = []
     seen: dict[tuple[Any, ...], int] = {}
     for number, raw in table.rows:
         row, errors = check_row(number, raw, now=ctx.now, closing=ctx.policy.closing_time)
@@ -448,30 +542,44 @@ def run_import(
                 errors = [f"与第 {seen[key]} 行重复（受理时间、电话和事项相同）"]
             else:
                 seen[key] = number
-                existing = _duplicate_of(ctx, row)
-                if existing:
-                    errors = [f"与已有案件 {existing} 重复（受理时间、电话和事项相同）"]
+                good.append(row)
         if errors:
             outcome.bad.append((number, "；".join(dict.fromkeys(errors))))
+    stored = _stored_duplicates(ctx, good)
+    checked: list[Row] = []
+    for row in good:
+        existing = stored.get((row.received_at, row.phone, row.matter))
+        if existing:
+            outcome.bad.append(
+                (row.number, f"与已有案件 {existing} 重复（受理时间、电话和事项相同）")
+            )
         else:
-            checked.append(row)  # type: ignore[arg-type]
+            checked.append(row)
+    bulk_ctx = bulk.start(ctx)
+    batch = bulk_ctx.batch
+    batch.learning.prepare((row.phone, row.id_number) for row in checked)
     for i, row in enumerate(checked, start=1):
-        savepoint = ctx.session.begin_nested()
+        mark = batch.savepoint()
         try:
-            number = _load(ctx, row, table.source, outcome.new_units)
+            number, new_unit = _load(bulk_ctx, row, table.source)
         except BbcError as exc:
-            savepoint.rollback()
+            batch.rollback(mark)
             outcome.bad.append((row.number, exc.message))
         else:
-            savepoint.commit()
             outcome.imported.append((row.number, number))
-        if progress is not None:
-            progress(i, len(checked))
+            if new_unit and new_unit not in outcome.new_units:  # listed once at the end
+                outcome.new_units.append(new_unit)
+        if i % FLUSH_ROWS == 0 or i == len(checked):
+            batch.flush()
+            if progress is not None:
+                progress(i, len(checked))
     outcome.bad.sort()
     return outcome
 
 
-def _load(ctx: Any, row: Row, source: str, new_units: list[str]) -> str:
+def _load(ctx: Any, row: Row, source: str) -> tuple[str, str | None]:
+    """One row through the lifecycle, as the commands would have typed it at its own
+    times. Returns the case number and the unit added to the directory, if any."""
     from banbucheng.domain import lifecycle
     from banbucheng.services import cases as case_service
 
@@ -489,8 +597,6 @@ def _load(ctx: Any, row: Row, source: str, new_units: list[str]) -> str:
         subtype=row.subtype,
     )
     new_unit = bool(row.unit) and bool(lifecycle.dispatch(at_received, case, unit=row.unit))
-    if new_unit and row.unit not in new_units:  # listed once at the end, not per row
-        new_units.append(row.unit)  # type: ignore[arg-type]
     if row.closed_at is not None:
         at_closed = replace(ctx, now=row.closed_at)
         case_service.close(
@@ -499,4 +605,4 @@ def _load(ctx: Any, row: Row, source: str, new_units: list[str]) -> str:
         if row.satisfaction:
             lifecycle.visit(at_closed, case, satisfaction=row.satisfaction, at=row.closed_at)
     lifecycle.record_import(ctx, case, source=source, row=row.number)
-    return case.number
+    return case.number, row.unit if new_unit else None
