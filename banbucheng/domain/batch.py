@@ -17,6 +17,7 @@ error anywhere keeps nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -26,7 +27,7 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
 from banbucheng.schema.chain import seal_new_cases
-from banbucheng.schema.models import Case, Counter, Event, Unit
+from banbucheng.schema.models import Case, CaseChain, Counter, Event, Unit
 from banbucheng.store import case_number, counter_key
 
 _CASE_COLUMNS = tuple(c.name for c in Case.__table__.columns)  # type: ignore[attr-defined]
@@ -37,6 +38,14 @@ _CASE_DEFAULTS = {
 # Tables the batch writes besides cases and events, in an order their foreign keys allow.
 ORDER = ("units", "mechanisms", "cases", "case_helpers", "case_terms", "citizen_keys",
          "mechanism_cases")  # fmt: skip
+
+
+def _memo(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A bind processor remembering its answers (a row's times repeat: received,
+    registered and clock start; closed, visited and their events)."""
+    if convert is None:
+        return None
+    return functools.lru_cache(maxsize=1024)(convert)
 
 
 class CaseRow:
@@ -55,6 +64,8 @@ class Batch:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.postgres = session.get_bind().dialect.name == "postgresql"
+        if not self.postgres:  # room for the indexes being written, so pages are not spilt
+            session.connection().exec_driver_sql("PRAGMA cache_size = -65536")  # KiB
         self.cases: list[CaseRow] = []
         self.events: list[dict[str, Any]] = []
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER if name != "cases"}
@@ -62,6 +73,7 @@ class Batch:
         self.learning: Any = None  # services/bulk.py's Learning for this batch
         self._undo: list[Callable[[], Any]] = []
         self._counters: dict[str, int] = {}
+        self._counters_read = False
         self._touched: set[str] = set()
         self._ids: dict[str, list[int]] = {}
         self._last: dict[str, int] = {}
@@ -115,11 +127,12 @@ class Batch:
 
     def case_number(self, prefix: str, day: date) -> str:
         """store.next_case_number for the batch: the day's counter read once, moved here."""
+        if not self._counters_read:  # all days' counters at once (one row a day)
+            self._counters_read = True
+            stmt = select(Counter.key, Counter.value).where(Counter.key.startswith("case:"))  # type: ignore[attr-defined]
+            self._counters.update(self.session.exec(stmt).all())
         key = counter_key(day)
-        value = self._counters.get(key)
-        if value is None:
-            stmt = select(Counter.value).where(Counter.key == key)
-            value = self.session.exec(stmt).first() or 0
+        value = self._counters.get(key, 0)
         self._counters[key] = value + 1
         self._touched.add(key)
         self.on_undo(lambda: self._counters.__setitem__(key, value))
@@ -190,16 +203,15 @@ class Batch:
         """Write everything buffered (call between rows: what was done is complete)."""
         for hook in self.before_flush:
             hook()
-        session = self.session
         tables = SQLModel.metadata.tables
         for name in ORDER:
             rows = [c.row() for c in self.cases] if name == "cases" else self.rows[name]
-            if rows:
-                session.execute(tables[name].insert(), rows)
+            self._insert(tables[name], rows)
         if self.events:
             numbers = {c.id: c.number for c in self.cases}
-            seal_new_cases(session, self.events, numbers)
-            session.execute(Event.__table__.insert(), self.events)  # type: ignore[attr-defined]
+            anchors = seal_new_cases(self.session, self.events, numbers)
+            self._insert(Event.__table__, self.events)  # type: ignore[attr-defined]
+            self._insert(CaseChain.__table__, anchors)  # type: ignore[attr-defined]
         if self._touched:
             self._write_counters()
         self.cases.clear()
@@ -207,6 +219,25 @@ class Batch:
         for rows in self.rows.values():
             rows.clear()
         self._undo.clear()
+
+    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """INSERT the rows with one executemany, each value converted by its column's
+        own bind processor as SQLAlchemy would, without its per-row bookkeeping."""
+        if not rows:
+            return
+        connection = self.session.connection()
+        dialect = connection.dialect
+        columns = [c for c in table.columns if c.name in rows[0]]
+        marker = "%s" if dialect.paramstyle == "format" else "?"
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
+            f"VALUES ({', '.join([marker] * len(columns))})"
+        )
+        convert = [(c.name, _memo(c.type._cached_bind_processor(dialect))) for c in columns]
+        values = [
+            tuple(row[name] if f is None else f(row[name]) for name, f in convert) for row in rows
+        ]
+        connection.exec_driver_sql(sql, values)
 
     def _write_counters(self) -> None:
         if self.postgres:

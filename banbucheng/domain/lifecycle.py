@@ -134,6 +134,9 @@ def helper_names(session: Session, case_id: int) -> list[str]:
 # ---------------------------------------------------------------- events
 
 
+_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # json.dumps, made once
+
+
 def _record(
     ctx: Ctx,
     case: Case,
@@ -151,8 +154,7 @@ def _record(
         "after": {k: after[k] for k in changed} | (extra_after or {}),
         "text": text,
     }
-    fields = {"at": ctx.now, "actor": ctx.actor, "action": action,
-              "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)}  # fmt: skip
+    fields = {"at": ctx.now, "actor": ctx.actor, "action": action, "detail": _json(detail)}
     if ctx.batch is not None:  # bbc import: written with the batch (domain/batch.py)
         return ctx.batch.event(case, **fields)
     ctx.session.add(case)

@@ -39,10 +39,14 @@ def event_hash(
     return digest(seq, number, _at_text(at), actor, action, detail, prev_hash)
 
 
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")), its encoder made once.
+_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def digest(*fields: Any) -> str:
     """SHA-256 over [FORMAT, seq, number, at, actor, action, detail, prev_hash] as
     compact JSON (UTF-8, no ASCII escaping): one serialisation, whatever the database."""
-    canonical = json.dumps([FORMAT, *fields], ensure_ascii=False, separators=(",", ":"))
+    canonical = _canonical([FORMAT, *fields])
     return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
@@ -70,14 +74,15 @@ def _head(session: Session) -> ChainHead:
     return head
 
 
-def _link(head: ChainHead, number: str, at: datetime, actor: str, action: str, detail: str):
-    """The next link: (seq, prev_hash, hash) after `head`, which moves to it."""
-    seq, prev_hash = head.seq + 1, head.hash or GENESIS
+def _link(
+    seq: int, prev_hash: str, number: str, at: datetime, actor: str, action: str, detail: str
+) -> tuple[int, str, str]:
+    """The link after (seq, prev_hash): this event's (seq, prev_hash, hash)."""
+    seq, prev_hash = seq + 1, prev_hash or GENESIS
     hash_ = event_hash(
         seq=seq, number=number, at=at, actor=actor, action=action, detail=detail,
         prev_hash=prev_hash,
     )  # fmt: skip
-    head.seq, head.hash = seq, hash_
     return seq, prev_hash, hash_
 
 
@@ -86,8 +91,9 @@ def seal(session: Session, event: Event, number: str) -> None:
     writing transaction, before the event is flushed (store.py's before_flush hook)."""
     head = _head(session)
     event.seq, event.prev_hash, event.hash = _link(
-        head, number, event.at, event.actor, event.action, event.detail
+        head.seq, head.hash, number, event.at, event.actor, event.action, event.detail
     )
+    head.seq, head.hash = event.seq, event.hash
     session.add(head)
     if event.case_id is None:  # a store-level event (history.py): in the chain, no case
         return
@@ -99,24 +105,28 @@ def seal(session: Session, event: Event, number: str) -> None:
     session.add(anchor)
 
 
-def seal_new_cases(session: Session, events: list[dict[str, Any]], numbers: dict[int, str]) -> None:
+def seal_new_cases(
+    session: Session, events: list[dict[str, Any]], numbers: dict[int, str]
+) -> list[dict[str, Any]]:
     """Seal events written in bulk (domain/batch.py), in order, exactly as seal() would
-    one by one: each event dict gets seq, prev_hash and hash; the head moves; and the
-    cases, all new in this transaction (`numbers`: id → case number), get their
-    `case_chain` anchors in one insert."""
+    one by one: each event dict gets seq, prev_hash and hash, and the head moves.
+    Returns the `case_chain` rows (anchors) of their cases, all new in this
+    transaction (`numbers`: id → case number), for the caller to insert."""
     head = _head(session)
+    seq, hash_ = head.seq, head.hash
     anchors: dict[int, dict[str, Any]] = {}
     for ev in events:
         case_id = ev["case_id"]
         number = numbers[case_id]
-        ev["seq"], ev["prev_hash"], ev["hash"] = _link(
-            head, number, ev["at"], ev["actor"], ev["action"], ev["detail"]
+        seq, ev["prev_hash"], hash_ = _link(
+            seq, hash_, number, ev["at"], ev["actor"], ev["action"], ev["detail"]
         )
+        ev["seq"], ev["hash"] = seq, hash_
         anchor = anchors.get(case_id)
         if anchor is None:
             anchor = anchors[case_id] = {"case_id": case_id, "number": number, "events": 0}
         anchor["events"] += 1
-        anchor["last_seq"], anchor["last_hash"] = ev["seq"], ev["hash"]
+        anchor["last_seq"], anchor["last_hash"] = seq, hash_
+    head.seq, head.hash = seq, hash_
     session.add(head)
-    if anchors:
-        session.execute(CaseChain.__table__.insert(), list(anchors.values()))  # type: ignore[attr-defined]
+    return list(anchors.values())

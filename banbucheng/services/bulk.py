@@ -116,32 +116,32 @@ class BulkLearning(Learning):
 
     # ---------------------------------------------------------------- the learning steps
 
-    def _count(self, term: str, n: int) -> None:
-        self.delta[term] = self.delta.get(term, 0) + n
-        self.batch.on_undo(lambda: self.delta.__setitem__(term, self.delta[term] - n))
-
     def index(self, ctx: Ctx, case: Any) -> None:
         """index.index_case for a batch case: its terms kept, the counts moved."""
         main, extra = index.case_text_terms(
             case.matter, case.department, case.result, case.mechanism
         )
         old_terms = self.terms.get(case.id)
-        if old_terms is None:
-            old: set[str] = set()
-            self._count(index.DOCS_KEY, 1)
-        else:
-            old = set(old_terms[0]) | set(old_terms[1])
         new = set(main) | set(extra)
-        for t in new - old:
-            self._count(t, 1)
-        for t in old - new:
-            self._count(t, -1)
+        old = set() if old_terms is None else set(old_terms[0]) | set(old_terms[1])
+        changes = dict.fromkeys(new - old, 1) | dict.fromkeys(old - new, -1)
+        if old_terms is None:
+            changes[index.DOCS_KEY] = 1
+        delta = self.delta
+        for t, n in changes.items():
+            delta[t] = delta.get(t, 0) + n
         self.terms[case.id] = (main, extra)
         self.main[case.id] = main
-        if old_terms is None:
-            self.batch.on_undo(lambda: self.terms.pop(case.id))
-        else:
-            self.batch.on_undo(lambda: self.terms.__setitem__(case.id, old_terms))
+
+        def undo() -> None:
+            for t, n in changes.items():
+                self.delta[t] -= n
+            if old_terms is None:
+                del self.terms[case.id]
+            else:
+                self.terms[case.id] = old_terms
+
+        self.batch.on_undo(undo)
 
     def keys(self, ctx: Ctx, case: Any) -> list[str]:
         keys = citizens.keys_of(self.secret, case)
