@@ -229,7 +229,7 @@ def _run_import(table: Any, keep: Callable[[Any], bool]) -> Any:
 
     outcome: importer.Outcome | None = None
     try:
-        with session(write=True) as ctx:
+        with session(write=True, doing="import") as ctx:
             outcome = importer.run_import(ctx, table, progress=progress)
             if not keep(outcome):
                 raise _DryRun

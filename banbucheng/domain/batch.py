@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from pydantic_core import PydanticUndefined
@@ -233,10 +234,22 @@ class Batch:
             f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
             f"VALUES ({', '.join([marker] * len(columns))})"
         )
-        convert = [(c.name, _memo(c.type._cached_bind_processor(dialect))) for c in columns]
-        values = [
-            tuple(row[name] if f is None else f(row[name]) for name, f in convert) for row in rows
+        names = [c.name for c in columns]
+        get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        convert = [
+            (i, _memo(f))
+            for i, f in enumerate(c.type._cached_bind_processor(dialect) for c in columns)
+            if f is not None
         ]
+        if convert:
+            values = []
+            for row in rows:
+                value = list(get(row))
+                for i, f in convert:
+                    value[i] = f(value[i])
+                values.append(tuple(value))
+        else:
+            values = [get(row) for row in rows]
         connection.exec_driver_sql(sql, values)
 
     def _write_counters(self) -> None:

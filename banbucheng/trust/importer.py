@@ -16,13 +16,14 @@ bad, and a crash or kill in the middle leaves the store as it was.
 from __future__ import annotations
 
 import codecs
+import copy
 import csv
 import hashlib
 import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -577,13 +578,20 @@ def run_import(
     return outcome
 
 
+def _at(ctx: Any, now: datetime) -> Any:
+    """The Ctx at another time (dataclasses.replace, at a tenth of its cost)."""
+    moved = copy.copy(ctx)
+    moved.now = now
+    return moved
+
+
 def _load(ctx: Any, row: Row, source: str) -> tuple[str, str | None]:
     """One row through the lifecycle, as the commands would have typed it at its own
     times. Returns the case number and the unit added to the directory, if any."""
     from banbucheng.domain import lifecycle
     from banbucheng.services import cases as case_service
 
-    at_received = replace(ctx, now=row.received_at)
+    at_received = _at(ctx, row.received_at)
     case = case_service.register(
         at_received,
         citizen_name=row.name,
@@ -598,7 +606,7 @@ def _load(ctx: Any, row: Row, source: str) -> tuple[str, str | None]:
     )
     new_unit = bool(row.unit) and bool(lifecycle.dispatch(at_received, case, unit=row.unit))
     if row.closed_at is not None:
-        at_closed = replace(ctx, now=row.closed_at)
+        at_closed = _at(ctx, row.closed_at)
         case_service.close(
             at_closed, case, result=row.result or "", at=row.closed_at, mechanism=row.mechanism
         )
