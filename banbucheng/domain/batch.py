@@ -229,7 +229,7 @@ class Batch:
         connection = self.session.connection()
         dialect = connection.dialect
         columns = [c for c in table.columns if c.name in rows[0]]
-        marker = "%s" if dialect.paramstyle == "format" else "?"
+        marker = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
         sql = (
             f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
             f"VALUES ({', '.join([marker] * len(columns))})"
