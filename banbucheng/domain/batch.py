@@ -111,7 +111,9 @@ class Batch:
         pool = self._ids.get(table)
         if not pool:
             pool = self._ids[table] = self._reserve(table, 500)
-        return pool.pop()
+        taken = pool.pop()
+        self.on_undo(lambda: pool.append(taken))  # a refused row's id is given again
+        return taken
 
     def _reserve(self, table: str, n: int) -> list[int]:
         if self.postgres:
@@ -257,10 +259,15 @@ class Batch:
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        rows = [{"key": k, "value": self._counters[k]} for k in sorted(self._touched)]
+        rows = [  # a day whose every row was refused keeps no counter, as one by one
+            {"key": k, "value": self._counters[k]}
+            for k in sorted(self._touched)
+            if self._counters[k]
+        ]
         stmt = insert(Counter)
         stmt = stmt.on_conflict_do_update(
             index_elements=["key"], set_={"value": stmt.excluded.value}
         )
-        self.session.execute(stmt, rows)
+        if rows:
+            self.session.execute(stmt, rows)
         self._touched.clear()
