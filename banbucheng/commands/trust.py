@@ -195,6 +195,14 @@ def import_(
         bool, typer.Option("--skip-bad", help="有误的行跳过，其余照常导入")
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查，不导入")] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="编码，如 utf-8、gb18030、gbk、gb2312、utf-16、big5（只用于 CSV；"
+            "默认按文件开头的 BOM 或内容识别）",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """从 Excel/WPS 表格导入此前登记的案件：CSV（UTF-8、带 BOM 的 UTF-8、GBK/GB18030）或 XLSX。
@@ -205,13 +213,16 @@ def import_(
     满意度/satisfaction。期限按中心规则计算，每件记一条“导入”事件。
 
     有误的行逐行列出行号与原因；默认只要有一行有误就不导入任何一行（--skip-bad 导入其余）。
-    导入在一个事务中完成，中途中断不会留下半截数据。
+    导入在一个事务中完成，中途中断不会留下半截数据。整个文件只用一种编码解读：文件开头
+    的 BOM、--encoding 指定的编码，或自动识别（UTF-8，否则 GBK/GB18030）；有解读不了的
+    字节就指出第几行并拒绝导入，不会存入乱码。
 
     例：bbc import 2021年台账.xlsx；bbc import 台账.csv --dry-run
     """
     from banbucheng.trust import importer
 
-    table = importer.read_table(_path(file))
+    codec = importer.check_encoding(encoding) if encoding is not None else None
+    table = importer.read_table(_path(file), codec)
     outcome = _run_import(table, keep=lambda o: not dry_run and (skip_bad or not o.bad))
     _show_import(outcome, dry_run=dry_run, as_json=as_json)
 
