@@ -102,10 +102,8 @@ _PLAIN = frozenset({type(None), str, int, bool, float})
 def snap(value: Any) -> Any:
     if value.__class__ in _PLAIN:  # most fields, most of the time (bbc import: 10^5 a second)
         return value
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # a datetime too
         return _snap_time(value)
-    if isinstance(value, date):
-        return value.isoformat()
     return value
 
 
@@ -132,8 +130,10 @@ TRACKED = (
 
 
 @functools.lru_cache(maxsize=256)  # a case's times, snapped before and after each step
-def _snap_time(value: datetime) -> str:
-    return value.astimezone(BEIJING).isoformat(timespec="seconds")
+def _snap_time(value: date) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(BEIJING).isoformat(timespec="seconds")
+    return value.isoformat()
 
 
 _TRACKED_VALUES = attrgetter(*TRACKED)

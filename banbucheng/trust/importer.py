@@ -16,7 +16,6 @@ bad, and a crash or kill in the middle leaves the store as it was.
 from __future__ import annotations
 
 import codecs
-import copy
 import csv
 import hashlib
 import io
@@ -579,10 +578,8 @@ def run_import(
 
 
 def _at(ctx: Any, now: datetime) -> Any:
-    """The Ctx at another time (dataclasses.replace, at a tenth of its cost)."""
-    moved = copy.copy(ctx)
-    moved.now = now
-    return moved
+    """The Ctx at another time (dataclasses.replace, at a fraction of its cost)."""
+    return type(ctx)(**(vars(ctx) | {"now": now}))
 
 
 def _load(ctx: Any, row: Row, source: str) -> tuple[str, str | None]:
