@@ -32,7 +32,7 @@ PG_WRITE_LOCK = 0x62626301
 # gives up; it says that it waits, and Ctrl-C stops it at any time. Readers never wait.
 WRITE_WAIT_S = 30 * 60
 # What a long writer is doing, as other writers waiting for it are told.
-WRITERS = {"import": "导入", "restore": "恢复"}
+WRITERS = {"import": "导入"}
 
 
 @dataclass(frozen=True)
@@ -414,7 +414,7 @@ def counter_key(day: date) -> str:
 
 
 def case_number(prefix: str, day: date, seq: int) -> str:
-    return f"{prefix}{day:%Y%m%d}-{seq:03d}"
+    return f"{prefix}{day.year:04d}{day.month:02d}{day.day:02d}-{seq:03d}"
 
 
 def next_case_number(session: Session, prefix: str, day: date) -> str:

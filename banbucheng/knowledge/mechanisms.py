@@ -179,11 +179,12 @@ def for_close(ctx: Ctx, case: Case, ref: str) -> tuple[Mechanism, bool]:
     if MECHANISM_REF.fullmatch(value):
         return find_mechanism(ctx.session, value), False
     name = mechanism_name(value)
-    stmt = select(Mechanism).where(Mechanism.name == name)
-    if ctx.batch is not None:  # bbc import: each name looked up once, new ones batched
-        found = ctx.batch.cached("mechanisms", name, lambda: ctx.session.exec(stmt).first())
-    else:
-        found = ctx.session.exec(stmt).first()
+
+    def stored() -> Mechanism | None:
+        return ctx.session.exec(select(Mechanism).where(Mechanism.name == name)).first()
+
+    # bbc import: each name looked up once, new ones batched (domain/batch.py)
+    found = ctx.batch.cached("mechanisms", name, stored) if ctx.batch is not None else stored()
     if found is not None:
         return found, False
     mechanism = Mechanism(name=name, description=value, created_at=ctx.now, created_by=ctx.actor)

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from banbucheng.core import bigrams
 from banbucheng.domain.batch import Batch
 from banbucheng.schema import citizens, index
-from banbucheng.schema.models import Case, CaseTerms, CitizenKey
+from banbucheng.schema.models import Case, CaseTerms, CitizenKey, SearchTerm
 from banbucheng.services.cases import Learning
 from banbucheng.store import Ctx
 
@@ -59,7 +59,7 @@ class BulkLearning(Learning):
         # The index of the batch's cases: (main, extra) terms; the document counts
         # as stored (read when needed) plus what the batch added since its last flush.
         self.terms: dict[int, tuple[list[str], list[str]]] = {}
-        self.stored_df: dict[str, int] = {}
+        self.stored_df: dict[str, int] | None = None
         self.delta: dict[str, int] = {}
         batch.before_flush.append(self._flush)
 
@@ -100,16 +100,15 @@ class BulkLearning(Learning):
 
     def _weights(self, terms: Iterable[str]) -> dict[str, float]:
         """IDF weights as schema.index.Weights would read them at this point."""
+        if self.stored_df is None:  # every term's count, read once (tens of thousands)
+            table = SearchTerm.__table__  # type: ignore[attr-defined]
+            rows = self.session.execute(select(table.c.term, table.c.df)).all()
+            self.stored_df = dict(rows)  # type: ignore[arg-type]
         wanted = set(terms) | {index.DOCS_KEY}
-        missing = [t for t in wanted if t not in self.stored_df]
-        if missing:
-            n_docs, found = index._document_frequencies(self.session, missing)
-            for t in missing:
-                self.stored_df[t] = found.get(t, 0)
-            self.stored_df[index.DOCS_KEY] = n_docs
+        stored, delta = self.stored_df, self.delta
 
         def df(t: str) -> int:
-            return self.stored_df[t] + self.delta.get(t, 0)
+            return stored.get(t, 0) + delta.get(t, 0)
 
         n_docs = df(index.DOCS_KEY)
         return {t: bigrams.weight(t, df(t), n_docs) for t in wanted - {index.DOCS_KEY}}
@@ -182,9 +181,9 @@ class BulkLearning(Learning):
                 {"case_id": case.id, "main": bigrams.join(main), "extra": bigrams.join(extra)}
             )
         index.add_counts(self.session, self.delta)
-        for t, n in self.delta.items():
-            if t in self.stored_df:
-                self.stored_df[t] += n
+        if self.stored_df is not None:
+            for t, n in self.delta.items():
+                self.stored_df[t] = self.stored_df.get(t, 0) + n
         self.delta = {}
 
 
