@@ -85,3 +85,38 @@ def test_readers_run_during_an_import_and_a_registration_waits_for_it(bbc, isola
     assert con.execute("SELECT count(*) FROM cases").fetchone() == (ROWS + 2,)
     con.close()
     assert bbc.json("verify")["ok"]
+
+
+def test_a_writer_names_itself_and_a_note_left_by_a_killed_one_is_ignored(tmp_path):
+    from banbucheng.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    note = tmp_path / "a.sqlite3-writer"
+    with store.announce("import"):
+        assert note.stat().st_mode & 0o777 == 0o600
+        assert store.writer() == "导入"
+    assert not note.exists() and store.writer() is None
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    note.write_text(f"{gone} import\n")
+    assert store.writer() is None  # its process is gone: nobody is importing
+    store.close()
+
+
+def test_a_writer_waits_saying_so_and_gives_up_at_the_bound(bbc, isolated, monkeypatch):
+    from banbucheng import store
+
+    bbc("register", "--name", "霍某某", "--phone", "13712341111", "--matter", "已有案件", now=NOW)
+    monkeypatch.setattr(store, "WRITE_WAIT_S", 3)
+    holder = sqlite3.connect(isolated, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, for longer than the bound
+    try:
+        result = bbc("register", "--name", "李海清", "--phone", "13900001111",
+                     "--matter", "等待中的登记", now=NOW, code=3)  # fmt: skip
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("另一项写入正在进行，等待中… 已等 1 秒")
+    assert lines[-1] == "错误：数据库正忙：另一项写入 0 分钟仍未结束，操作未保存，请稍后重试"
+    assert [c["matter"] for c in bbc.json("list")] == ["已有案件"]
