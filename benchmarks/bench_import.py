@@ -134,6 +134,14 @@ def verify(store: Path) -> bool:
     return done.returncode == 0
 
 
+def busy() -> float:
+    """CPU seconds of a fixed pure-Python loop, printed beside the figures: on a shared
+    machine one CPU second does less work when the other cores are busy."""
+    started = time.process_time()
+    sum(range(10**7))
+    return time.process_time() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rows", nargs="*", type=int, default=[20_000], help="rows per sheet")
@@ -154,6 +162,7 @@ def main() -> None:
             f"{n:>8} {best['wall']:>8.1f} {best['cpu']:>8.1f} {n / best['cpu']:>10.0f}"
             f" {n / best['wall']:>8.0f} {max(r['peak_mb'] for r in runs):>7.0f} MB  {ok}"
         )
+    print(f"（机器忙闲：固定循环 sum(range(10**7)) 用 {busy():.2f} CPU 秒）")
     if not args.keep:
         for path in folder.iterdir():
             path.unlink()
