@@ -220,8 +220,9 @@ def import_(
     例：bbc import 2021年台账.xlsx；bbc import 台账.csv --dry-run
     """
     from banbucheng.trust import importer
+    from banbucheng.trust.encoding import check_encoding
 
-    codec = importer.check_encoding(encoding) if encoding is not None else None
+    codec = check_encoding(encoding) if encoding is not None else None
     table = importer.read_table(_path(file), codec)
     outcome = _run_import(table, keep=lambda o: not dry_run and (skip_bad or not o.bad))
     _show_import(outcome, dry_run=dry_run, as_json=as_json)

@@ -1,21 +1,23 @@
 """`bbc import`: cases kept so far in spreadsheets, brought in through the lifecycle.
 
 Files: CSV in UTF-8 (with or without BOM), GB18030/GBK (what Excel and WPS save on
-Chinese Windows) or UTF-16 ("Unicode text"), comma- or tab-separated; and XLSX (the
-first worksheet). Headers in Chinese or English (HEADERS below).
+Chinese Windows) or UTF-16 ("Unicode text"), comma- or tab-separated, decoded in one
+encoding for the whole file (encoding.py); and XLSX (the first worksheet). Headers
+in Chinese or English (HEADERS below).
 
 Every row is checked first; each bad row is reported with its number as Excel or WPS
 shows it (the header is row 1) and a reason that never repeats personal data. The
 good rows then go through the same lifecycle functions as typed commands, with the
 clock set to the row's own times (as demo.py does), so deadlines follow the same
-rules; each case also gets an `import` event naming the file and row. Everything
-happens in the caller's one transaction: by default nothing is kept when any row is
-bad, and a crash or kill in the middle leaves the store as it was.
+rules; each case also gets an `import` event naming the file and row. They are kept
+in a batch and written in bulk, every FLUSH_ROWS rows (services/bulk.py), not one
+statement at a time. Everything happens in the caller's one transaction: by default
+nothing is kept when any row is bad, and a crash or kill in the middle leaves the
+store as it was.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -29,6 +31,7 @@ from typing import Any
 
 from banbucheng.core.errors import BbcError, InvalidInput
 from banbucheng.core.timeutil import BEIJING, to_beijing
+from banbucheng.trust.encoding import decode
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -115,99 +118,6 @@ def _shown_path(path: Path) -> str:
     """A file name safe to print and record: no control characters, at most 80 chars."""
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else "?" for ch in str(path))
     return text if len(text) <= 80 else text[:79] + "…"
-
-
-# Encodings a register may be saved in; --encoding takes these and their aliases.
-ENCODINGS = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8",
-    "gb18030": "GB18030",
-    "gbk": "GBK",
-    "gb2312": "GB2312",
-    "utf-16": "UTF-16",
-    "utf-16-le": "UTF-16",
-    "utf-16-be": "UTF-16",
-    "big5": "Big5",
-}
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def check_encoding(name: str) -> str:
-    """The codec for --encoding (utf-8, gbk, gb18030, utf-16, big5 and their aliases)."""
-    try:
-        codec = codecs.lookup(name.strip()).name if len(name) < 40 else ""
-    except (LookupError, ValueError):
-        codec = ""
-    if codec not in ENCODINGS:
-        raise InvalidInput(
-            "未知的编码（--encoding），应为 utf-8、gb18030、gbk、gb2312、utf-16 或 big5 之一"
-        )
-    return codec
-
-
-def decode(data: bytes, encoding: str | None = None) -> str:
-    """The whole file in one encoding: the BOM's, else the declared one, else UTF-8 if
-    it decodes cleanly, else GB18030 (a superset of GBK and GB2312) unless the file is
-    mostly valid UTF-8 with a few bad bytes (a damaged UTF-8 file, which GB18030 would
-    turn into mojibake). A file that does not decode cleanly is refused, naming the row."""
-    bom = next((codec for mark, codec in _BOMS if data.startswith(mark)), None)
-    if bom is not None:
-        if encoding is not None and ENCODINGS[encoding] != ENCODINGS[bom]:
-            raise InvalidInput(
-                f"文件开头的字节顺序标记（BOM）表明是 {ENCODINGS[bom]} 编码，"
-                f"与 --encoding 指定的 {ENCODINGS[encoding]} 不符"
-            )
-        return _strict(data, bom)
-    if encoding is not None:
-        return _strict(data, encoding)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
-    loose = data.decode("utf-8", errors="surrogateescape")  # bad bytes as U+DC80..U+DCFF
-    bad = sum(1 for ch in loose if "\udc80" <= ch <= "\udcff")
-    if len(loose) - sum(ch.isascii() for ch in loose) - bad > bad:  # mostly valid UTF-8
-        raise InvalidInput(
-            f"第 {_row_at(data, utf8_error.start, 'utf-8')} 行有不是 UTF-8 的字节：文件大部分是"
-            " UTF-8 编码，但这一行已损坏；请在 Excel/WPS 中核对这一行后另存为 UTF-8 CSV"
-        )
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        row = _row_at(data, exc.start, "gb18030")
-        raise InvalidInput(
-            f"无法识别文件编码：既不是 UTF-8 也不是 GBK（GB18030），第 {row} 行起无法解读；"
-            "请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX，或用 --encoding 指明编码"
-        ) from None
-
-
-def _strict(data: bytes, encoding: str) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"第 {_row_at(data, exc.start, encoding)} 行有不是 {ENCODINGS[encoding]} 编码的字节，"
-            "文件可能已损坏或混用了编码；请核对这一行，或用 --encoding 指明正确的编码"
-        ) from None
-
-
-def _row_at(data: bytes, offset: int, encoding: str) -> int:
-    """The row (as Excel shows it: a record, whatever line breaks its cells hold) in
-    which byte `offset` lies; everything before it decodes cleanly."""
-    try:
-        text = data[:offset].decode(encoding)
-    except UnicodeDecodeError:  # a multi-byte character cut at the offset
-        return data[:offset].count(b"\n") + 1
-    text = text.lstrip("\ufeff")
-    try:
-        records = sum(1 for _ in csv.reader(io.StringIO(text + "x", newline="")))
-    except csv.Error:
-        return text.count("\n") + 1
-    return max(records, 1)
 
 
 def _csv_grid(data: bytes, encoding: str | None) -> Iterator[tuple[int, list[Any]]]:
