@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -117,6 +118,6 @@ def test_a_writer_waits_saying_so_and_gives_up_at_the_bound(bbc, isolated, monke
         holder.execute("ROLLBACK")
         holder.close()
     lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith("另一项写入正在进行，等待中… 已等 1 秒")
+    assert re.fullmatch(r"另一项写入正在进行，等待中… 已等 [12] 秒（按 Ctrl-C 放弃）", lines[0])
     assert lines[-1] == "错误：数据库正忙：另一项写入 0 分钟仍未结束，操作未保存，请稍后重试"
     assert [c["matter"] for c in bbc.json("list")] == ["已有案件"]
