@@ -27,6 +27,7 @@ __all__ = [
     "parse_clock",
     "parse_date",
     "parse_datetime",
+    "parse_moment",
     "received_at",
     "reported_matter",
 ]
@@ -175,6 +176,12 @@ def parse_datetime(text: str, *, field: str = "时间") -> datetime:
     No offset means Beijing time (SPEC: "A time given without an offset is Beijing time");
     a date alone means 00:00 Beijing.
     """
+    return parse_moment(text, field=field)[0]
+
+
+def parse_moment(text: str, *, field: str = "时间") -> tuple[datetime, bool]:
+    """parse_datetime, and whether the text gave a date only (no time of day): one
+    parse for a cell that may hold either (bbc import)."""
     expected = "2021-04-01 或 2021-04-01 09:30"
     match = _match_datetime(text, field, expected)
     year = _checked_year(match, field)
@@ -200,7 +207,7 @@ def parse_datetime(text: str, *, field: str = "时间") -> datetime:
         raise InvalidInput(
             f"{field}不存在：请检查月、日、时、分是否超出范围，应为 {expected}"
         ) from None
-    return moment.astimezone(BEIJING)
+    return moment.astimezone(BEIJING), clock is None
 
 
 def parse_date(text: str, *, field: str = "日期") -> date:

@@ -261,7 +261,7 @@ def _text(value: Any) -> str:
 def _when(value: Any, label: str) -> tuple[datetime, bool]:
     """A time from a cell: an Excel date/time, or text in any form `parse_datetime`
     takes. Returns (aware Beijing datetime, whether only a date was given)."""
-    from banbucheng.core.validate import parse_date, parse_datetime
+    from banbucheng.core.validate import parse_moment
 
     if isinstance(value, datetime):
         if not 2000 <= value.year <= 2099:
@@ -273,11 +273,7 @@ def _when(value: Any, label: str) -> tuple[datetime, bool]:
         return datetime.combine(value, time(0), BEIJING), True
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise InvalidInput(f"{label}是数字而不是日期，请把该列设为日期或文本格式")
-    text = _text(value)
-    try:
-        return datetime.combine(parse_date(text, field=label), time(0), BEIJING), True
-    except InvalidInput:
-        return parse_datetime(text, field=label), False
+    return parse_moment(_text(value), field=label)
 
 
 def check_row(
