@@ -65,8 +65,6 @@ class Batch:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.postgres = session.get_bind().dialect.name == "postgresql"
-        if not self.postgres:  # room for the indexes being written, so pages are not spilt
-            session.connection().exec_driver_sql("PRAGMA cache_size = -65536")  # KiB
         self.cases: list[CaseRow] = []
         self.events: list[dict[str, Any]] = []
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER if name != "cases"}
