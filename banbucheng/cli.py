@@ -28,6 +28,7 @@ from banbucheng.commands import (
     browse,
     cases,
     demo,
+    key,
     knowledge,
     reports,
     shell,
@@ -54,6 +55,7 @@ GROUPS = [
     admin.config_app,
     knowledge.mechanism_app,
     knowledge.template_app,
+    key.key_app,
     shell.completion_app,
 ]
 
@@ -85,6 +87,10 @@ class _Root(ChineseHelp, TyperGroup):
         except EOFError:  # Ctrl-D where a question waited for an answer
             _leave_prompt_line()
             fail("已取消，未保存", 1)
+        except BrokenPipeError:  # the reader had enough (bbc list --all | head): no error
+            # Anything still buffered for the closed pipe goes nowhere, quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as exc:  # a bug: say so briefly, without data that may be personal
             if os.environ.get("BBC_DEBUG"):
                 raise
@@ -163,7 +169,9 @@ def main(
     db: Annotated[
         str | None,
         typer.Option(
-            "--db", help="数据库：文件路径或 SQLAlchemy URL（默认取 BBC_DB，再默认用户数据目录）"
+            "--db",
+            metavar="PATH",
+            help="数据库：文件路径或 SQLAlchemy URL（默认取 BBC_DB，再默认用户数据目录）",
         ),
     ] = None,
     operator: Annotated[

@@ -21,6 +21,7 @@ from itertools import accumulate, compress
 
 from chinese_calendar import constants as _cc
 
+from banbucheng.core.errors import OutOfCalendar
 from banbucheng.core.timeutil import BEIJING, to_beijing
 
 __all__ = [
@@ -78,7 +79,7 @@ class CalendarEntry:
 
 
 def _out_of_range(what: date) -> ValueError:
-    return ValueError(
+    return OutOfCalendar(
         f"date {what.isoformat()} is outside the working-day calendar "
         f"({INDEX_FIRST.isoformat()} to {INDEX_LAST.isoformat()})"
     )
@@ -209,7 +210,7 @@ class WorkCalendar:
             return start
         k = self._cum[self._offset(start)] + n
         if k > len(self._wd_dates):
-            raise ValueError(
+            raise OutOfCalendar(
                 f"{n} working days after {start.isoformat()} is beyond {INDEX_LAST.isoformat()}"
             )
         return self._wd_dates[k - 1]
@@ -278,7 +279,7 @@ def compute_deadline(
             k += 1  # the receipt counts from the next working day, itself not counted
     wd_dates = calendar._wd_dates
     if k > len(wd_dates):
-        raise ValueError(
+        raise OutOfCalendar(
             f"{days} working days after {received_at.date().isoformat()} "
             f"is beyond {INDEX_LAST.isoformat()}"
         )

@@ -17,12 +17,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
-from banbucheng.core.errors import StoreError
+from banbucheng.core.errors import BbcError, StoreError
+from banbucheng.core.files import create_empty, path_problem
+from banbucheng.core.keyring import KeyProblem, Keyring
 from banbucheng.core.paths import default_db_path
 from banbucheng.core.policy import Policy, build_policy
 from banbucheng.deadlines import CalendarEntry, WorkCalendar
 from banbucheng.schema.chain import seal
-from banbucheng.schema.migrations import is_current, upgrade
+from banbucheng.schema.migrations import PERSONAL_STEP, is_current, upgrade
 from banbucheng.schema.models import CalendarDay, Case, Counter, Event, Setting
 
 BUSY_TIMEOUT_S = 30
@@ -67,6 +69,9 @@ def locate(db: str | None, *, create: str = NEVER, make: bool = True) -> Locatio
         text = text.removeprefix("sqlite:///")
     elif "://" in text:
         return Location(url=text, label=_without_password(text), is_default=False)
+    problem = path_problem(text)
+    if problem:
+        raise StoreError(f"数据库路径不能使用（请检查 --db 或 BBC_DB）：{problem}")
     path = Path(text).expanduser().resolve()
     is_default = path == default.expanduser().resolve()
     if path.is_dir():
@@ -89,8 +94,8 @@ def locate(db: str | None, *, create: str = NEVER, make: bool = True) -> Locatio
             return Location(url=f"sqlite:///{path}", label=str(path), is_default=is_default)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Owner-only from the start: the file holds citizens' personal data.
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            # Owner-only from the start (or BBC_FILE_MODE): it holds personal data.
+            create_empty(path)
             created = True
         except FileExistsError:
             pass  # another window made it just now
@@ -124,6 +129,9 @@ def _sqlite_setup(engine: Engine, store: Store) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Deleted or overwritten content (an old token, a dropped clear value) is
+        # zeroed rather than left in free space of the file.
+        cursor.execute("PRAGMA secure_delete = ON")
         # ANALYZE and PRAGMA optimize sample at most this many rows per index, so
         # keeping statistics stays cheap at a million cases.
         cursor.execute("PRAGMA analysis_limit = 1000")
@@ -238,8 +246,24 @@ class Ctx:
     # and written together, instead of one statement at a time (bbc import).
     batch: Any = None
 
+    @property
+    def keyring(self) -> Keyring | None:
+        """The store's keys (core/keyring.py), None when they are not available."""
+        return self.store.keyring
+
+    def require_keyring(self, what: str) -> Keyring:
+        return self.store.require_keyring(what)
+
 
 class Store:
+    # The keys outside the store: loaded once as it opens (_load_keys). key_problem is
+    # why they are missing when a key file exists but may not be used; key_created is
+    # the key file made just now, for a new or upgraded store (the user is told).
+    store_id: str | None = None
+    keyring: Keyring | None = None
+    key_problem: KeyProblem | None = None
+    key_created: Path | None = None
+
     def __init__(self, url: str, *, waiting: Callable[[float, str | None], None] | None = None):
         """`waiting(seconds, what)`: told while a write waits for another writer (what
         it is doing, from WRITERS, when known)."""
@@ -275,9 +299,75 @@ class Store:
                 with self.engine.connect() as conn:
                     conn = conn.execution_options(bbc_write=True)
                     with conn.begin():
-                        upgrade(conn)
+                        done = upgrade(conn)
+                    self.key_created = conn.info.pop("bbc_key_created", None)
+                if self.is_sqlite and PERSONAL_STEP in done:
+                    self._compact()
+            self._load_keys()
         except DBAPIError as exc:
             raise StoreError(_db_message(exc)) from None
+
+    def _load_keys(self) -> None:
+        from banbucheng.core import keyring as keys
+        from banbucheng.schema.personal import store_id
+
+        with self.engine.connect() as conn, conn.execution_options(bbc_write=False).begin():
+            self.store_id = store_id(conn)
+        if self.store_id is None:
+            return
+        try:
+            self.keyring = keys.load(self.store_id)
+        except KeyProblem as exc:
+            self.keyring, self.key_problem = None, exc
+
+    @property
+    def seal_key(self) -> bytes | None:
+        """The key that seals new events with a MAC (schema/chain.py): the keyring's,
+        kept outside the store with the other keys; None without them."""
+        return self.keyring.seal_key if self.keyring is not None else None
+
+    def require_keyring(self, what: str) -> Keyring:
+        """The keys, or one Chinese line (exit 6) on why the action cannot be done.
+
+        A store that has never encrypted anything gets its key here, on first need (its
+        first case): made and written to the key folder, announced by the command
+        (key_created); or read, when another window made it meanwhile."""
+        if self.keyring is None and self.key_problem is not None:
+            raise self.key_problem
+        from banbucheng.schema.personal import any_encrypted, require
+
+        if self.keyring is None and self.store_id is not None:
+            from banbucheng.core import keyring as keys
+
+            self.keyring = keys.load(self.store_id)
+            if self.keyring is None:
+                with self.engine.connect() as conn, conn.execution_options(bbc_write=False).begin():
+                    used = any_encrypted(conn)
+                if not used:
+                    ring = keys.generate(self.store_id)
+                    try:
+                        self.key_created = keys.write(ring, keys.key_path(self.store_id))
+                        self.keyring = ring
+                    except BbcError:  # made by another window just now
+                        self.keyring = keys.load(self.store_id)
+        return require(self.keyring, what)
+
+    def _compact(self) -> None:
+        """After the clear personal values were dropped (m006): rewrite the file so no
+        page of it still holds them, and fold the WAL into it. Best effort: another
+        window may hold the file open (secure_delete has already zeroed them)."""
+        import sqlite3
+
+        raw = self.engine.raw_connection()  # autocommit: VACUUM runs outside a transaction
+        try:
+            cursor = raw.cursor()
+            cursor.execute("VACUUM")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.close()
+        except sqlite3.Error:
+            pass
+        finally:
+            raw.close()
 
     @contextmanager
     def session(self, *, write: bool) -> Iterator[Session]:
@@ -286,6 +376,7 @@ class Store:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(bbc_write=write)
                 with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+                    session.info["bbc_store"] = self  # its seal key, read as events are sealed
                     event.listen(session, "before_flush", _seal_new_events)
                     yield session
                     session.flush()
@@ -367,9 +458,11 @@ def _seal_new_events(session: Session, flush_context: object, instances: object)
     from sqlalchemy import inspect
 
     new = [obj for obj in session.new if isinstance(obj, Event)]
+    store = session.info.get("bbc_store")
+    key = store.seal_key if store is not None else None
     for ev in sorted(new, key=lambda obj: inspect(obj).insert_order):
         case = session.get(Case, ev.case_id) if ev.case_id is not None else None
-        seal(session, ev, case.number if case is not None else "")
+        seal(session, ev, case, key)
 
 
 def _db_message(exc: DBAPIError) -> str:

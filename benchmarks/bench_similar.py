@@ -49,15 +49,20 @@ QUERIES = [
 def fill(store: Any, n: int) -> float:
     """n cases by bulk insert, indexed; returns the seconds it took."""
     from sqlalchemy import insert
+    from sqlalchemy import select as sa_select
 
     from banbucheng.schema import citizens, index
     from banbucheng.schema.models import Case
+    from banbucheng.schema.personal import personal_columns
+
+    ring = store.require_keyring("")
 
     started = time.perf_counter()
     rng = random.Random(7)
     start = datetime(2016, 1, 1, 9, 0, tzinfo=BEIJING)
     matters = casegen.bulk_matters(n)
     rows = []
+    phones: dict[str, str] = {}
     per_day: dict[str, int] = {}
     for i, (matter, dept, category, subtype) in enumerate(matters):
         received = start + timedelta(minutes=int(i * 60 * 24 * 3650 / n))
@@ -65,12 +70,12 @@ def fill(store: Any, n: int) -> float:
         per_day[day] = per_day.get(day, 0) + 1
         # One citizen in fifty comes back, with a phone seen before.
         phone = f"139{rng.randrange(10**8):08d}" if i % 50 else f"139{(i // 2):08d}"
+        phones[f"BB{day}-{per_day[day]:03d}"] = phone
         rows.append(
             {
                 "number": f"BB{day}-{per_day[day]:03d}",
                 "status": "closed" if i % 3 else "classified",
-                "citizen_name": "群众",
-                "phone": phone,
+                **personal_columns(f"BB{day}-{per_day[day]:03d}", "群众", phone, None, ring),
                 "matter": matter,
                 "department": dept,
                 "channel": "window",
@@ -93,7 +98,12 @@ def fill(store: Any, n: int) -> float:
         for i in range(0, n, 5000):
             session.execute(insert(table), rows[i : i + 5000])
         index.rebuild(session)
-        citizens.backfill(session)
+        ids = dict(session.execute(sa_select(table.c.number, table.c.id)).all())
+        citizens.hash_and_flag(
+            session,
+            [(ids[r["number"]], phones[r["number"]], None, r["received_at"]) for r in rows],
+            ring.lookup_key,
+        )
     return time.perf_counter() - started
 
 

@@ -99,6 +99,7 @@ def build(path: Path, n: int) -> None:
         Event,
         Unit,
     )
+    from banbucheng.schema.personal import personal_columns
     from banbucheng.store import Store
 
     started = time.perf_counter()
@@ -113,6 +114,8 @@ def build(path: Path, n: int) -> None:
     closing = clock(17, 30)
     matters = casegen.bulk_matters(n)
     store = Store(f"sqlite:///{path}")
+    ring = store.require_keyring("")  # made for the new store, as its first case would
+    phones: dict[int, tuple[str, datetime]] = {}
     cases: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     helpers: list[dict[str, Any]] = []
@@ -155,12 +158,12 @@ def build(path: Path, n: int) -> None:
         # Open: the last days' cases, and one in 2,000 of the older ones (overdue).
         is_open = day in last_days or (i % 2000 == 7 and day >= days[-60])
         unit = rng.randrange(len(UNITS)) + 1 if category == "unhandled" else None
+        phones[case_id] = (phone, received)
         row: dict[str, Any] = {
             "id": case_id,
             "number": number,
             "status": "dispatched" if unit else "classified",
-            "citizen_name": name,
-            "phone": phone,
+            **personal_columns(number, name, phone, None, ring),
             "matter": matter,
             "department": department,
             "channel": "window",
@@ -308,7 +311,8 @@ def build(path: Path, n: int) -> None:
             [{"key": f"case:{d}", "value": v} for d, v in counters.items()],
         )
         index.rebuild(session)
-        citizens.backfill(session)
+        rows = [(cid, phone, None, when) for cid, (phone, when) in phones.items()]
+        citizens.hash_and_flag(session, rows, ring.lookup_key)
         session.connection().exec_driver_sql("ANALYZE")
     store.close()
     seconds = time.perf_counter() - started

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from banbucheng.cli import app
+
+# The stores' keys (core/keyring.py) go to one folder for the whole run, never the
+# user's: fixtures that build a store once per module use it across tests, and the
+# pytest-xdist workers inherit it from the process that starts them.
+os.environ.setdefault("BBC_KEY_DIR", tempfile.mkdtemp(prefix="bbc-keys-"))
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +34,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BBC_OPERATOR", "窗口甲")
     monkeypatch.delenv("BBC_NOW", raising=False)
     monkeypatch.delenv("BBC_DEBUG", raising=False)
+    monkeypatch.delenv("BBC_KEY", raising=False)
     return db
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from banbucheng.commands.common import JsonOpt, notice, opt_date, print_json, required, session
+from banbucheng.core.validate import YEARS
 
 units_app = typer.Typer(
     name="units", help="单位名录：查看、添加单位及其联系方式。", no_args_is_help=True
@@ -65,7 +66,9 @@ def units_add(
 
 @calendar_app.command("show")
 def calendar_show(
-    year: Annotated[int | None, typer.Argument(help="年份（默认今年）")] = None,
+    year: Annotated[
+        int | None, typer.Argument(help="年份（默认今年）", min=YEARS[0], max=YEARS[1])
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """显示日历覆盖的年份，以及某年的节假日与调休上班日。
@@ -160,9 +163,17 @@ class _DryRun(Exception):
 
 @calendar_app.command("import")
 def calendar_import(
-    file: Annotated[str, typer.Argument(help="通知全文的文本文件（UTF-8 或 GBK）；- 为标准输入")],
+    file: Annotated[
+        str, typer.Argument(help="通知全文的文本文件（UTF-8 或 GBK）；- 为标准输入", metavar="FILE")
+    ],
     year: Annotated[
-        int | None, typer.Option("--year", help="通知标题中没有年份时给出（须与标题一致）")
+        int | None,
+        typer.Option(
+            "--year",
+            min=YEARS[0],
+            max=YEARS[1],
+            help="通知标题中没有年份时给出（须与标题一致）",
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="只显示将录入的日期和将改变的期限，不保存")
@@ -213,7 +224,9 @@ def calendar_import(
 
 @calendar_app.command("cover")
 def calendar_cover(
-    year: Annotated[int, typer.Argument(help="年份", show_default=False)],
+    year: Annotated[
+        int, typer.Argument(help="年份", show_default=False, min=YEARS[0], max=YEARS[1])
+    ],
     source: Annotated[str | None, typer.Option("--source", help="依据：通知文号或网址")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -236,7 +249,9 @@ def calendar_cover(
 
 @calendar_app.command("uncover")
 def calendar_uncover(
-    year: Annotated[int, typer.Argument(help="年份", show_default=False)],
+    year: Annotated[
+        int, typer.Argument(help="年份", show_default=False, min=YEARS[0], max=YEARS[1])
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """撤销某年“已完整录入”的确认：该年的期限重新成为暂定（条目保留）。

@@ -30,6 +30,7 @@ from banbucheng.commands.common import (
 )
 from banbucheng.core.errors import InvalidInput
 from banbucheng.core.timeutil import human
+from banbucheng.core.validate import WORKING_DAYS
 
 app = typer.Typer()
 
@@ -227,7 +228,13 @@ def dispatch(
         str | None, typer.Option("--due", help="单位自己的到期日（不晚于案件期限）")
     ] = None,
     days: Annotated[
-        int | None, typer.Option("--days", help="单位办理时限（自派单次日起的工作日数）")
+        int | None,
+        typer.Option(
+            "--days",
+            min=WORKING_DAYS[0],
+            max=WORKING_DAYS[1],
+            help="单位办理时限（自派单次日起的工作日数）",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -349,7 +356,10 @@ def refer(
 def extend(
     number: NumberArg,
     to: Annotated[str | None, typer.Option("--to", help="新的到期日")] = None,
-    days: Annotated[int | None, typer.Option("--days", help="延长的工作日数")] = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", min=WORKING_DAYS[0], max=WORKING_DAYS[1], help="延长的工作日数"),
+    ] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="延期理由")] = None,
     approver: Annotated[str | None, typer.Option("--approver", help="批准人")] = None,
     force: Annotated[bool, typer.Option("--force", help="到期后补办延期（记录在案）")] = False,
@@ -367,6 +377,14 @@ def extend(
     new_due = opt_date(to, "新的到期日")
     with session(write=True) as ctx:
         case = lifecycle.get_case(ctx.session, number, for_update=True)
+        if new_due is not None and case.due_date is not None:
+            # --to is bounded like --days: at most 60 working days past the current due day
+            latest = ctx.calendar.add_workdays(case.due_date, WORKING_DAYS[1])
+            if new_due > latest:
+                raise InvalidInput(
+                    f"一次延期至多 {WORKING_DAYS[1]} 个工作日："
+                    f"新的到期日不能晚于 {latest.isoformat()}"
+                )
         lifecycle.extend(ctx, case, reason=why, approver=who, to=new_due, days=days, force=force)
         data = case_out(ctx, case, as_json)
     if not as_json:
@@ -488,7 +506,15 @@ def visit(
 def reopen(
     number: NumberArg,
     reason: Annotated[str | None, typer.Option("--reason", help="重新办理的原因")] = None,
-    days: Annotated[int | None, typer.Option("--days", help="新的办理时限（默认按分类）")] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=WORKING_DAYS[0],
+            max=WORKING_DAYS[1],
+            help="新的办理时限（工作日，默认按分类）",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """群众不满意时重新办理，自今日起重新计算期限。

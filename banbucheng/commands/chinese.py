@@ -361,14 +361,42 @@ class _Plain(RuntimeParam):
     def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
         annotation = self.annotation
         if get_origin(annotation) is list:
-            return [str(v) for v in value]
+            return [_screened(str(v), param, ctx) for v in value]
         if annotation is bool:
             return bool(value)
         if annotation is int:
             return _whole_number(value, param, ctx)
         if annotation is str:
-            return str(value)
-        return Path(value)
+            return _screened(str(value), param, ctx)
+        return Path(_screened(str(value), param, ctx))
+
+
+# Options and arguments that name a file or folder (their metavar; Path ones too).
+PATH_METAVARS = frozenset({"FILE", "DIR", "PATH"})
+# Beyond any value a number option could mean: refused even where no range is declared.
+_HUGE = 2**31
+
+
+def is_path(param: Any) -> bool:
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    return getattr(param, "metavar", None) in PATH_METAVARS or annotation is Path
+
+
+def _screened(text: str, param: Any, ctx: Any) -> str:
+    """Every text and path value before any command sees it: undecodable bytes from
+    the command line (surrogates), NUL, and for a path anything the file system
+    cannot take, refused in one Chinese line (never echoing the value)."""
+    if is_path(param):
+        from banbucheng.core.files import path_problem
+
+        problem = path_problem(text)
+        if problem:
+            raise _click.BadParameter(problem, ctx=ctx, param=param)
+    elif "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise _click.BadParameter(
+            "含有无法识别的字符（不是有效的 UTF-8 文字），请重新输入", ctx=ctx, param=param
+        )
+    return text
 
 
 def _whole_number(value: Any, param: Any, ctx: Any) -> int:
@@ -379,6 +407,8 @@ def _whole_number(value: Any, param: Any, ctx: Any) -> int:
     except ValueError:
         raise _click.BadParameter("应为整数", ctx=ctx, param=param) from None
     low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if abs(number) >= _HUGE and (low is None or high is None):
+        raise _click.BadParameter("超出范围", ctx=ctx, param=param)
     if low is not None and number < low:
         raise _click.BadParameter(f"应不小于 {low}", ctx=ctx, param=param)
     if high is not None and number > high:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -91,6 +92,23 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+# ---------------------------------------------------------------- long lists
+
+SHOWN = 50  # a long list's table shows 50 (`list` on a terminal: a screenful); --all every one
+
+
+def more_note(hidden: int) -> str:
+    return f"另有 {hidden} 件未显示，用 --all 查看全部"
+
+
+def write_chunks(chunks: Iterable[str]) -> None:
+    """Text made a piece at a time (a streamed list), to standard output as it comes."""
+    out = sys.stdout
+    for chunk in chunks:
+        out.write(chunk)
+    out.flush()
+
+
 # ---------------------------------------------------------------- the store
 
 
@@ -122,16 +140,34 @@ def locate_store(*, create: str | None = None, announce: bool = True) -> Any:
 
 
 def open_store(*, create: str | None = None, announce: bool = True) -> Any:
-    """The store, opened; a missing file is made only when `create` allows it."""
+    """The store, opened; a missing file is made only when `create` allows it. A key
+    made just now for it (a new or upgraded store) is announced with where it is."""
     from banbucheng.store import Store
 
-    return Store(locate_store(create=create, announce=announce).url, waiting=waiting_notice)
+    store = Store(locate_store(create=create, announce=announce).url, waiting=waiting_notice)
+    if announce:
+        announce_key(store)
+    return store
 
 
 def waiting_notice(seconds: float, doing: str | None) -> None:
     """A write waiting for another writer (store.WRITE_WAIT_S at most; Ctrl-C stops it)."""
     what = f"（{doing}）" if doing else ""
     notice(f"另一项写入正在进行{what}，等待中… 已等 {int(seconds)} 秒（按 Ctrl-C 放弃）")
+
+
+def announce_key(store: Any) -> None:
+    """Say where a key made just now for the store is (once)."""
+    if store.key_created is not None:
+        notice(KEY_CREATED.format(path=store.key_created))
+        store.key_created = None
+
+
+KEY_CREATED = (
+    "已新建这个数据库的密钥：{path}（群众的姓名、电话、身份证号用它加密保存；"
+    "请尽快用 bbc key backup --out 文件 备份，并与数据库的备份分开存放，"
+    "丢失密钥则无法再查看这些信息）"
+)
 
 
 def source_line(label: str | None) -> None:
@@ -184,6 +220,8 @@ def session(
                     ctx = stack.enter_context(store.context(actor=who, now=moment, write=False))
             yield ctx
         _refreshed_notice(refreshed)
+        if announce:
+            announce_key(store)
     finally:
         store.close()
 
@@ -200,10 +238,22 @@ def case_out(ctx: Ctx, case: Any, as_json: bool, *, reveal: bool = False) -> dic
     """The case as the JSON output shows it; printed when as_json."""
     from banbucheng.domain.views import case_dicts
 
-    data = case_dicts(ctx.session, [case], now=ctx.now, calendar=ctx.calendar, reveal=reveal)[0]
+    data = case_dicts(
+        ctx.session,
+        [case],
+        now=ctx.now,
+        calendar=ctx.calendar,
+        reveal=reveal,
+        keyring=_keys(ctx, reveal),
+    )[0]
     if as_json:
         print_json(data)
     return data
+
+
+def _keys(ctx: Ctx, reveal: bool) -> Any:
+    """The keys when the clear values are asked for; one line (exit 6) when missing."""
+    return ctx.require_keyring("无法显示未遮盖的个人信息") if reveal else None
 
 
 def provisional_notice(data: dict[str, Any]) -> None:
@@ -274,7 +324,7 @@ def check_first(number: str | None, action: str, also: Any = None) -> Any:
     from banbucheng.domain import lifecycle
 
     with session(write=False) as ctx:
-        lifecycle.check_allowed(lifecycle.get_case(ctx.session, number), action)
+        lifecycle.check_allowed(lifecycle.get_case(ctx.session, number, checked=True), action)
         return also(ctx) if also is not None else None
 
 

@@ -17,7 +17,8 @@ app = typer.Typer()
 @app.command()
 def demo(
     db: Annotated[
-        str | None, typer.Option("--db", help="演示数据库（默认为数据目录下的 demo.sqlite3）")
+        str | None,
+        typer.Option("--db", metavar="FILE", help="演示数据库（默认为数据目录下的 demo.sqlite3）"),
     ] = None,
 ) -> None:
     """载入两件真实案例（李海清的社保卡、霍女士的诊所两证）并打印当日汇总。

@@ -72,7 +72,7 @@ def search(
 
     例：bbc search "诊所两证名字不一样"
     """
-    from banbucheng.core.validate import clean_text
+    from banbucheng.core.validate import clean_text, masked_echo
     from banbucheng.knowledge.similar import describe
     from banbucheng.knowledge.similar import search as find
     from banbucheng.window import knowledge_view as render_knowledge
@@ -83,10 +83,11 @@ def search(
     if as_json:
         print_json(rows)
     elif rows:
-        render_knowledge.hits_table(rows, title=f"查找「{query}」（{len(rows)} 件）")
+        shown = masked_echo(query)  # what was typed may be a phone or a name
+        render_knowledge.hits_table(rows, title=f"查找「{shown}」（{len(rows)} 件）")
         source_line(store_label())
     else:
-        notice(f"没有找到与「{query}」相关的案件")
+        notice(f"没有找到与「{masked_echo(query)}」相关的案件")
 
 
 @app.command()
@@ -150,7 +151,7 @@ def mechanism_add(
     }
     numbers = [knowledge.clean_ref(n, "案件编号") for n in dict.fromkeys(case or [])]
     with session(write=True) as ctx:
-        cases = [lifecycle.get_case(ctx.session, n) for n in numbers]
+        cases = [lifecycle.get_case(ctx.session, n, checked=True) for n in numbers]
         mechanism = knowledge.add_mechanism(ctx, name=name, cases=cases, **fields)
         data = knowledge.mechanism_detail(ctx.session, mechanism)
     if as_json:

@@ -19,8 +19,17 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from banbucheng.commands.common import notice, opt_date, session, store_label
+from banbucheng.commands.common import (
+    SHOWN,
+    more_note,
+    notice,
+    opt_date,
+    session,
+    store_label,
+    write_chunks,
+)
 from banbucheng.core.errors import InvalidInput
+from banbucheng.core.validate import WITHIN_DAYS
 
 if TYPE_CHECKING:
     from banbucheng.reports.document import Document
@@ -221,10 +230,16 @@ def print_daily_report(day: str | None) -> None:
 # ---------------------------------------------------------------- 督办 lists
 
 
+AllOpt = Annotated[bool, typer.Option("--all", help="表格显示全部（默认只显示前 50 件）")]
+
+
 @app.command()
 @output_options
-def overdue(unit: UnitOpt = None, *, out: Output) -> None:
+def overdue(unit: UnitOpt = None, show_all: AllOpt = False, *, out: Output) -> None:
     """超期未办结的案件（督办）：按主办单位分组，超期最久的在前，附单位联系方式。
+
+    表格只显示超期最久的 50 件，并说明另有多少件；--all 显示全部。
+    --json、--csv 输出全部，边读边写，案件再多也不占内存。
 
     退出码：有超期案件为 4，没有为 0（给出 --unit 时只看该单位）。
 
@@ -232,15 +247,50 @@ def overdue(unit: UnitOpt = None, *, out: Output) -> None:
     """
     from banbucheng.reports import layouts, supervision
 
+    fmt = out.format
     with session(write=False) as ctx:
-        rows, _ = supervision.supervision(ctx.session, ctx.calendar, ctx.now, unit=unit)
-        center = ctx.policy.center_name
-        now = ctx.now
-    emit(
-        layouts.supervision_document(rows, kind="overdue", now=now, within=None, center=center), out
-    )
+        if fmt in ("json", "csv"):
+            # Every overdue case, written as it is read.
+            from banbucheng.reports import exports
+
+            stream, late = supervision.overdue_rows(ctx.session, ctx.calendar, ctx.now, unit=unit)
+            provisional: list[dict[str, Any]] = []
+
+            def watched(rows: Any) -> Any:
+                for r in rows:
+                    if r["provisional"] and not provisional:
+                        provisional.append(r)
+                    yield r
+
+            chunks = (
+                exports.json_array(watched(stream))
+                if fmt == "json"
+                else exports.csv_stream(
+                    layouts.supervision_columns("overdue"), map(layouts.list_row, watched(stream))
+                )
+            )
+            if out.output is None:
+                write_chunks(chunks)
+            else:
+                exports.write_file(Path(out.output), chunks)
+                notice(f"已写入 {out.output}")
+            rows = provisional
+        else:
+            limit = None if show_all or fmt is not None else SHOWN
+            rows, late = supervision.supervision(
+                ctx.session, ctx.calendar, ctx.now, unit=unit, limit=limit
+            )
+            center = ctx.policy.center_name
+            now = ctx.now
+    if fmt not in ("json", "csv"):
+        doc = layouts.supervision_document(
+            rows, kind="overdue", now=now, within=None, center=center, total=late
+        )
+        emit(doc, out)
+        if late > len(rows):
+            notice(more_note(late - len(rows)))
     _provisional_notice(rows)
-    if rows:
+    if late:
         raise typer.Exit(EXIT_OVERDUE)
 
 
@@ -249,7 +299,12 @@ def overdue(unit: UnitOpt = None, *, out: Output) -> None:
 def due(
     within: Annotated[
         int | None,
-        typer.Option("--within", min=0, help="几个工作日内到期（默认取设置 due_soon_days）"),
+        typer.Option(
+            "--within",
+            min=WITHIN_DAYS[0],
+            max=WITHIN_DAYS[1],
+            help="几个工作日内到期（默认取设置 due_soon_days）",
+        ),
     ] = None,
     unit: UnitOpt = None,
     *,
@@ -371,7 +426,7 @@ def report(
 @app.command()
 def export(
     directory: Annotated[
-        str | None, typer.Option("--dir", help="导出目录（不存在时自动创建）")
+        str | None, typer.Option("--dir", metavar="DIR", help="导出目录（不存在时自动创建）")
     ] = None,
     day: Annotated[str | None, typer.Option("--date", help="日期（默认今天）")] = None,
 ) -> None:
@@ -404,7 +459,7 @@ def export(
     typer.echo(
         f"已导出 {target.isoformat()} 每日汇总到 {target_dir}："
         f"{'、'.join(names.values())}（新登记 {data['registered']}，办结 {data['closed']}，"
-        f"在办 {data['open']}，超期 {data['overdue']}）"
+        f"在办 {data['open']}，超期 {data['overdue']}）；反映人姓名已遮盖，不含电话、身份证号"
     )
 
 

@@ -158,8 +158,10 @@ def install_script(shell: str, home: Path) -> tuple[Path, Path | None]:
         lines = ["fpath+=~/.zfunc", "autoload -Uz compinit && compinit"]
     else:
         target, rc, lines = home / ".config" / "fish" / "completions" / "bbc.fish", None, []
+    from banbucheng.core.files import write_atomic
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(script(shell), encoding="utf-8")
+    write_atomic(target, script(shell).encode("utf-8"))  # the mode of every file bbc writes
     if rc is not None:
         _ensure_line(rc, lines)
     return target, rc

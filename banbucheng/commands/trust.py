@@ -27,7 +27,7 @@ from banbucheng.core.errors import InvalidInput
 # Exit code when verification or diagnosis finds a problem (1 is for refused input).
 EXIT_PROBLEMS = 5
 app = typer.Typer()
-PathArg = Annotated[str, typer.Argument(help="文件路径", show_default=False)]
+PathArg = Annotated[str, typer.Argument(help="文件路径", metavar="FILE", show_default=False)]
 
 
 @app.command()
@@ -36,38 +36,63 @@ def verify(
         str | None,
         typer.Option("--anchor", help="此前记下的锚点（序号:校验值），核对此前的历史未被改写"),
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="从第一条事件起重新校验全部事件（默认从上次校验处继续）")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """校验事件链：找出被修改、删除或插入的事件，以及被直接改动的案件记录。
-    有问题时逐条列出（案件编号与事件），退出码 5。
+    """校验事件链与全部记录：找出被修改、删除或插入的事件，以及被直接改动的案件、协办
+    单位、单位名录、日历和政策设置。有问题时逐条列出（案件编号、事件与字段），退出码 5。
 
+    默认只重算上次校验通过之后的新事件（案件等记录每次都全部核对）；--full 重算全部。
     末行的锚点（如 1532:9f2c01ab33d4e5f6）请记在每日汇总或纸面上；日后用 --anchor 核对，
     可发现连同校验值一起被重算的改写。
 
-    例：bbc verify；bbc verify --anchor 1532:9f2c01ab33d4e5f6
+    例：bbc verify；bbc verify --full；bbc verify --anchor 1532:9f2c01ab33d4e5f6
     """
+    from banbucheng.core.clock import now
+    from banbucheng.core.errors import StoreError
     from banbucheng.trust import integrity
 
     expected = integrity.parse_anchor(anchor) if anchor is not None else None
     store = open_store()  # no policy or calendar needed: verify reads only what it checks
     try:
         with store.session(write=False) as db:
-            report = integrity.verify(db, anchor=expected)
+            report = integrity.verify(
+                db, anchor=expected, key=store.seal_key, full=full, keyring=store.keyring
+            )
+        if report.ok:
+            try:  # the next run goes on from here; a read-only store just starts over
+                with store.session(write=True) as db:
+                    integrity.record_verified(db, report, store.seal_key, now())
+            except StoreError:
+                pass
     finally:
         store.close()
+    if store.keyring is None:
+        notice("注意：没有这个数据库的密钥，个人信息的密文未核对（bbc key status 查看）")
     if as_json:
         print_json(report.as_dict())
     else:
         for problem in report.problems:
             typer.echo(problem.line())
+        if report.problems.more:
+            typer.echo(f"……另有 {report.problems.more} 处问题未列出")
         if report.ok:
             checked = f"，与锚点 {report.anchor_checked} 一致" if report.anchor_checked else ""
             typer.echo(
                 f"事件链完整：{report.events} 条事件、{report.cases} 件案件{checked}；"
                 f"锚点 {report.anchor}"
             )
+            if report.checked_from:
+                notice(
+                    f"增量校验：第 {report.checked_from} 条及以前的事件上次已校验，本次重算其后 "
+                    f"{report.walked} 条；案件、单位、日历与设置全部核对（--full 重算全部）"
+                )
+    if report.sealed == "unchecked":
+        notice("事件带有密钥封印，但本机没有这个数据库的密钥（bbc key status 查看），未核对封印")
     if not report.ok:
-        notice(f"校验未通过：发现 {len(report.problems)} 处问题")
+        notice(f"校验未通过：发现 {report.count} 处问题")
         raise typer.Exit(EXIT_PROBLEMS)
 
 
@@ -76,7 +101,9 @@ def doctor(
     fix: Annotated[
         bool,
         typer.Option(
-            "--fix", help="把数据库文件权限改为仅所有者可读写，并重算与现行日历不符的期限"
+            "--fix",
+            help="把数据库文件权限改为仅所有者可读写（或 BBC_FILE_MODE），"
+            "并重算与现行日历不符的期限",
         ),
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="有“注意”项时也以退出码 5 结束")] = False,
@@ -95,7 +122,9 @@ def doctor(
     if fix and url.startswith("sqlite"):
         fixed = doctor_mod.fix_permissions(sqlite_path(url))
         if fixed:
-            notice(f"已改为仅所有者可读写：{'、'.join(fixed)}")
+            from banbucheng.core.files import mode_label
+
+            notice(f"已改为{mode_label().split('（')[0]}：{'、'.join(fixed)}")
     diagnosis = doctor_mod.diagnose(url, open_store, now(), actor(), fix=fix)
     if as_json:
         print_json(diagnosis.as_dict())
@@ -111,7 +140,10 @@ def doctor(
 @app.command()
 def backup(
     target: Annotated[
-        str, typer.Argument(help="备份文件；给出目录时在其中按时间命名", show_default=False)
+        str,
+        typer.Argument(
+            help="备份文件；给出目录时在其中按时间命名", metavar="PATH", show_default=False
+        ),
     ],
     force: Annotated[bool, typer.Option("--force", help="覆盖已存在的备份文件")] = False,
     as_json: JsonOpt = False,
@@ -136,30 +168,62 @@ def backup(
             f"已备份：{info.cases} 件案件、{info.events} 条事件，{info.bytes} 字节；"
             f"锚点 {info.anchor or '—'}，SHA-256 {info.sha256[:16]}"
         )
+    notice(BACKUP_HOLDS)
+
+
+# What a backup is, said whenever one is made (schema/personal.py, commands/key.py).
+BACKUP_HOLDS = (
+    "备份中群众的姓名、电话、身份证号是加密的：没有这个数据库的密钥无法查看；"
+    "密钥用 bbc key backup --out 文件 另行备份，不要与数据库的备份放在一起"
+)
 
 
 @app.command()
 def restore(
-    source: Annotated[str, typer.Argument(help="bbc backup 做的备份文件", show_default=False)],
+    source: Annotated[
+        str, typer.Argument(help="bbc backup 做的备份文件", metavar="FILE", show_default=False)
+    ],
     yes: Annotated[bool, typer.Option("--yes", help="确认以备份替换当前数据库")] = False,
     force: Annotated[bool, typer.Option("--force", help="备份的事件链有问题时仍然恢复")] = False,
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            "--anchor",
+            help="此前记下的锚点（序号:校验值）：备份的事件链须包含它，否则拒绝恢复",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """以备份替换当前数据库：先检查备份（完整性、事件链、版本），当前数据库另存一份，
-    再在一个事务中替换全部数据；其他窗口此间稍候，不会丢失写入。
+    """以备份替换当前数据库：先检查备份（完整性、事件链、版本，给出 --anchor 时还核对
+    锚点），当前数据库另存一份，再在一个事务中替换全部数据；其他窗口此间稍候，不会丢失
+    写入。已发出的案件编号不会再发给别的案件：恢复后的编号接续恢复前的最大编号。
 
-    例：bbc restore /mnt/u盘/bbc-20260427.sqlite3 --yes
+    例：bbc restore /mnt/u盘/bbc-20260427.sqlite3 --yes --anchor 1532:9f2c01ab33d4e5f6
     """
     from banbucheng.core.clock import now
     from banbucheng.store import DIRECTORIES
     from banbucheng.trust import backup as backup_mod
+    from banbucheng.trust.integrity import parse_anchor
 
+    expected = parse_anchor(anchor) if anchor is not None else None
+    path = _path(source)
     url = locate_store(create=DIRECTORIES).url  # restoring into a new store is explicit
-    info = backup_mod.restore(url, _path(source), now=now(), yes=yes, force=force)
+    info = backup_mod.restore(
+        url, path, now=now(), actor=actor(), yes=yes, force=force, anchor=expected
+    )
     if as_json:
         print_json(info.as_dict())
         return
-    typer.echo(f"已恢复：{info.cases} 件案件、{info.events} 条事件；锚点 {info.anchor or '—'}")
+    checked = f"，与锚点 {info.anchor_checked} 一致" if info.anchor_checked else ""
+    typer.echo(
+        f"已恢复：{info.cases} 件案件、{info.events} 条事件{checked}；"
+        f"锚点 {info.store_anchor or '—'}（含本次恢复的记录）"
+    )
+    if info.numbering_kept:
+        notice(
+            f"案件编号接续恢复前已发出的最大编号（{len(info.numbering_kept)} 天），"
+            "已发出的编号不会再用"
+        )
     if info.side_copy:
         notice(
             f"恢复前的数据库（{info.replaced_cases} 件案件、{info.replaced_events} 条事件）"

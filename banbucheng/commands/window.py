@@ -17,6 +17,9 @@ from banbucheng.commands.common import (
 )
 
 app = typer.Typer()
+# The personal fields each document shows unmasked when printed in full (recorded by
+# name in the print event, never their values).
+REVEALED = {"work_order": ["citizen", "phone"], "notice": ["citizen"]}
 
 
 def home(as_json: bool = False) -> None:
@@ -49,10 +52,13 @@ def print_document(
         bool, typer.Option("--notice", help="告知书（完全不能类，交群众）")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="输出文件（默认 编号-派单单.docx）")
+        Path | None, typer.Option("--out", metavar="FILE", help="输出文件（默认 编号-派单单.docx）")
     ] = None,
     template: Annotated[
-        Path | None, typer.Option("--template", help="本次使用的模板（默认取设置 template_dir）")
+        Path | None,
+        typer.Option(
+            "--template", metavar="FILE", help="本次使用的模板（默认取设置 template_dir）"
+        ),
     ] = None,
     reveal: Annotated[
         bool,
@@ -81,6 +87,7 @@ def print_document(
     例：bbc print BB20210401-001 --work-order
     """
     from banbucheng.core.errors import InvalidInput
+    from banbucheng.core.files import check_target
     from banbucheng.core.validate import clean_text
     from banbucheng.domain import lifecycle
     from banbucheng.domain.views import case_dicts
@@ -100,12 +107,21 @@ def print_document(
             ("alternative", alternative, "其他途径"),
         )
     }
+    target = check_target(out) if out is not None else None
     with session(write=True) as ctx:
         case = lifecycle.get_case(ctx.session, number, for_update=True)
         # The notice is addressed to the citizen by name; the work order shows the
         # citizen's contact only on request, and that request is recorded.
         full = reveal or kind == "notice"
-        data = case_dicts(ctx.session, [case], now=ctx.now, calendar=ctx.calendar, reveal=full)[0]
+        shown = REVEALED[kind] if full else []
+        data = case_dicts(
+            ctx.session,
+            [case],
+            now=ctx.now,
+            calendar=ctx.calendar,
+            reveal=full,
+            keyring=ctx.require_keyring("无法显示未遮盖的个人信息") if full else None,
+        )[0]
         center = ctx.policy.center_name
         if kind == "work_order":
             issued = documents.current_round(ctx.session, case) if data["unit"] else None
@@ -132,9 +148,12 @@ def print_document(
             )
             dated = case.closed_at or ctx.now
         source = template or documents.template_for(kind, ctx.policy.template_dir)
-        target = out or Path(f"{case.number}-{documents.KINDS[kind]}.docx")
+        target = target or check_target(Path(f"{case.number}-{documents.KINDS[kind]}.docx"))
         title = f"{documents.KINDS[kind]} {case.number}"
-        documents.render(source, context, target, title=title, dated=dated)
-        lifecycle.record_print(ctx, case, kind=kind, file=target.name, revealed=reveal)
+        data = documents.render(source, context, title=title, dated=dated)  # in memory
+        lifecycle.record_print(ctx, case, kind=kind, file=target.name, revealed=shown)
+    # Only now, the print (and what it shows unmasked) committed, is the file written:
+    # a store that cannot take the record (read-only, busy) gets no document either.
+    documents.write(target, data)
     typer.echo(str(target))
     notice(f"已生成{documents.KINDS[kind]}：{target}")

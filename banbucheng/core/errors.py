@@ -27,3 +27,20 @@ class StoreError(BbcError):
     """The store cannot be opened or written."""
 
     exit_code = 3
+
+
+class Tampered(BbcError):
+    """The record of a case disagrees with its own sealed history (changed behind the
+    tool's back): nothing is done on it until `bbc verify` has been looked at."""
+
+    exit_code = 7
+
+
+class OutOfCalendar(InvalidInput, ValueError):
+    """A date, or a deadline counted from one, outside the years the working-day
+    calendar spans (2000–2099). A ValueError for the engine's callers, one Chinese
+    line for the user; str() keeps the engine's precise wording for developers."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("日期或期限超出工作日历的范围（2000 年至 2099 年），无法计算")
+        self.args = (detail,)

@@ -54,6 +54,12 @@ ACTION_LABELS = {
     "calendar_uncover": "撤销全年确认",
     "config_set": "修改政策设置",
     "store_adopt": "载入已有日历与设置",
+    "unit_add": "新增单位",
+    "unit_edit": "修改单位",
+    # Migration m007: what older releases kept outside the history, sealed as found.
+    "case_adopt": "封存已有案件记录",
+    "store_seal": "封存已有单位与设置",
+    "restore": "自备份恢复",
 }
 
 FIELD_LABELS = {
@@ -88,10 +94,21 @@ FIELD_LABELS = {
     "repeat_of": "重复反映（前案）",
     "document": "文书",
     "file": "文件",
-    "revealed": "显示完整信息",
+    "revealed": "未遮盖的个人信息",
     "closed_provisional": "办结时期限为暂定",
+    "matter": "反映事项",
+    "received_at": "受理时间",
+    "registered_at": "登记时间",
+    "registered_by": "登记人",
+    "dispatched_at": "派单时间",
+    "clock_start": "起算时间",
+    "due_fixed": "指定到期日",
+    "result": "办理结果",
+    "record": "记录（无法确定是哪一项）",
 }
 DOCUMENTS = {"work_order": "派单单", "notice": "告知书"}  # what `bbc print` hands out
+# The personal fields an event may say were shown unmasked (print, reveal).
+PERSONAL_FIELDS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
 
 ROLES = {"source": "由此形成", "served": "按机制办理"}  # a case's tie to a mechanism
 

@@ -137,6 +137,11 @@ def validate_setting(key: str, value: str) -> str:
     elif key == "template_dir" and value:
         from pathlib import Path
 
+        from banbucheng.core.files import path_problem
+
+        problem = path_problem(value)
+        if problem:
+            raise InvalidInput(f"模板目录：{problem}")
         if not Path(value).expanduser().is_dir():
             raise InvalidInput("模板目录不存在，请给出包含 work_order.docx 或 notice.docx 的文件夹")
     return value

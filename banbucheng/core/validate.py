@@ -22,6 +22,7 @@ __all__ = [
     "mask_id_number",
     "mask_name",
     "mask_phone",
+    "masked_echo",
     "normalize_id_number",
     "normalize_phone",
     "parse_clock",
@@ -53,6 +54,15 @@ _LINE_SEPARATORS = frozenset("\u2028\u2029\x85")
 
 _MIN_YEAR = 2000
 _MAX_YEAR = 2099
+
+# The range of every whole number a user can type, chosen for the domain (each
+# option declares it with min/max, so its help shows it and a value outside is one
+# Chinese line; docs/scripting.md lists them). Working days: a time limit, a unit's
+# limit, an extension and a reopened case's limit are 1–60, as the policy's limits.
+WORKING_DAYS = (1, 60)
+WITHIN_DAYS = (0, 60)  # due --within: how far ahead to look
+LIST_LIMIT = (1, 100_000)  # list --limit: more than a window registers in years
+YEARS = (_MIN_YEAR, _MAX_YEAR)  # calendar years: what the working-day calendar spans
 
 
 # --- regular expressions for dates and times ------------------------------------------
@@ -415,6 +425,39 @@ def mask_id_number(id_number: str) -> str:
     if length >= 8:
         return "*" * (length - 4) + id_number[-4:]
     return "*" * length
+
+
+# Runs of digits that may be a phone or ID number (spaces and dashes allowed inside).
+_DIGIT_RUN = re.compile(r"[0-9][0-9 \-]{5,}[0-9Xx]")
+# A word of 2–4 Chinese characters standing alone (between spaces or punctuation).
+_HAN_WORD = re.compile(
+    r"(?<![\u4e00-\u9fff·•])[\u4e00-\u9fff][\u4e00-\u9fff·•]{1,3}(?![\u4e00-\u9fff·•])"
+)
+# How units, offices and matters end; a 2–4 character Chinese text ending otherwise
+# may be a person's name.
+_NOT_A_NAME_END = (
+    *("中心", "窗口", "公司", "银行", "街道", "社区"),
+    *"局科处室所站院委厅办部队组村镇乡会校馆台行店团厂司署庭区县市省证卡费事难题件表单",
+)
+
+
+def masked_echo(text: str, limit: int = 40) -> str:
+    """What the user typed, fit to repeat in a message: digit runs that may be a phone
+    or ID number masked as one, a text that may be a person's name masked as a name
+    (欧阳明华 → 欧**华), control characters dropped, at most `limit` characters.
+    A unit or matter typed by mistake usually stays readable (省农保中心, 社保卡年检)."""
+    value = "".join(ch for ch in text.strip() if unicodedata.category(ch)[0] != "C")[:limit]
+
+    def digits(match: re.Match[str]) -> str:
+        run = match.group(0)
+        bare = re.sub(r"[ \-]", "", run)
+        return mask_id_number(bare) if len(bare) >= 15 else mask_phone(bare)
+
+    def word(match: re.Match[str]) -> str:
+        token = match.group(0)
+        return mask_name(token) if not token.endswith(_NOT_A_NAME_END) else token
+
+    return _HAN_WORD.sub(word, _DIGIT_RUN.sub(digits, value))
 
 
 # ---------------------------------------------------------------- mechanisms

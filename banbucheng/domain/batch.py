@@ -7,7 +7,10 @@ lifecycle.py and units.py ask the batch for the case number, the case, the unit 
 the helpers, and give it each event; services/bulk.py keeps the similar-case index,
 the citizens' keys, repeats and mechanisms for the batch. Every few hundred rows
 `flush()` writes what is complete with one executemany per table, sealing the events
-into the hash chain with the same function as single writes (schema/chain.py).
+into the hash chain with the same function as single writes (schema/chain.py). The
+case's state digest each event records (schema/sealed.py) is taken here, from the case
+in memory, with the same function the store uses on a flushed case; a new unit's
+store-level event (domain/units.py) takes its place in the chain among the batch's.
 
 A row the lifecycle refuses is undone alone (savepoint/rollback): every change the
 batch or the learning makes is recorded with its inverse, nothing has reached the
@@ -18,6 +21,7 @@ error anywhere keeps nothing.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from datetime import date
 from operator import itemgetter
@@ -27,6 +31,7 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
+from banbucheng.schema import sealed
 from banbucheng.schema.chain import seal_new_cases
 from banbucheng.schema.models import Case, CaseChain, Counter, Event, Unit
 from banbucheng.store import case_number, counter_key
@@ -61,9 +66,18 @@ class CaseRow:
         return {name: self.__dict__[name] for name in _CASE_COLUMNS}
 
 
+_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # as chain.py's
+# A case's sealed columns (sealed.case_values, read from a CaseRow's attributes), its
+# times in canonical text remembered: a row's times repeat from event to event.
+_SEALED = itemgetter(*(name for name, _ in sealed.COLUMNS))
+_TIMES = tuple(i for i, (_, kind) in enumerate(sealed.COLUMNS) if kind == "time")
+_time_text = functools.lru_cache(maxsize=4096)(sealed._time)
+
+
 class Batch:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, seal_key: bytes | None = None) -> None:
         self.session = session
+        self.seal_key = seal_key  # the store's, for the events' MACs (chain.event_mac)
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self.cases: list[CaseRow] = []
         self.events: list[dict[str, Any]] = []
@@ -79,6 +93,8 @@ class Batch:
         self._cache: dict[str, dict[Any, Any]] = {}
         self._links: dict[int, dict[str, Any]] = {}
         self._helpers: dict[int, list[str]] = {}
+        self._unit_names: dict[int, str] = {}  # id → name of the units the batch met
+        self._states: dict[int, tuple[list, str]] = {}  # case id → last canonical, digest
 
     # ---------------------------------------------------------------- savepoints
 
@@ -144,9 +160,43 @@ class Batch:
         self.append(self.cases, case)
         return case
 
-    def event(self, case: Any, *, at: Any, actor: str, action: str, detail: str) -> None:
-        row = {"case_id": case.id, "at": at, "actor": actor, "action": action, "detail": detail}
+    def event(self, case: Any, *, at: Any, actor: str, action: str, detail: dict) -> None:
+        """A case event; its detail gets the case's state digest, as chain.seal gives a
+        single write's from the flushed case."""
+        detail["state"] = self.state(case)
+        row = {"case_id": case.id, "at": at, "actor": actor, "action": action,
+               "detail": _json(detail)}  # fmt: skip
         self.append(self.events, row)
+
+    def store_event(self, *, at: Any, actor: str, action: str, detail: str) -> None:
+        """A store-level event (domain/changes.py: a new unit), in its place in the chain."""
+        row = {"case_id": None, "at": at, "actor": actor, "action": action, "detail": detail}
+        self.append(self.events, row)
+
+    def state(self, case: Any) -> str:
+        """sealed.state_digest of a batch case: the joined values from the batch."""
+        unit = None if case.unit_id is None else self._unit_name(case.unit_id)
+        repeat = None  # a repeat is found through the learning, which knows its number
+        if case.repeat_of_id is not None:
+            repeat = self.learning.numbers[case.repeat_of_id]
+        helpers = self._helpers.get(case.id, ())
+        values = list(_SEALED(case.__dict__))
+        for i in _TIMES:
+            if values[i] is not None:
+                values[i] = _time_text(values[i])
+        state = sealed.canonical(values, unit, helpers, repeat)
+        last = self._states.get(case.id)
+        if last is not None and last[0] == state:  # unchanged since its last event
+            return last[1]
+        digest = sealed.digest(state)
+        self._states[case.id] = (state, digest)
+        return digest
+
+    def _unit_name(self, unit_id: int) -> str | None:
+        name = self._unit_names.get(unit_id)
+        if name is None:
+            name = self.session.execute(select(Unit.name).where(Unit.id == unit_id)).scalar()
+        return name
 
     def cached(self, table: str, key: Any, load: Callable[[], Any]) -> Any:
         """A stored row looked up once per batch (a unit or mechanism by name)."""
@@ -167,8 +217,11 @@ class Batch:
         self.add(table, {c.name: getattr(obj, c.name) for c in columns})
 
     def unit(self, name: str) -> Unit | None:
-        return self.cached("units", name, lambda: self.session.exec(
+        unit = self.cached("units", name, lambda: self.session.exec(
             select(Unit).where(Unit.name == name)).first())  # fmt: skip
+        if unit is not None:
+            self._unit_names[unit.id] = unit.name
+        return unit
 
     def unit_names(self) -> list[str]:
         return self.cached("units", None, lambda: list(self.session.exec(select(Unit.name))))
@@ -176,6 +229,7 @@ class Batch:
     def add_unit(self, unit: Unit) -> None:
         self.append(self.unit_names(), unit.name)
         self.add_new("units", unit, key=unit.name)
+        self._unit_names[unit.id] = unit.name  # an id given again after an undo: renamed
 
     def link_of(self, case: Any) -> Any:
         """The mechanism link a batch case was given (schema MechanismCase's fields)."""
@@ -210,13 +264,14 @@ class Batch:
             self._insert(tables[name], rows)
         if self.events:
             numbers = {c.id: c.number for c in self.cases}
-            anchors = seal_new_cases(self.session, self.events, numbers)
+            anchors = seal_new_cases(self.session, self.events, numbers, self.seal_key)
             self._insert(Event.__table__, self.events)  # type: ignore[attr-defined]
             self._insert(CaseChain.__table__, anchors)  # type: ignore[attr-defined]
         if self._touched:
             self._write_counters()
         self.cases.clear()
         self.events.clear()
+        self._states.clear()
         for rows in self.rows.values():
             rows.clear()
         self._undo.clear()

@@ -28,7 +28,7 @@ from sqlmodel import col, select
 from banbucheng.core.errors import InvalidInput, NotFound, WrongState
 from banbucheng.core.labels import ACTION_LABELS
 from banbucheng.core.notice import Holiday, MakeupDay, Notice, merge_notices
-from banbucheng.core.validate import parse_date
+from banbucheng.core.validate import masked_echo, parse_date
 from banbucheng.deadlines import WorkCalendar
 from banbucheng.domain import changes as store_events
 from banbucheng.domain.recompute import recompute, touching
@@ -45,7 +45,9 @@ def _parse_range(text: str) -> list[date]:
     if ".." in text:
         first, last = (parse_date(p, field="日期区间") for p in text.split("..", 1))
         if last < first or (last - first).days >= MAX_RANGE_DAYS:
-            raise InvalidInput(f"日期区间 {text[:40]} 无效：应从早到晚且不超过{MAX_RANGE_DAYS}天")
+            raise InvalidInput(
+                f"日期区间 {masked_echo(text)} 无效：应从早到晚且不超过{MAX_RANGE_DAYS}天"
+            )
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return [parse_date(text, field="日期")]
 

@@ -20,16 +20,19 @@ from banbucheng.core.labels import (
     ACTION_LABELS,
     CHANNELS,
     OUTCOMES,
+    PERSONAL_FIELDS,
     ROLES,
     SATISFACTION,
     STATUS_LABELS,
+    snap,
     tracked_state,
 )
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.core.validate import mask_id_number, mask_name, mask_phone
 from banbucheng.deadlines import compute_deadline, working_days_used
-from banbucheng.domain.units import ensure_unit, new_unit_notice
+from banbucheng.domain.units import ensure_unit, helper_names, new_unit_notice, unit_name
+from banbucheng.schema import sealed
 from banbucheng.schema.models import Case, CaseHelper, Event, Unit
+from banbucheng.schema.personal import masked, personal_columns, shown_fields
 from banbucheng.store import Ctx, next_case_number
 
 # The lifecycle in one table: the states each action may start from.
@@ -94,7 +97,11 @@ def check_allowed(case: Case, action: str) -> None:
 # ---------------------------------------------------------------- lookups
 
 
-def get_case(session: Session, number: str, *, for_update: bool = False) -> Case:
+def get_case(
+    session: Session, number: str, *, for_update: bool = False, checked: bool | None = None
+) -> Case:
+    """The case by number. One fetched to act on (for_update, or checked) must agree
+    with its own history first (check_record)."""
     wanted = number.strip().upper()
     # Typed bytes that are not text (lone surrogates) or control characters can be
     # neither looked up nor echoed back safely.
@@ -111,24 +118,24 @@ def get_case(session: Session, number: str, *, for_update: bool = False) -> Case
         if re.fullmatch(r"[A-Z\u4e00-\u9fff]{1,8}\d{8}-\d{3,}", wanted):
             raise NotFound(f"没有编号为 {wanted} 的案件")
         raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
+    if for_update if checked is None else checked:
+        check_record(session, case)
     return case
 
 
-def unit_name(session: Session, unit_id: int | None) -> str | None:
-    if unit_id is None:
-        return None
-    unit = session.get(Unit, unit_id)
-    return unit.name if unit else None
+def check_record(session: Session, case: Case) -> None:
+    """Refuse to act on a case whose row disagrees with its own events: a deadline
+    computed from a forged start would otherwise become history (sealed.py)."""
+    from banbucheng.core.errors import Tampered
+    from banbucheng.core.labels import FIELD_LABELS
 
-
-def helper_names(session: Session, case_id: int) -> list[str]:
-    stmt = (
-        select(Unit.name)
-        .join(CaseHelper, CaseHelper.unit_id == Unit.id)
-        .where(CaseHelper.case_id == case_id)
-        .order_by(Unit.name)
-    )
-    return list(session.exec(stmt).all())
+    fields = sealed.check_case(session, case)
+    if fields:
+        shown = "、".join(FIELD_LABELS.get(f, f) for f in fields[:3])
+        raise Tampered(
+            f"案件 {case.number} 的记录与其历史不符（字段：{shown}），"
+            "请先运行 bbc verify 查明，不能在被改动的记录上继续办理"
+        )
 
 
 # ---------------------------------------------------------------- events
@@ -154,9 +161,10 @@ def _record(
         "after": {k: after[k] for k in changed} | (extra_after or {}),
         "text": text,
     }
-    fields = {"at": ctx.now, "actor": ctx.actor, "action": action, "detail": _json(detail)}
     if ctx.batch is not None:  # bbc import: written with the batch (domain/batch.py)
-        return ctx.batch.event(case, **fields)
+        ctx.batch.event(case, at=ctx.now, actor=ctx.actor, action=action, detail=detail)
+        return None
+    fields = {"at": ctx.now, "actor": ctx.actor, "action": action, "detail": _json(detail)}
     ctx.session.add(case)
     ctx.session.flush()
     event = Event(case_id=case.id, **fields)  # type: ignore[arg-type]
@@ -286,13 +294,12 @@ def register(
         number = ctx.batch.case_number(ctx.policy.number_prefix, day)
     else:
         number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
+    ring = ctx.require_keyring("无法加密个人信息，未登记")
     case = _new_case(
         ctx,
         number=number,
         status="registered",
-        citizen_name=citizen_name,
-        phone=phone,
-        id_number=id_number,
+        **personal_columns(number, citizen_name, phone, id_number, ring),
         matter=matter,
         department=department,
         channel=channel,
@@ -303,9 +310,7 @@ def register(
     )
     before = tracked_state(case)
     earlier = learning.registered(ctx, case)
-    personal = {"citizen": mask_name(citizen_name), "phone": mask_phone(phone)}
-    if id_number:
-        personal["id_number"] = mask_id_number(id_number)
+    personal = masked(case)
     repeat = {"repeat_of": earlier.number} if earlier is not None else {}
     _record(
         ctx,
@@ -313,7 +318,13 @@ def register(
         "register",
         before,
         text=matter,
-        extra_after={"channel": channel, "department": department, **personal, **repeat},
+        extra_after={
+            "channel": channel,
+            "department": department,
+            "received_at": snap(received),
+            **personal,
+            **repeat,
+        },
     )
     if category:
         classify(ctx, case, category=category, subtype=subtype)
@@ -358,10 +369,7 @@ def dispatch(
     helpers = helpers or []
     before = tracked_state(case)
     old_unit = unit_name(ctx.session, case.unit_id)
-    if ctx.batch is not None:
-        old_helpers = ctx.batch.helper_names(case)
-    else:
-        old_helpers = helper_names(ctx.session, case.id)  # type: ignore[arg-type]
+    old_helpers = helper_names(ctx, case)
     notices: list[str] = []
     helper_units = []
     for i, name in enumerate([unit, *helpers]):
@@ -556,15 +564,14 @@ def reopen(ctx: Ctx, case: Case, *, reason: str, days: int | None = None) -> Non
 
 # ---------------------------------------------------------------- trust: import, reveal
 
-_PERSONAL_LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
-
 
 def record_reveal(ctx: Ctx, case: Case) -> None:
     """Who looked at whose unmasked personal data (个人信息保护法): the event names the
     fields that were shown, never their values."""
-    fields = ["citizen", "phone"] + (["id_number"] if case.id_number else [])
-    shown = "、".join(_PERSONAL_LABELS[f] for f in fields)
-    _record(ctx, case, "reveal", tracked_state(case), text=f"查看了未遮盖的个人信息（{shown}）")
+    fields = shown_fields(case)
+    shown = "、".join(PERSONAL_FIELDS[f] for f in fields)
+    text, after = f"查看了未遮盖的个人信息（{shown}）", {"revealed": fields}
+    _record(ctx, case, "reveal", tracked_state(case), text=text, extra_after=after)
 
 
 def record_import(ctx: Ctx, case: Case, *, source: str, row: int) -> None:
@@ -578,8 +585,8 @@ def record_mechanism(ctx: Ctx, case: Case, *, mechanism_id: int, name: str, role
     _record(ctx, case, "mechanism", tracked_state(case), text=text, extra_after={"mechanism": name})
 
 
-def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: bool) -> None:
-    """A document handed out is part of the record (and whether it showed full contact)."""
+def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: list[str]) -> None:
+    """A handed-out document is on the record, with the fields it shows unmasked."""
     _record(
         ctx,
         case,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -11,7 +11,8 @@ from sqlmodel import Session, col, func, select
 from banbucheng.core.errors import NotFound
 from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.schema.models import Case, Unit
+from banbucheng.core.validate import masked_echo
+from banbucheng.schema.models import Case, CitizenKey, Unit
 
 
 def list_cases(
@@ -23,13 +24,16 @@ def list_cases(
     unit: str | None = None,
     received_from: date | None = None,
     received_to: date | None = None,
+    citizen_keys: Sequence[str] = (),
     limit: int | None = None,
     last: int | None = None,
 ) -> list[Case]:
     """The cases that match, in order of receipt: the first `limit`, or the latest
-    `last` (a screenful on a terminal)."""
+    `last` (a screenful on a terminal). citizen_keys: keyed hashes of a phone, ID
+    number or name (schema/citizens.py), each of which the case must have."""
     stmt = select(Case).where(
-        *_filters(session, statuses, category, subtype, unit, received_from, received_to)
+        *_filters(session, statuses, category, subtype, unit, received_from, received_to),
+        *_citizen(citizen_keys),
     )
     if last:
         stmt = stmt.order_by(col(Case.received_at).desc(), col(Case.number).desc()).limit(last)
@@ -40,10 +44,32 @@ def list_cases(
     return list(session.exec(stmt).all())
 
 
-def count_cases(session: Session, **filters: Any) -> int:
-    """How many cases list_cases would give without a limit."""
-    where = _filters(
-        session,
+BATCH = 500  # rows fetched, made into dicts and written at a time when streaming
+
+
+def iter_cases(
+    session: Session, *, batch: int = BATCH, limit: int | None = None, **filters: Any
+) -> Iterator[list[Case]]:
+    """list_cases in order of receipt, a batch at a time, as the database gives them
+    (yield_per: a server-side cursor on PostgreSQL): a list of a million cases never
+    sits in memory."""
+    stmt = select(Case).where(
+        *_filters(session, *_filter_args(filters)), *_citizen(filters.get("citizen_keys", ()))
+    )
+    stmt = stmt.order_by(col(Case.received_at), col(Case.number))
+    if limit:
+        stmt = stmt.limit(limit)
+    yield from _batches(session, stmt, batch)
+
+
+def _batches(session: Session, stmt: Any, batch: int) -> Iterator[list[Case]]:
+    result = session.exec(stmt.execution_options(yield_per=batch))
+    for part in result.partitions(batch):
+        yield list(part)
+
+
+def _filter_args(filters: dict[str, Any]) -> tuple[Any, ...]:
+    return (
         filters.get("statuses", ()),
         filters.get("category"),
         filters.get("subtype"),
@@ -51,7 +77,18 @@ def count_cases(session: Session, **filters: Any) -> int:
         filters.get("received_from"),
         filters.get("received_to"),
     )
+
+
+def count_cases(session: Session, **filters: Any) -> int:
+    """How many cases list_cases would give without a limit."""
+    where = _filters(session, *_filter_args(filters)) + _citizen(filters.get("citizen_keys", ()))
     return session.exec(select(func.count()).select_from(Case).where(*where)).one()
+
+
+def _citizen(keys: Sequence[str]) -> list[Any]:
+    return [
+        col(Case.id).in_(select(CitizenKey.case_id).where(CitizenKey.key == key)) for key in keys
+    ]
 
 
 def _filters(
@@ -73,7 +110,7 @@ def _filters(
     if unit:
         unit_id = session.exec(select(Unit.id).where(Unit.name == unit)).first()
         if unit_id is None:
-            raise NotFound(f"单位名录中没有「{unit[:40]}」（bbc units 查看名录）")
+            raise NotFound(f"单位名录中没有「{masked_echo(unit)}」（bbc units 查看名录）")
         where.append(Case.unit_id == unit_id)
     if received_from:
         where.append(Case.received_at >= _start(received_from))
@@ -89,10 +126,23 @@ def _overdue(now: datetime, unit_id: int | None) -> list[Any]:
     return conds
 
 
-def overdue_cases(session: Session, now: datetime, *, unit_id: int | None = None) -> list[Case]:
-    """Open cases past their deadline (of one lead unit, if given), the most late first."""
+def overdue_cases(
+    session: Session, now: datetime, *, unit_id: int | None = None, limit: int | None = None
+) -> list[Case]:
+    """Open cases past their deadline (of one lead unit, if given), the most late first
+    (the first `limit` of them, if given)."""
     stmt = select(Case).where(*_overdue(now, unit_id)).order_by(col(Case.due_at), col(Case.number))
+    if limit:
+        stmt = stmt.limit(limit)
     return list(session.exec(stmt).all())
+
+
+def iter_overdue(
+    session: Session, now: datetime, *, unit_id: int | None = None, batch: int = BATCH
+) -> Iterator[list[Case]]:
+    """overdue_cases a batch at a time (see iter_cases)."""
+    stmt = select(Case).where(*_overdue(now, unit_id)).order_by(col(Case.due_at), col(Case.number))
+    yield from _batches(session, stmt, batch)
 
 
 def overdue_count(session: Session, now: datetime, *, unit_id: int | None = None) -> int:

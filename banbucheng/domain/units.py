@@ -1,4 +1,10 @@
-"""The unit directory: lead and helper units, inside the center or outside it."""
+"""The unit directory: lead and helper units, inside the center or outside it.
+
+A unit's row (its id, contact and when it was added) is part of the sealed record:
+adding a unit or changing its contact is a store-level event whose `units` section
+holds the row as it now is (schema/history.py), so `verify` notices a unit added,
+renamed, renumbered or edited behind the tool's back.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from banbucheng.core.labels import OPEN_STATUSES
-from banbucheng.schema.models import Case, Unit
+from banbucheng.domain import changes as store_events
+from banbucheng.schema.history import unit_state
+from banbucheng.schema.models import Case, CaseHelper, Unit
 from banbucheng.store import Ctx
 
 
@@ -34,7 +42,30 @@ def ensure_unit(ctx: Ctx, name: str) -> tuple[Unit, bool, list[str]]:
     else:
         ctx.session.add(unit)
         ctx.session.flush()
+    store_events.record(
+        ctx, "unit_add", {"units": {name: None}}, {"units": {name: unit_state(unit)}}, text=name
+    )
     return unit, True, similar
+
+
+def unit_name(session: Session, unit_id: int | None) -> str | None:
+    if unit_id is None:
+        return None
+    unit = session.get(Unit, unit_id)
+    return unit.name if unit else None
+
+
+def helper_names(ctx: Ctx, case: Case | Any) -> list[str]:
+    """A case's helper units, by name (a batch case's from the batch)."""
+    if ctx.batch is not None:
+        return ctx.batch.helper_names(case)
+    stmt = (
+        select(Unit.name)
+        .join(CaseHelper, CaseHelper.unit_id == Unit.id)
+        .where(CaseHelper.case_id == case.id)
+        .order_by(Unit.name)
+    )
+    return list(ctx.session.exec(stmt).all())
 
 
 def similar_unit_names(name: str, existing: list[str]) -> list[str]:
@@ -56,9 +87,18 @@ def new_unit_notice(name: str, similar: list[str]) -> str:
 def add(ctx: Ctx, name: str, *, contact: str = "") -> tuple[bool, list[str]]:
     """Add a unit or update its contact. Returns (created, similar existing names)."""
     unit, created, similar = ensure_unit(ctx, name)
-    if contact:
+    if contact and unit.contact != contact:
+        before = unit_state(unit)
         unit.contact = contact
         ctx.session.add(unit)
+        ctx.session.flush()
+        store_events.record(
+            ctx,
+            "unit_edit",
+            {"units": {unit.name: before}},
+            {"units": {unit.name: unit_state(unit)}},
+            text=unit.name,
+        )
     return created, similar
 
 

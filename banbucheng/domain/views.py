@@ -6,25 +6,27 @@ Personal data is masked here unless `reveal` is asked for explicitly.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from banbucheng.core.keyring import Keyring
 from banbucheng.core.labels import (
     ACTION_LABELS,
     CHANNELS,
     DOCUMENTS,
     FIELD_LABELS,
     OUTCOMES,
+    PERSONAL_FIELDS,
     SATISFACTION,
     STATUS_LABELS,
 )
 from banbucheng.core.policy import CATEGORIES, SUBTYPES
 from banbucheng.core.timeutil import BEIJING, human
-from banbucheng.core.validate import mask_id_number, mask_name, mask_phone
 from banbucheng.deadlines import WorkCalendar, working_days_late
+from banbucheng.schema import personal
 from banbucheng.schema.models import Case, CaseHelper, Event, Mechanism, MechanismCase, Unit
 
 
@@ -60,6 +62,10 @@ def _helpers(session: Session, cases: Sequence[Case]) -> dict[int, list[str]]:
     return out
 
 
+def _masks(case: Case) -> dict[str, str | None]:
+    return {"citizen": case.citizen_mask, "phone": case.phone_mask, "id_number": case.id_mask}
+
+
 def case_dicts(
     session: Session,
     cases: Sequence[Case],
@@ -67,7 +73,9 @@ def case_dicts(
     now: datetime,
     calendar: WorkCalendar,
     reveal: bool = False,
+    keyring: Keyring | None = None,
 ) -> list[dict[str, Any]]:
+    """reveal: the clear personal data, decrypted with the keyring (refused without)."""
     units = _unit_names(session, cases)
     helpers = _helpers(session, cases)
     today = now.astimezone(BEIJING).date()
@@ -93,11 +101,7 @@ def case_dicts(
                 "subtype_label": SUBTYPES.get(c.subtype or ""),
                 "channel": c.channel,
                 "channel_label": CHANNELS.get(c.channel, c.channel),
-                "citizen": c.citizen_name if reveal else mask_name(c.citizen_name),
-                "phone": c.phone if reveal else mask_phone(c.phone),
-                "id_number": (c.id_number if reveal else mask_id_number(c.id_number))
-                if c.id_number
-                else None,
+                **(personal.reveal(c, keyring) if reveal else _masks(c)),
                 "masked": not reveal,
                 "matter": c.matter,
                 "department": c.department,
@@ -134,6 +138,19 @@ def case_dicts(
     return out
 
 
+def stream_case_dicts(
+    session: Session,
+    batches: Iterable[Sequence[Case]],
+    *,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> Iterator[dict[str, Any]]:
+    """case_dicts over batches of cases, one row at a time: each batch's units, helpers
+    and links are looked up together, and nothing is kept once yielded."""
+    for cases in batches:
+        yield from case_dicts(session, cases, now=now, calendar=calendar)
+
+
 def event_dicts(events: Sequence[Event]) -> list[dict[str, Any]]:
     out = []
     for e in events:
@@ -160,6 +177,7 @@ _VALUE_LABELS: dict[str, dict[str, str]] = {
     "satisfaction": SATISFACTION,
     "channel": CHANNELS,
     "document": DOCUMENTS,
+    "revealed": PERSONAL_FIELDS,
 }
 # Derived from due_at or repeated elsewhere in the line: left out of the timeline.
 _QUIET = {"due_date"}
@@ -171,7 +189,8 @@ def _value_text(key: str, value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        labels = _VALUE_LABELS.get(key, {})
+        return "、".join(labels.get(v, str(v)) for v in value)
     if key in _VALUE_LABELS:
         return _VALUE_LABELS[key].get(value, str(value))
     text = str(value)

@@ -22,7 +22,12 @@ from sqlmodel import Session, col, func, select
 from banbucheng.core.errors import InvalidInput, NotFound, WrongState
 from banbucheng.core.labels import ROLES
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.core.validate import MECHANISM_NAME_MAX, MECHANISM_REF, mechanism_name
+from banbucheng.core.validate import (
+    MECHANISM_NAME_MAX,
+    MECHANISM_REF,
+    masked_echo,
+    mechanism_name,
+)
 from banbucheng.schema.models import Case, Mechanism, MechanismCase, ReplyTemplate
 from banbucheng.store import Ctx
 
@@ -75,7 +80,7 @@ def find_mechanism(session: Session, ref: str) -> Mechanism:
         return found
     found = session.exec(select(Mechanism).where(Mechanism.name == value)).first()
     if found is None:
-        raise NotFound(f"没有名为「{value[:40]}」的长效机制（bbc mechanism list 查看）")
+        raise NotFound(f"没有名为「{masked_echo(value)}」的长效机制（bbc mechanism list 查看）")
     return found
 
 
@@ -339,7 +344,9 @@ def find_template(session: Session, ref: str) -> ReplyTemplate:
         return found
     found = session.exec(select(ReplyTemplate).where(ReplyTemplate.name == value)).first()
     if found is None:
-        raise NotFound(f"没有名为「{value[:40]}」的答复口径（bbc reply-template list 查看）")
+        raise NotFound(
+            f"没有名为「{masked_echo(value)}」的答复口径（bbc reply-template list 查看）"
+        )
     return found
 
 

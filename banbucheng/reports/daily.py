@@ -18,7 +18,6 @@ from sqlmodel import Session, col, func
 
 from banbucheng.core.labels import ACTION_LABELS, OUTCOMES
 from banbucheng.core.policy import CATEGORIES, SUBTYPES, Policy
-from banbucheng.core.validate import mask_name
 from banbucheng.deadlines import WorkCalendar
 from banbucheng.reports.period import total_counts, with_rates
 from banbucheng.reports.timeline import (
@@ -75,7 +74,7 @@ def _case_row(
         "overdue": overdue,
         "days_left": days_left,
         "days_overdue": days_overdue,
-        "citizen": mask_name(citizen),
+        "citizen": citizen,  # the stored mask (schema/personal.py)
         "masked": True,
         "matter": matter,
     }
@@ -150,7 +149,7 @@ def daily_rollup(
             tl.after(e, "on_time"),
             tl.after(e, "outcome"),
             tl.after(e, "working_days_used"),
-            Case.citizen_name,
+            Case.citizen_mask,
             Case.matter,
         )
         .select_from(e)
@@ -169,7 +168,7 @@ def daily_rollup(
             "outcome": outcome,
             "outcome_label": OUTCOMES.get(outcome or ""),
             "working_days_used": int(used) if used is not None else None,
-            "citizen": mask_name(citizen),
+            "citizen": citizen,
             "masked": True,
             "matter": matter,
         }
@@ -198,14 +197,14 @@ def daily_rollup(
 
     # The open cases (and today's new ones), listed with the state as of the cutoff.
     listed = session.execute(
-        select(state, Case.citizen_name, Case.matter, Unit.contact)
+        select(state, Case.citizen_mask, Case.matter, Unit.contact)
         .join(Case, Case.id == state.c.id)
         .join(Unit, Unit.name == state.c.unit, isouter=True)
         .where(or_(f.open, today))
         .order_by(state.c.due_at.is_(None), state.c.due_at, state.c.number)
     ).all()
     rows = [
-        _case_row(r, r.citizen_name, r.matter, r.contact or "", day, calendar, cut) for r in listed
+        _case_row(r, r.citizen_mask, r.matter, r.contact or "", day, calendar, cut) for r in listed
     ]
     open_cases = [r for r in rows if not r["closed"]]
     new_cases = sorted(

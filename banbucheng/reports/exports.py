@@ -4,9 +4,13 @@ and the report files they are written to.
 One writer per format, so every report looks the same in every format; the terminal
 rendering is in render.py.
 
-Files are written atomically: to a temporary file in the target directory, flushed
-to disk, then renamed over the target, so a reader sees the old file or the new
-one, never half of one. openpyxl is imported only by the XLSX writer.
+Files are written atomically (core/files.py): to a temporary file in the target
+directory, flushed to disk, then renamed over the target, so a reader sees the old
+file or the new one, never half of one; each is created 0600 (or BBC_FILE_MODE).
+openpyxl is imported only by the XLSX writer.
+
+A list too long to hold (every case, every overdue case) is written as it is read:
+`json_array` and `csv_stream` give the same text a row at a time.
 """
 
 from __future__ import annotations
@@ -15,13 +19,12 @@ import csv
 import io
 import json
 import os
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from banbucheng.core.errors import BbcError
+from banbucheng.core import files
 from banbucheng.core.sanitize import safe_cell
 from banbucheng.reports.document import (
     Column,
@@ -36,10 +39,8 @@ from banbucheng.reports.document import (
 FORMATS = ("json", "csv", "md", "xlsx")
 
 
-class ExportError(BbcError):
+class ExportError(files.CannotWrite):
     """A report file cannot be written (directory missing, not writable, disk full)."""
-
-    exit_code = 73  # sysexits EX_CANTCREAT
 
 
 # ---------------------------------------------------------------- JSON
@@ -87,6 +88,34 @@ def to_csv(doc: Document) -> bytes:
                 writer.writerow(["无"])
             writer.writerow([])
     return (BOM + out.getvalue()).encode("utf-8")
+
+
+# ---------------------------------------------------------------- streamed lists
+
+
+def json_array(rows: Iterable[Any]) -> Iterator[str]:
+    """A JSON array of `rows`, one row at a time: the very text that
+    json.dumps(list(rows), ensure_ascii=False, indent=2) and a newline would give, for
+    a list too long to hold (`list --json` of every case)."""
+    first = True
+    for row in rows:
+        text = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        yield ("[\n  " if first else ",\n  ") + text
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+def csv_stream(columns: list[Column], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A one-table CSV (as to_csv writes it: BOM, header row, CRLF) one row at a time."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe_cell(c.header) for c in columns])
+    yield BOM + out.getvalue()
+    for row in rows:
+        out.seek(0)
+        out.truncate()
+        writer.writerow([safe_cell(cell_text(c, row)) for c in columns])
+        yield out.getvalue()
 
 
 # ---------------------------------------------------------------- Markdown
@@ -402,90 +431,30 @@ def render(doc: Document, fmt: str) -> bytes:
     return writers[fmt](doc)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that no reader ever sees a partial file: a temporary
-    file in the same directory, flushed to disk, then renamed over the target. Two
-    writers at once each rename a complete file; the last one wins. The file gets the
-    usual permissions (0666 less the umask)."""
-    directory = path.parent
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ExportError(_os_message(exc, directory)) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ExportError(_os_message(exc, path)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _sync_directory(directory)
-
-
-def _umask() -> int:
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
-
-
-def _sync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # not every file system can sync a directory; the rename is done anyway
-    finally:
-        os.close(fd)
-
-
-def _os_message(exc: OSError, where: Path) -> str:
-    import errno
-
-    reason = {
-        errno.EACCES: "没有写入权限",
-        errno.EPERM: "没有写入权限",
-        errno.ENOENT: "目录不存在",
-        errno.ENOTDIR: "路径不是目录",
-        errno.EISDIR: "目标是一个目录",
-        errno.ENOSPC: "磁盘空间不足",
-        errno.EROFS: "文件系统只读",
-        errno.EDQUOT: "超出磁盘配额",
-    }.get(exc.errno or 0, exc.strerror or type(exc).__name__)
-    return f"无法写入 {where}：{reason}"
+def write_atomic(path: Path, data: bytes | Iterable[str]) -> None:
+    """Write `data` to `path` so that no reader ever sees a partial file, with the mode
+    of every file bbc writes (core/files.py: 0600, or BBC_FILE_MODE). `data` may be
+    text made a piece at a time (a streamed list), written as it comes."""
+    files.write_atomic(path, data)
 
 
 def prepare_directory(directory: Path) -> Path:
     """The export directory, created (with its parents) when missing."""
-    directory = directory.expanduser()
+    directory = files.check_path(directory)
     if directory.exists() and not directory.is_dir():
         raise ExportError(f"无法写入 {directory}：路径不是目录")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(_os_message(exc, directory)) from None
+        raise ExportError(f"无法写入 {directory}：{files.os_reason(exc)}") from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise ExportError(f"无法写入 {directory}：没有写入权限")
     return directory
 
 
-def write_file(path: Path, data: bytes) -> None:
+def write_file(path: Path, data: bytes | Iterable[str]) -> None:
     """Write a single report file (for --xlsx FILE and --output FILE)."""
-    path = path.expanduser()
-    if path.is_dir():
-        raise ExportError(f"无法写入 {path}：目标是一个目录")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ExportError(f"无法写入 {path}：目录不存在")
-    write_atomic(path, data)
+    write_atomic(files.check_target(path), data)
 
 
 def export_names(day: str) -> dict[str, str]:

@@ -36,6 +36,35 @@ def _cols(*names: str) -> list[Column]:
     return [_CASE_COLUMNS[n] for n in names]
 
 
+# `bbc list --csv`: a case a row, in the words of the table on the terminal.
+LIST_COLUMNS = [
+    _CASE_COLUMNS["number"],
+    Column("status_label", "状态"),
+    _CASE_COLUMNS["category"],
+    _CASE_COLUMNS["unit"],
+    _CASE_COLUMNS["received"],
+    _CASE_COLUMNS["due"],
+    _CASE_COLUMNS["left"],
+    _CASE_COLUMNS["late"],
+    Column("closed_at", "办结时间", "datetime"),
+    _CASE_COLUMNS["citizen"],
+    _CASE_COLUMNS["matter"],
+]
+
+
+def list_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A case of a list (views.case_dicts) with what the list's columns show."""
+    return _with_received_date([dict(row)])[0]
+
+
+def supervision_columns(kind: str) -> list[Column]:
+    """The columns of the overdue (kind `overdue`) or due-soon (`due`) list."""
+    last = "late" if kind == "overdue" else "left"
+    return _cols(
+        "number", "unit", "contact", "category", "received", "due", last, "citizen", "matter"
+    )
+
+
 def _with_received_date(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         r["received_date"] = (r.get("received_at") or "")[:10] or None
@@ -214,19 +243,22 @@ def daily_document(data: dict[str, Any]) -> Document:
 
 
 def supervision_document(
-    rows: list[dict[str, Any]], *, kind: str, now: datetime, within: int | None, center: str
+    rows: list[dict[str, Any]],
+    *,
+    kind: str,
+    now: datetime,
+    within: int | None,
+    center: str,
+    total: int | None = None,
 ) -> Document:
+    """The 督办 list; `total`, when only the first rows are given, is how many there are."""
     data, rows = rows, _with_received_date([dict(r) for r in rows])
+    shown = len(rows) if total is None else total
     if kind == "overdue":
-        title = f"{center} 超期案件（{len(rows)} 件）"
-        columns = _cols(
-            "number", "unit", "contact", "category", "received", "due", "late", "citizen", "matter"
-        )
+        title = f"{center} 超期案件（{shown} 件）"
     else:
-        title = f"{center} {within} 个工作日内到期的案件（{len(rows)} 件）"
-        columns = _cols(
-            "number", "unit", "contact", "category", "received", "due", "left", "citizen", "matter"
-        )
+        title = f"{center} {within} 个工作日内到期的案件（{shown} 件）"
+    columns = supervision_columns(kind)
     stamp = now.astimezone(BEIJING).replace(microsecond=0)
     section = Section(
         kind,

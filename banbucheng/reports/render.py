@@ -16,9 +16,9 @@ import os
 import shutil
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from typing import Any
 
 from banbucheng.core.labels import OUTCOMES, SATISFACTION
@@ -193,6 +193,7 @@ def lines_of(
     rows = [[clean(cell) for cell in row] for row in rows]
     chosen = chosen or fit(cols, rows, room, wrapped=wrapped)
     sep = " " * GAP
+    last = chosen[-1][0]
     out = []
     if header:
         heads = [
@@ -212,7 +213,10 @@ def lines_of(
                 parts.append(text.split("\n"))
         for pieces in zip_longest(*parts, fillvalue=""):
             line = sep.join(
+                # The last column's padding would be stripped: not made at all.
                 _pad(piece, w, cols[i].justify)
+                if i != last or cols[i].justify == "right"
+                else piece
                 for piece, (i, w) in zip(pieces, chosen, strict=True)
             )
             out.append(styled(indent + line.rstrip(), styles[n] if styles else None))
@@ -292,28 +296,70 @@ _CASE_COLUMNS = [
 ]
 
 
+def _case_cells(r: dict[str, Any]) -> list[str]:
+    return [
+        r["number"],
+        r["status_label"],
+        (r["category_label"] or "—") + (f"/{r['subtype_label']}" if r["subtype_label"] else ""),
+        r["unit"] or "—",
+        human(r["received_at"]),
+        _due(r),
+        _left(r),
+        r["citizen"],
+        r["matter"],
+    ]
+
+
 def case_table(
     rows: list[dict[str, Any]], *, title: str, source: str | None = None, note: str | None = None
 ) -> None:
     """A list of cases, one line each (the matter shortened; `show` has it in full)."""
-    cells = [
-        [
-            r["number"],
-            r["status_label"],
-            (r["category_label"] or "—") + (f"/{r['subtype_label']}" if r["subtype_label"] else ""),
-            r["unit"] or "—",
-            human(r["received_at"]),
-            _due(r),
-            _left(r),
-            r["citizen"],
-            r["matter"],
-        ]
-        for r in rows
-    ]
+    cells = [_case_cells(r) for r in rows]
     styles = ["red" if r["overdue"] else None for r in rows]
     table(_CASE_COLUMNS, cells, title=title, styles=styles)
     if note:
         say(note, "dim")
+    source_line(source)
+
+
+# The widest values a column of a streamed case table may meet after its first rows.
+_WIDEST = ["BB20210401-001", "办理中", "应办未办/不作为", "", "2021-04-01 09:30",
+           "2021-04-09（暂定）", "超期100个工作日", "欧阳**", ""]  # fmt: skip
+
+
+def case_table_stream(
+    rows: Iterable[dict[str, Any]],
+    *,
+    title: str,
+    names: Sequence[str] = (),
+    source: str | None = None,
+    batch: int = 500,
+) -> None:
+    """case_table for a list too long to hold (`list --all`): laid out by its first
+    rows (and the widest unit `names` and values it may meet), then written a batch
+    at a time with the same column widths."""
+    room = columns() - 1
+    it = iter(rows)
+    first = list(islice(it, batch))
+    sample = [_case_cells(r) for r in first]
+    wide = [*_WIDEST]
+    wide[3] = max(names, key=width, default="")
+    cols = _CASE_COLUMNS
+    if not terminal():  # on a pipe nothing is cut: the matter, last, as long as it is
+        cols = [*cols[:-1], Col(cols[-1].header, "atom", 0)]
+    chosen = fit(cols, [*sample, wide], room)
+    say(clean(title), "bold")
+    header, left = True, []
+    while first:
+        styles = ["red" if r["overdue"] else None for r in first]
+        lines, left = lines_of(cols, sample, room, styles=styles, header=header, chosen=chosen)
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        header = False
+        first = list(islice(it, batch))
+        sample = [_case_cells(r) for r in first]
+    if left:
+        say(f"（终端较窄，未显示：{'、'.join(left)}；加宽终端或用 --json 查看）", "dim")
     source_line(source)
 
 

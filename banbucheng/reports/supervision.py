@@ -5,6 +5,7 @@ layouts.supervision_document.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlmodel import Session, col
 from banbucheng.core.errors import InvalidInput, NotFound
 from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
+from banbucheng.core.validate import masked_echo
 from banbucheng.deadlines import WorkCalendar
 from banbucheng.reports.timeline import unit_contacts
 from banbucheng.schema.models import Case, Unit
@@ -24,8 +26,29 @@ def _unit_id(session: Session, unit: str | None) -> int | None:
         return None
     found = session.execute(select(Unit.id).where(Unit.name == unit.strip())).scalar()
     if found is None:
-        raise NotFound(f"单位名录中没有「{unit.strip()[:40]}」（bbc units list 查看名录）")
+        raise NotFound(f"单位名录中没有「{masked_echo(unit)}」（bbc units list 查看名录）")
     return found
+
+
+def overdue_rows(
+    session: Session, calendar: WorkCalendar, now: datetime, *, unit: str | None = None
+) -> tuple[Iterator[dict[str, Any]], int]:
+    """The overdue list as `supervision` gives it, a row at a time as the database
+    reads them (for --json and --csv of a list too long to hold), and how many."""
+    from banbucheng.domain.queries import iter_overdue, overdue_count
+    from banbucheng.domain.views import stream_case_dicts
+
+    unit_id = _unit_id(session, unit)
+    contacts: dict[str, str] = dict(session.execute(select(Unit.name, Unit.contact)).all())  # type: ignore[arg-type]
+    late = overdue_count(session, now, unit_id=unit_id)
+    batches = iter_overdue(session, now, unit_id=unit_id)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for r in stream_case_dicts(session, batches, now=now, calendar=calendar):
+            r["unit_contact"] = contacts.get(r["unit"], "") if r["unit"] else ""
+            yield r
+
+    return rows(), late
 
 
 def supervision(
@@ -35,18 +58,22 @@ def supervision(
     *,
     within: int | None = None,
     unit: str | None = None,
+    limit: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """The 督办 list as of now: overdue cases (within None), or open cases not yet
     overdue that are due within `within` working days (0: today). Most urgent first,
     masked, with the lead unit's contact. Also returns how many cases are overdue
-    (for the same unit filter), which the exit code reports."""
+    (for the same unit filter), which the exit code reports. `limit`: only the first
+    so many overdue cases (the count is still of them all)."""
     from banbucheng.domain.queries import overdue_cases, overdue_count
     from banbucheng.domain.views import case_dicts
 
     unit_id = _unit_id(session, unit)
     if within is None:
-        cases = overdue_cases(session, now, unit_id=unit_id)
+        cases = overdue_cases(session, now, unit_id=unit_id, limit=limit)
         late = len(cases)
+        if limit is not None and late == limit:
+            late = overdue_count(session, now, unit_id=unit_id)
     else:
         if within < 0:
             raise InvalidInput("--within 应为0或正整数（工作日）")

@@ -52,8 +52,10 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    union,
     union_all,
 )
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func
@@ -110,6 +112,19 @@ def check_not_future(day: date, now: datetime, field: str = "日期") -> None:
 # For events from a recent moment on: SQLite's planner would rather read all of one
 # kind of event (the index on action) than the few recorded since (the index on at).
 BY_TIME = "INDEXED BY ix_events_at"
+# For the events of a few cases: by case, whatever the planner guesses.
+BY_CASE = "INDEXED BY ix_events_case_id"
+
+
+def _sqlite_from_hint(compiler: Any, table: Any, text: str) -> str:
+    return text
+
+
+# SQLAlchemy's SQLite compiler drops `with_hint(..., dialect_name="sqlite")`; SQLite's
+# own syntax for one is the text after the table's name ("FROM events AS e INDEXED BY
+# ix_events_at"), which is what the generic hook is given. Without this the hints
+# above were silently ignored.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign]
 
 
 class Timeline:
@@ -159,12 +174,14 @@ class Timeline:
         return cast(column, Date) if self.pg else func.date(column)
 
 
-def case_state(tl: Timeline, cut: Cutoff, *, since: datetime | None = None) -> Any:
+def case_state(tl: Timeline, cut: Cutoff, *, among: Any | None = None) -> Any:
     """One row per case received before the cutoff, with its state as of the cutoff
     rebuilt from the timeline (see the module docstring), or read from the cases
     themselves when nothing has happened since the cutoff (`current_state`). With
-    `since`, a caller that counts only open cases and what happened from `since` on
-    (the daily roll-up) may get just those rows, when the state is read from the cases.
+    `among` (a query of case ids: `candidates`), a caller that counts only the cases
+    open at the cutoff and what happened since a moment (the daily roll-up, a month's
+    statistics) gets just those cases, and only their events are replayed, each case's
+    through the index on case_id.
 
     One pass over the events, never a subquery per case: each event that set a
     tracked value, or closed or reopened the case, becomes a (case, key, value) row;
@@ -174,12 +191,14 @@ def case_state(tl: Timeline, cut: Cutoff, *, since: datetime | None = None) -> A
     analysed (a correlated subquery per case was planned through ix_events_action
     there, and the daily roll-up grew with the square of the cases)."""
     if tl.is_current(cut):
-        return current_state(tl, cut, since=since)
-    received = Case.received_at < cut.before
+        return current_state(tl, cut, among=among)
+    received: ColumnElement[bool] = Case.received_at < cut.before
     untyped = literal(None, String)
+    if among is not None:
+        received = and_(received, col(Case.id).in_(among))
 
     def rows(key: str, pick: Any, value: Any, e: Any) -> Any:
-        return (
+        stmt = (
             select(
                 e.case_id.label("case_id"),
                 literal(key, String).label("k"),
@@ -191,6 +210,11 @@ def case_state(tl: Timeline, cut: Cutoff, *, since: datetime | None = None) -> A
             .join(Case, Case.id == e.case_id)
             .where(received, pick)
         )
+        if among is not None:
+            # The few candidates' events, by case: not every close of the store
+            # through the index on action, as SQLite would pick without statistics.
+            stmt = stmt.with_hint(e, BY_CASE, dialect_name="sqlite")
+        return stmt
 
     def latest(key: str, action: str | None = None) -> Any:
         e = aliased(Event)
@@ -279,6 +303,23 @@ def case_state(tl: Timeline, cut: Cutoff, *, since: datetime | None = None) -> A
     )
 
 
+def candidates(cut: Cutoff, since: datetime) -> Any:
+    """The ids of the cases a report over [since, cutoff) needs: the cases open now,
+    those received since, and those with anything recorded since. Each part is found
+    through an index (status, received_at, events.at): a month's cases and the open
+    ones, not the whole store.
+
+    Every case open at the cutoff is among them: open now, or closed after the
+    cutoff by a closure recorded after it (close --at looks back, never ahead), or
+    reopened after it. So is every case with a closure, 回访 or other event dated in
+    the period, each recorded no earlier than the moment it names."""
+    return union(
+        select(Case.id).where(col(Case.status).in_(OPEN_STATUSES)),
+        select(Case.id).where(Case.received_at >= since, Case.received_at < cut.before),
+        select(Event.case_id).where(Event.at >= since, col(Event.case_id).is_not(None)),
+    )
+
+
 def state_table(
     session: Session, tl: Timeline, cut: Cutoff, *, since: datetime | None = None
 ) -> Any:
@@ -309,16 +350,42 @@ def state_table(
         postgresql_on_commit="DROP",
     )
     conn = session.connection()
-    if not tl.pg:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table.name}")
-    table.create(conn)
-    state = case_state(tl, cut, since=since)
+    among = None
+    if since is not None:
+        # The candidates, found once (each part of the state's query reads them).
+        ids = Table(
+            f"bbc_among_{len(made)}",
+            MetaData(),
+            Column("id", Integer, primary_key=True, autoincrement=False),
+            prefixes=["TEMPORARY"],
+            postgresql_on_commit="DROP",
+        )
+        _create_temporary(conn, tl, ids)
+        conn.execute(ids.insert().from_select(["id"], candidates(cut, since)))
+        _analyse_temporary(conn, tl, ids)
+        among = select(ids.c.id)
+    _create_temporary(conn, tl, table)
+    state = case_state(tl, cut, among=among)
     conn.execute(table.insert().from_select(list(state.c.keys()), select(state)))
+    _analyse_temporary(conn, tl, table)
     made[key] = table
     return table
 
 
-def current_state(tl: Timeline, cut: Cutoff, *, since: datetime | None = None) -> Any:
+def _create_temporary(conn: Any, tl: Timeline, table: Table) -> None:
+    if not tl.pg:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table.name}")
+    table.create(conn)
+
+
+def _analyse_temporary(conn: Any, tl: Timeline, table: Table) -> None:
+    """PostgreSQL plans the joins with a temporary table by its size, which it knows
+    only once analysed (autovacuum never sees temporary tables)."""
+    if tl.pg:
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def current_state(tl: Timeline, cut: Cutoff, *, among: Any | None = None) -> Any:
     """case_state for a cutoff after everything recorded: the same columns, in the same
     form (the deadline as the ISO text the events hold, the provisional flag as a
     boolean), from the cases and their lead units. A few milliseconds where the
@@ -329,17 +396,8 @@ def current_state(tl: Timeline, cut: Cutoff, *, since: datetime | None = None) -
         due = func.strftime("%Y-%m-%dT%H:%M:%S", Case.due_at, type_=String) + "+08:00"
     provisional: Any = col(Case.provisional)
     where = [Case.received_at < cut.before]
-    if since is not None:
-        # Open cases, cases received since, and cases with anything recorded since:
-        # each found through an index, a few hundred rows of a hundred thousand.
-        touched = select(Event.case_id).where(Event.at >= since)
-        where.append(
-            or_(
-                col(Case.status).in_(OPEN_STATUSES),
-                Case.received_at >= since,
-                col(Case.id).in_(touched),
-            )
-        )
+    if among is not None:
+        where.append(col(Case.id).in_(among))
     return (
         select(
             Case.id.label("id"),  # type: ignore[union-attr]

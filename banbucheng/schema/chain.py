@@ -12,17 +12,20 @@ event; trust/integrity.py checks the chain.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
 from banbucheng.core.timeutil import to_beijing
-from banbucheng.schema.models import CaseChain, ChainHead, Event
+from banbucheng.schema.models import Case, CaseChain, ChainHead, Event
 
 FORMAT = "bbc-event-1"
 GENESIS = "0" * 64
+MAC_FORMAT = b"bbc-mac-1:"
 
 
 # ---------------------------------------------------------------- hashing
@@ -48,6 +51,40 @@ def digest(*fields: Any) -> str:
     compact JSON (UTF-8, no ASCII escaping): one serialisation, whatever the database."""
     canonical = _canonical([FORMAT, *fields])
     return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+_CANONICAL = b'["' + FORMAT.encode() + b'",%d,"%b","%b",%b,"%b","%b","%b"]'
+_NEEDS_ESCAPE = re.compile(rb'[\x00-\x1f"\\]').search
+
+
+def _json_string(value: bytes) -> bytes:
+    """JSON string of UTF-8 text as json.dumps(ensure_ascii=False) writes it."""
+    if _NEEDS_ESCAPE(value) is None:
+        return b'"' + value + b'"'
+    text = value.decode("utf-8", "surrogatepass")
+    return json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def digest_bytes(
+    seq: int, number: bytes, at: bytes, actor: bytes, action: bytes, detail: bytes, prev: bytes
+) -> str:
+    """`digest` over fields read as UTF-8 bytes (the time as canonical text): the
+    same value for everything this tool writes, without decoding and re-encoding
+    each event (integrity.py's walk). The case number, time, action and previous hash
+    this tool writes need no JSON escaping, and a detail it writes is JSON text, in
+    which only quotes and backslashes need it: so they are put in as they are. A
+    value written behind the tool's back with a character that needs escaping then
+    hashes differently from `digest`; it differs from what the tool wrote anyway."""
+    escaped = detail.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+    canonical = _CANONICAL % (seq, number, at, _json_string(actor), action, escaped, prev)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def event_mac(key: bytes, hash_: str | bytes) -> str:
+    """The keyed seal of an event: HMAC-SHA256 over its hash, which covers its content
+    and, through prev_hash, the whole chain before it."""
+    raw = hash_ if isinstance(hash_, bytes) else hash_.encode("ascii", "replace")
+    return hmac.new(key, MAC_FORMAT + raw, hashlib.sha256).hexdigest()
 
 
 def stored_at(value: Any) -> tuple[datetime | None, str]:
@@ -86,13 +123,19 @@ def _link(
     return seq, prev_hash, hash_
 
 
-def seal(session: Session, event: Event, number: str) -> None:
+def seal(session: Session, event: Event, case: Case | None, key: bytes | None = None) -> None:
     """Give a new event its place in the chain and move both anchors. Called inside the
-    writing transaction, before the event is flushed (store.py's before_flush hook)."""
+    writing transaction, before the event is flushed (store.py's before_flush hook).
+    A case's event records the digest of the case as it now stands (sealed.py); with a
+    seal key the event also gets its keyed MAC."""
+    number = case.number if case is not None else ""
+    if case is not None:
+        _record_state(session, event, case)
     head = _head(session)
     event.seq, event.prev_hash, event.hash = _link(
         head.seq, head.hash, number, event.at, event.actor, event.action, event.detail
     )
+    event.mac = event_mac(key, event.hash) if key else None
     head.seq, head.hash = event.seq, event.hash
     session.add(head)
     if event.case_id is None:  # a store-level event (history.py): in the chain, no case
@@ -106,10 +149,15 @@ def seal(session: Session, event: Event, number: str) -> None:
 
 
 def seal_new_cases(
-    session: Session, events: list[dict[str, Any]], numbers: dict[int, str]
+    session: Session,
+    events: list[dict[str, Any]],
+    numbers: dict[int, str],
+    key: bytes | None = None,
 ) -> list[dict[str, Any]]:
     """Seal events written in bulk (domain/batch.py), in order, exactly as seal() would
-    one by one: each event dict gets seq, prev_hash and hash, and the head moves.
+    one by one: each event dict gets seq, prev_hash, hash and mac, and the head moves.
+    A case event's detail already holds its state digest (the batch computes it from
+    the case in memory); a store-level event (case_id None) has no case number.
     Returns the `case_chain` rows (anchors) of their cases, all new in this
     transaction (`numbers`: id → case number), for the caller to insert."""
     head = _head(session)
@@ -117,11 +165,14 @@ def seal_new_cases(
     anchors: dict[int, dict[str, Any]] = {}
     for ev in events:
         case_id = ev["case_id"]
-        number = numbers[case_id]
+        number = numbers[case_id] if case_id is not None else ""
         seq, ev["prev_hash"], hash_ = _link(
             seq, hash_, number, ev["at"], ev["actor"], ev["action"], ev["detail"]
         )
         ev["seq"], ev["hash"] = seq, hash_
+        ev["mac"] = event_mac(key, hash_) if key else None
+        if case_id is None:
+            continue
         anchor = anchors.get(case_id)
         if anchor is None:
             anchor = anchors[case_id] = {"case_id": case_id, "number": number, "events": 0}
@@ -130,3 +181,13 @@ def seal_new_cases(
     head.seq, head.hash = seq, hash_
     session.add(head)
     return list(anchors.values())
+
+
+def _record_state(session: Session, event: Event, case: Case) -> None:
+    from banbucheng.schema.sealed import state_digest
+
+    with session.no_autoflush:
+        state = state_digest(session.connection(), case)
+    detail = json.loads(event.detail)
+    detail["state"] = state
+    event.detail = json.dumps(detail, ensure_ascii=False, sort_keys=True)

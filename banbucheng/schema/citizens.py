@@ -1,46 +1,38 @@
 """Citizens as keyed hashes, and the repeats (重复反映) found through them.
 
 The same citizen means the same phone number or ID number. They are compared as
-keyed hashes (HMAC-SHA256 with a random secret made for each store on first use and
-kept in its settings table), so the index of citizens holds no personal data and a
-copy of it is useless without the store's secret. A repeat is the same citizen
-about a similar matter (bigrams.resemblance at least `repeat.min_similarity`
-percent) within `repeat.window_days`. Kept as cases are registered
-(services/cases.py), and built for old stores by a migration.
+keyed hashes (HMAC-SHA256 with the keyring's lookup key, kept outside the store:
+core/keyring.py), so the index of citizens holds no personal data and a copy of the
+store is useless for finding someone without the key. The name is hashed too, for
+looking cases up by name (never for repeats: namesakes are not the same citizen).
+A repeat is the same citizen about a similar matter (bigrams.resemblance at least
+`repeat.min_similarity` percent) within `repeat.window_days`. Kept as cases are
+registered (services/cases.py), and built for old stores by a migration.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import column, table
 from sqlmodel import Session, col, select
 
 from banbucheng.core import bigrams
+from banbucheng.core.keyring import Keyring
 from banbucheng.core.policy import default_value
+from banbucheng.schema import personal
 from banbucheng.schema.index import Weights
 from banbucheng.schema.models import Case, CaseTerms, CitizenKey, Setting
 
-SECRET_SETTING = "secret.citizen_key"  # not in policy.SETTINGS: never shown or set by hand
-
+# The secret of releases before the keyring, kept in the store (m006 removes it).
+SECRET_SETTING = "secret.citizen_key"
 
 KEY_CHARS = 32  # hex characters kept of the HMAC (128 bits)
-
-
-def _secret(conn: Session | Any, *, create: bool) -> bytes | None:
-    table = Setting.__table__  # type: ignore[attr-defined]
-    value = conn.execute(select(table.c.value).where(table.c.key == SECRET_SETTING)).scalar()
-    if value is None:
-        if not create:
-            return None
-        value = secrets.token_hex(32)
-        conn.execute(table.insert().values(key=SECRET_SETTING, value=value))
-    return bytes.fromhex(value)
 
 
 def _phone_core(phone: str) -> str:
@@ -50,6 +42,7 @@ def _phone_core(phone: str) -> str:
 
 
 def citizen_keys(secret: bytes, phone: str | None, id_number: str | None) -> list[str]:
+    """The keys that identify a citizen for repeats: phone and ID number."""
     out = []
     if phone:
         message = f"phone:{_phone_core(phone.strip())}".encode()
@@ -60,25 +53,52 @@ def citizen_keys(secret: bytes, phone: str | None, id_number: str | None) -> lis
     return out
 
 
-def store_secret(session: Session | Any) -> bytes:
-    """The store's key for citizens' keyed hashes (made on first use)."""
-    secret = _secret(session, create=True)
-    assert secret is not None
-    return secret
+def name_key(secret: bytes, name: str | None) -> list[str]:
+    """The key a name is looked up by (not a citizen's identity: namesakes exist)."""
+    if not name or not name.strip():
+        return []
+    message = f"name:{''.join(name.split())}".encode()
+    return [hmac.new(secret, message, hashlib.sha256).hexdigest()[:KEY_CHARS]]
 
 
-def keys_of(secret: bytes, case: Case | Any) -> list[str]:
-    """The keys a case is recorded under (one function for single and bulk writes)."""
-    return list(dict.fromkeys(citizen_keys(secret, case.phone, case.id_number)))
+def lookup_keys(
+    keyring: Keyring,
+    *,
+    phone: str | None = None,
+    id_number: str | None = None,
+    name: str | None = None,
+) -> list[str]:
+    """The keyed hashes to look cases up by (search by phone, ID number or name)."""
+    secret = keyring.lookup_key
+    return citizen_keys(secret, phone, id_number) + name_key(secret, name)
 
 
-def record_keys(session: Session, case: Case) -> list[str]:
+def keys_of(keyring: Keyring | None, case: Case | Any) -> tuple[list[str], list[str]]:
+    """A new case's keys, from its tokens (with the key): those that find its repeats
+    (phone, ID number) and all it is recorded under (those and the name). One function
+    for single and bulk writes (services/bulk.py)."""
+    clear = personal.reveal(case, keyring)
+    assert keyring is not None
+    secret = keyring.lookup_key
+    keys = citizen_keys(secret, clear["phone"], clear["id_number"])
+    return keys, list(dict.fromkeys([*keys, *name_key(secret, clear["citizen"])]))
+
+
+def record_keys(session: Session, case: Case, keyring: Keyring | None) -> list[str]:
+    """Hash the new case's citizen (from its tokens, with the key); returns the keys
+    that find its repeats."""
+    keys, recorded = keys_of(keyring, case)
     assert case.id is not None
-    keys = keys_of(store_secret(session), case)
-    for key in keys:
+    for key in recorded:
         session.add(CitizenKey(key=key, case_id=case.id))
     session.flush()
     return keys
+
+
+def cases_with_keys(session: Session, keys: Sequence[str]) -> list[int]:
+    """The ids of the cases any of the keys finds."""
+    stmt = select(CitizenKey.case_id).where(col(CitizenKey.key).in_(list(keys))).distinct()
+    return list(session.exec(stmt).all())
 
 
 def _setting(session: Session | Any, key: str) -> int:
@@ -161,18 +181,33 @@ def pick_repeat(
     return None
 
 
-def backfill(conn: Any) -> int:
-    """Migration: hash the citizens of existing cases and flag the repeats among them
-    (run after the search index is built). Returns how many repeats were found."""
+def backfill(conn: Any, secret: bytes) -> int:
+    """Migration m003: hash the citizens of existing cases (still in their clear 0.1
+    columns) and flag the repeats among them (run after the search index is built).
+    Returns how many repeats were found. m006 rehashes them with the keyring's key."""
+    from banbucheng.schema.models import BeijingDateTime
+
+    legacy = table(
+        "cases",
+        column("id"),
+        column("phone"),
+        column("id_number"),
+        column("received_at", BeijingDateTime),
+    )
+    rows = conn.execute(
+        select(legacy.c.id, legacy.c.phone, legacy.c.id_number, legacy.c.received_at)
+    ).all()
+    return hash_and_flag(conn, rows, secret)
+
+
+def hash_and_flag(conn: Any, rows: Sequence[Any], secret: bytes) -> int:
+    """Hash the citizens of cases given as (id, phone, id_number, received_at) and
+    flag the repeats among them (a migration, or a bulk load that knows the clear
+    values: benchmarks). Returns how many repeats were found."""
     cases = Case.__table__  # type: ignore[attr-defined]
     keys_table = CitizenKey.__table__  # type: ignore[attr-defined]
-    rows = conn.execute(
-        select(cases.c.id, cases.c.phone, cases.c.id_number, cases.c.received_at)
-    ).all()
     if not rows:
         return 0
-    secret = _secret(conn, create=True)
-    assert secret is not None
     by_key: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     key_rows = []
     received: dict[int, datetime] = {}

@@ -17,8 +17,10 @@ value, or null when there is (or was) no row:
   "entered_by": ..., "entered_at": "2026-11-05T09:00:00.000000"}`` (calendar_days)
 - ``years``: ``"2027"`` -> ``{"source": ..., "covered_by": ..., "covered_at": ...}``
   (calendar_years: the years whose notice the center declared complete)
-- ``settings``: ``"limit.hard"`` -> ``"10"`` (settings; only the policy's own keys, never
-  internal values such as the citizens' key secret)
+- ``settings``: ``"limit.hard"`` -> ``"10"`` (settings: every row but the internal
+  secrets, whose keys start with ``secret.``)
+- ``units``: ``"省农保中心"`` -> ``{"id": 3, "contact": ..., "created_at": ...}`` (units;
+  a unit is added by the dispatch that first names it, or by `bbc units add`)
 
 Folding the ``after`` sections of the store-level events in chain order gives what the
 three tables must hold; `stored_state` reads what they do hold, from the raw stored
@@ -34,9 +36,10 @@ from sqlalchemy import String, select, type_coerce
 
 from banbucheng.core.policy import setting_keys
 from banbucheng.core.timeutil import to_beijing
-from banbucheng.schema.models import CalendarDay, CalendarYear, Setting
+from banbucheng.schema.models import CalendarDay, CalendarYear, Setting, Unit
 
-SECTIONS = ("days", "years", "settings")
+SECTIONS = ("days", "years", "settings", "units")
+SECRET_PREFIX = "secret."  # internal values kept out of the history (citizens.py)
 State = dict[str, dict[str, Any]]
 
 
@@ -93,9 +96,14 @@ def year_state(row: CalendarYear) -> dict[str, Any]:
     }
 
 
-def stored_state(conn: Any) -> State:
-    """What the three tables hold, read as stored (no type conversion can hide an edit
-    or fail on one). `conn` is a Connection or a Session."""
+def unit_state(row: Unit) -> dict[str, Any]:
+    return {"id": row.id, "contact": row.contact, "created_at": time_text(row.created_at)}
+
+
+def stored_state(conn: Any, *, as_of_m004: bool = False) -> State:
+    """What the tables hold, read as stored (no type conversion can hide an edit or
+    fail on one). `conn` is a Connection or a Session. `as_of_m004`: what migration
+    m004 recorded (no units, only the policy's settings), kept as it was released."""
     days, years = CalendarDay.__table__, CalendarYear.__table__  # type: ignore[attr-defined]
     settings = Setting.__table__  # type: ignore[attr-defined]
 
@@ -119,9 +127,26 @@ def stored_state(conn: Any) -> State:
         }
     policy = set(setting_keys())
     for key, value in raw(settings):
-        if key in policy:
-            state["settings"][key] = _text(value)
+        if key in policy if as_of_m004 else not str(key).startswith(SECRET_PREFIX):
+            state["settings"][_key(key)] = _text(value)
+    if as_of_m004:
+        del state["units"]
+        return state
+    units = Unit.__table__  # type: ignore[attr-defined]
+    for unit_id, name, contact, at in raw(units):
+        state["units"][_key(name)] = {
+            "id": _number(unit_id),
+            "contact": _text(contact),
+            "created_at": time_text(at),
+        }
     return state
+
+
+def _number(value: Any) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def fold(state: State, after: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Text, TypeDecorator
+from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from banbucheng.core.timeutil import BEIJING, to_beijing
@@ -47,10 +47,14 @@ class Case(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True)
     status: str = Field(index=True)
-    # Citizen: personal data, masked wherever it is shown unless revealed explicitly.
-    citizen_name: str
-    phone: str
-    id_number: str | None = None
+    # Citizen: personal data, encrypted (AES-GCM tokens bound to the case number and
+    # field) with only the masked forms in the clear (schema/personal.py).
+    citizen_enc: str
+    citizen_mask: str
+    phone_enc: str
+    phone_mask: str
+    id_enc: str | None = None
+    id_mask: str | None = None
     matter: str = Field(sa_column=Column(Text, nullable=False))
     department: str = ""  # the department or window where the matter failed
     channel: str
@@ -89,6 +93,16 @@ class Case(SQLModel, table=True):
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
 
 
+class StoreInfo(SQLModel, table=True):
+    """The store's identity (one row): a random id, not secret, that names its key file
+    outside the store (core/keyring.py)."""
+
+    __tablename__ = "store_info"
+
+    id: int = Field(default=1, primary_key=True)
+    store_id: str
+
+
 class CaseHelper(SQLModel, table=True):
     """Helper (协办) units of a case; the lead unit is cases.unit_id."""
 
@@ -106,6 +120,8 @@ class Event(SQLModel, table=True):
     events, so `verify` walks one sequence and checks both."""
 
     __tablename__ = "events"
+    # A case's events in chain order (its replay, verify's per-case counts) by index.
+    __table_args__ = (Index("ix_events_case_seq", "case_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
@@ -119,6 +135,8 @@ class Event(SQLModel, table=True):
     seq: int | None = Field(default=None, unique=True, index=True)
     prev_hash: str | None = None
     hash: str | None = None
+    # With a seal key outside the store: HMAC-SHA256 over the hash (chain.event_mac).
+    mac: str | None = None
 
 
 class Setting(SQLModel, table=True):
@@ -171,6 +189,20 @@ class ChainHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = ""
+
+
+class ChainVerified(SQLModel, table=True):
+    """How far `bbc verify` last found the chain intact (one row): the next run checks
+    from here on unless asked for a full run (integrity.py). With a seal key its
+    `mac` binds the position and hash, so it cannot be moved without the key."""
+
+    __tablename__ = "chain_verified"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = ""
+    at: datetime = _when()
+    mac: str | None = None
 
 
 class CaseChain(SQLModel, table=True):
@@ -262,8 +294,9 @@ class SearchTerm(SQLModel, table=True):
 
 
 class CitizenKey(SQLModel, table=True):
-    """Keyed hashes (HMAC-SHA256, per-store secret) of a case's phone and ID number, so
-    repeats are found without an index of personal data (repeats.py)."""
+    """Keyed hashes (HMAC-SHA256 with the keyring's lookup key, kept outside the store)
+    of a case's phone, ID number and name, so repeats and searches find a citizen
+    without an index of personal data (schema/citizens.py)."""
 
     __tablename__ = "citizen_keys"
 

@@ -39,7 +39,7 @@ class Earlier:
 def start(ctx: Ctx) -> Ctx:
     """A Ctx whose registrations and closings go into a new batch; call
     `ctx.batch.flush()` between rows and at the end, in the same transaction."""
-    batch = Batch(ctx.session)
+    batch = Batch(ctx.session, ctx.store.seal_key)
     batch.learning = BulkLearning(ctx, batch)
     return replace(ctx, batch=batch)
 
@@ -48,7 +48,7 @@ class BulkLearning(Learning):
     def __init__(self, ctx: Ctx, batch: Batch) -> None:
         self.batch = batch
         self.session = ctx.session
-        self.secret = citizens.store_secret(ctx.session)
+        self.store = ctx.store  # its keyring: made by the first registration if new
         self.window = citizens.window_days(ctx.session)
         self.threshold = citizens.min_similarity(ctx.session)
         # Cases that share a key: key → [(case id, received)], from the store (read
@@ -67,10 +67,13 @@ class BulkLearning(Learning):
 
     def prepare(self, citizens_of_rows: Iterable[tuple[str | None, str | None]]) -> None:
         """Read the store's cases for these (phone, ID number) pairs at once."""
+        if self.store.keyring is None:
+            return  # register refuses every row (no key to encrypt with)
+        secret = self.store.keyring.lookup_key
         keys = {
             key
             for phone, id_number in citizens_of_rows
-            for key in citizens.citizen_keys(self.secret, phone, id_number)
+            for key in citizens.citizen_keys(secret, phone, id_number)
         }
         self._load_keys(keys)
 
@@ -143,8 +146,8 @@ class BulkLearning(Learning):
         self.batch.on_undo(undo)
 
     def keys(self, ctx: Ctx, case: Any) -> list[str]:
-        keys = citizens.keys_of(self.secret, case)
-        for key in keys:
+        keys, recorded = citizens.keys_of(self.store.keyring, case)
+        for key in recorded:
             self.batch.add("citizen_keys", {"key": key, "case_id": case.id})
         return keys
 

@@ -36,7 +36,7 @@ class Learning:
         index.index_case(ctx.session, case)
 
     def keys(self, ctx: Ctx, case: Case) -> list[str]:
-        return citizens.record_keys(ctx.session, case)
+        return citizens.record_keys(ctx.session, case, ctx.keyring)
 
     def find_repeat(self, ctx: Ctx, case: Case, keys: list[str]) -> Case | None:
         return citizens.find_repeat(ctx.session, case, keys)

@@ -5,9 +5,12 @@ snapshot of the store (in WAL mode writers carry on meanwhile), written to a tem
 file that only the owner can read, checked, and renamed into place.
 
 `restore` never swaps files under running windows. The backup is copied aside,
-checked (integrity_check, a bbc store, not from a newer release, its event chain) and
-upgraded to the current schema; then, in ONE write transaction on the live store, the
-current content is saved as a side copy and every table is replaced from the backup.
+checked (integrity_check, a bbc store, not from a newer release, its event chain, and
+an anchor noted earlier when one is given) and upgraded to the current schema; then,
+in ONE write transaction on the live store, the current content is saved as a side
+copy, every table is replaced from the backup, the live store's case-number
+high-water marks are kept (a number once issued is never issued again: marks.py) and
+the restore is recorded as an event in the chain.
 Other windows wait for that transaction like for any other writer; a crash in the
 middle leaves the store as it was.
 
@@ -17,17 +20,17 @@ PostgreSQL stores are backed up with the server's own tools (pg_dump / pg_restor
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from banbucheng.core.errors import InvalidInput, StoreError
+from banbucheng.core.files import create_empty, os_reason
 from banbucheng.core.timeutil import BEIJING
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -36,22 +39,6 @@ PG_HINT = (
     "PostgreSQL 数据库请用服务器自带的工具备份与恢复："
     "pg_dump -Fc -f bbc.dump 数据库地址；pg_restore --clean -d 数据库地址 bbc.dump"
 )
-
-
-def os_reason(exc: OSError) -> str:
-    """An operating-system error in the staff's words (strerror is English)."""
-    reasons = {
-        errno.ENOENT: "文件或目录不存在",
-        errno.EACCES: "没有权限",
-        errno.EPERM: "没有权限",
-        errno.ENAMETOOLONG: "文件名过长",
-        errno.ENOSPC: "磁盘空间不足",
-        errno.EROFS: "文件系统只读",
-        errno.EISDIR: "这是一个目录",
-        errno.ENOTDIR: "路径中有一段不是目录",
-        errno.EDQUOT: "超出磁盘配额",
-    }
-    return reasons.get(exc.errno or 0, f"系统错误 {errno.errorcode.get(exc.errno or 0, '')}")
 
 
 def sqlite_path(url: str) -> Path:
@@ -67,8 +54,9 @@ def sqlite_path(url: str) -> Path:
 
 
 def owner_only_file(path: Path) -> None:
-    """Create an empty file only the owner can read and write (refuses an existing one)."""
-    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    """Create an empty file only the owner can read and write (refuses an existing one):
+    the checked copy of a backup, which is deleted again."""
+    create_empty(path, 0o600)
 
 
 def _fsync(path: Path) -> None:
@@ -173,7 +161,7 @@ def _backup(url: str, target: Path, *, now: datetime, force: bool) -> BackupInfo
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     try:
-        owner_only_file(tmp)
+        create_empty(tmp)  # 0600, or BBC_FILE_MODE: it becomes the backup
         src, dst = _connect(source), _connect(tmp)
         try:
             # One step: a single consistent snapshot; WAL lets writers continue meanwhile.
@@ -235,6 +223,10 @@ class RestoreInfo:
     replaced_events: int
     chain_ok: bool
     upgraded: list[str]
+    anchor_checked: str | None = None
+    # counter key -> the number the next registration of that day continues after
+    numbering_kept: dict[str, int] = field(default_factory=dict)
+    store_anchor: str | None = None  # the chain's head after the restore's own event
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -333,16 +325,23 @@ def _columns(con: sqlite3.Connection, schema: str, table: str) -> list[str]:
     return [r[1] for r in con.execute(f'PRAGMA {schema}.table_info("{table}")')]
 
 
-def replace_content(store: Path, checked: Path, side: Path | None) -> dict[str, int]:
+def replace_content(
+    store: Path, checked: Path, side: Path | None, *, record: dict[str, Any]
+) -> dict[str, Any]:
     """In one write transaction: save the current content to `side` (a consistent
     snapshot, since no one else can commit meanwhile), then replace every table's rows
-    with the checked backup's. Returns the current store's counts before replacing."""
+    with the checked backup's, keep the live store's case-number high-water marks and
+    record the restore (trust/marks.py). `record`: actor, now and the backup's summary.
+    Returns the current store's counts before replacing and the counters raised."""
+    from banbucheng.trust import marks
+
     con = _connect(store)
     try:
         con.execute("PRAGMA foreign_keys = OFF")  # tables are refilled in any order
         con.execute("BEGIN IMMEDIATE")
         try:
             before = _summary(con)
+            live_marks = marks.high_water(con)
             if side is not None:
                 _snapshot(store, side)
             con.execute("ATTACH DATABASE ? AS bk", (str(checked),))
@@ -370,6 +369,16 @@ def replace_content(store: Path, checked: Path, side: Path | None) -> dict[str, 
                     )
                 except sqlite3.Error:
                     raise InvalidInput("备份中的全文索引与数据不一致，不能恢复") from None
+            before["raised"] = marks.carry(
+                con,
+                live_marks,
+                actor=record["actor"],
+                now=record["now"],
+                seal_key=record["seal_key"],
+                backup=record["backup"],
+                replaced=dict(before),
+            )
+            before["anchor_after"] = _summary(con)["anchor"]
             con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:
@@ -405,7 +414,7 @@ def _tables(con: sqlite3.Connection, schema: str) -> tuple[set[str], set[str]]:
 def _snapshot(store: Path, side: Path) -> None:
     """A reader's copy of the store: while the caller holds the write lock, exactly the
     content about to be replaced."""
-    owner_only_file(side)
+    create_empty(side)
     reader, out = _connect(store), _connect(side)
     try:
         reader.backup(out)
@@ -417,15 +426,31 @@ def _snapshot(store: Path, side: Path) -> None:
 
 
 def restore(
-    url: str, source: Path, *, now: datetime, yes: bool = False, force: bool = False
+    url: str,
+    source: Path,
+    *,
+    now: datetime,
+    actor: str,
+    yes: bool = False,
+    force: bool = False,
+    anchor: tuple[int, str] | None = None,
 ) -> RestoreInfo:
     try:
-        return _restore(url, source, now=now, yes=yes, force=force)
+        return _restore(url, source, now=now, actor=actor, yes=yes, force=force, anchor=anchor)
     except OSError as exc:
         raise InvalidInput(f"无法读取备份或写入数据库目录：{os_reason(exc)}") from None
 
 
-def _restore(url: str, source: Path, *, now: datetime, yes: bool, force: bool) -> RestoreInfo:
+def _restore(
+    url: str,
+    source: Path,
+    *,
+    now: datetime,
+    actor: str,
+    yes: bool,
+    force: bool,
+    anchor: tuple[int, str] | None,
+) -> RestoreInfo:
     from banbucheng.store import Store
     from banbucheng.trust.integrity import verify
 
@@ -438,9 +463,14 @@ def _restore(url: str, source: Path, *, now: datetime, yes: bool, force: bool) -
         probe = Store(f"sqlite:///{checked}")
         try:
             with probe.session(write=False) as session:
-                report = verify(session)
+                report = verify(session, anchor=anchor, key=probe.seal_key, keyring=probe.keyring)
         finally:
             probe.close()
+        # An anchor noted outside the store is the one check a consistent rewrite of
+        # the backup's chain cannot pass: its refusal is never overridden by --force.
+        off_anchor = [p for p in report.problems if p.kind == "anchor"]
+        if off_anchor:
+            raise InvalidInput(f"备份与锚点 {report.anchor_checked} 不符：{off_anchor[0].message}")
         if not report.ok and not force:
             raise InvalidInput(
                 f"备份的事件链有 {len(report.problems)} 处问题"
@@ -460,8 +490,19 @@ def _restore(url: str, source: Path, *, now: datetime, yes: bool, force: bool) -
             )
         has_data = bool(current["cases"] or current["events"])
         side = side_copy_path(store_path, now) if has_data else None
+        record = {
+            "actor": actor,
+            "now": now,
+            "seal_key": probe.seal_key,  # the restored store's key seals the restore event
+            "backup": {
+                "anchor": report.anchor,
+                "cases": report.cases,
+                "events": report.events,
+                "sha256": _sha256(source),
+            },
+        }
         try:
-            before = replace_content(store_path, checked, side)
+            before = replace_content(store_path, checked, side, record=record)
         except sqlite3.Error as exc:
             raise StoreError(_sqlite_message(exc, "恢复")) from None
     finally:
@@ -476,4 +517,7 @@ def _restore(url: str, source: Path, *, now: datetime, yes: bool, force: bool) -
         replaced_events=before["events"],
         chain_ok=report.ok,
         upgraded=pending,
+        anchor_checked=report.anchor_checked,
+        numbering_kept=before["raised"],
+        store_anchor=before["anchor_after"],
     )

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from banbucheng.core.errors import BbcError
+from banbucheng.core.files import file_mode, mode_label
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 STATUS_LABELS = {OK: "正常", WARN: "注意", FAIL: "问题"}
@@ -62,11 +63,13 @@ def store_files(path: Path) -> list[Path]:
 
 
 def loose_files(path: Path) -> list[tuple[Path, int]]:
-    """Store files that a group or other users may read or write."""
+    """Store files that others (or a group the setting does not name) may read or
+    write: anything beyond 0600, or BBC_FILE_MODE (core/files.py)."""
+    allowed = file_mode()
     out = []
     for file in store_files(path):
         mode = stat.S_IMODE(file.stat().st_mode)
-        if mode & 0o077:
+        if mode & 0o777 & ~allowed:
             out.append((file, mode))
     return out
 
@@ -74,24 +77,24 @@ def loose_files(path: Path) -> list[tuple[Path, int]]:
 def fix_permissions(path: Path) -> list[str]:
     fixed = []
     for file, _ in loose_files(path):
-        os.chmod(file, 0o600)
+        os.chmod(file, file_mode())
         fixed.append(file.name)
     return fixed
 
 
 def _permissions(path: Path) -> Check:
     loose = loose_files(path)
+    allowed = mode_label()
     if loose:
         listing = "、".join(f"{f.name}（{m:o}）" for f, m in loose)
         return Check(
             "permissions",
             "文件权限",
             FAIL,
-            f"其他用户可以读写含个人信息的文件：{listing}；"
-            "bbc doctor --fix 或 chmod 600 改为仅所有者可读写",
+            f"其他用户可以读写含个人信息的文件：{listing}；bbc doctor --fix 改为{allowed}",
         )
     names = "、".join(f.name for f in store_files(path))
-    return Check("permissions", "文件权限", OK, f"仅所有者可读写（{names}）")
+    return Check("permissions", "文件权限", OK, f"{allowed.split('（')[0]}（{names}）")
 
 
 def _sqlite_integrity(path: Path) -> Check:
@@ -248,7 +251,9 @@ def diagnose(
                 )
             )
         with store.session(write=False) as session:
-            report = integrity.verify(session)
+            report = integrity.verify(
+                session, key=store.seal_key, full=False, keyring=store.keyring
+            )
         try:
             with store.context(actor=actor, now=now, write=False) as ctx:
                 checks.append(_calendar(ctx, now))

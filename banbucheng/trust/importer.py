@@ -85,7 +85,7 @@ class Table:
 
 def read_table(path: Path, encoding: str | None = None) -> Table:
     """The file's header and rows; `encoding` for a CSV, checked by check_encoding."""
-    from banbucheng.trust.backup import os_reason
+    from banbucheng.core.files import os_reason
 
     path = path.expanduser()
     try:
@@ -411,18 +411,32 @@ def _stored_duplicates(ctx: Any, rows: list[Row]) -> dict[tuple[Any, ...], str]:
     all rows at once: (received_at, phone, matter) → case number."""
     from sqlmodel import col, select
 
-    from banbucheng.schema.models import Case
+    from banbucheng.schema.citizens import lookup_keys
+    from banbucheng.schema.models import Case, CitizenKey
 
-    wanted = {(row.received_at, row.phone, row.matter) for row in rows}
+    if not rows:
+        return {}
+    # The phone is compared by its keyed hash: the store holds no clear phone.
+    ring = ctx.require_keyring("无法核对重复的行，未导入")
+    phone_key = {row.phone: (lookup_keys(ring, phone=row.phone) or [None])[0] for row in rows}
+    wanted = {(row.received_at, phone_key[row.phone], row.matter) for row in rows}
     times = sorted({row.received_at for row in rows})
-    found: dict[tuple[Any, ...], str] = {}
+    by_key: dict[tuple[Any, ...], str] = {}
     for i in range(0, len(times), 500):
-        stmt = select(Case.received_at, Case.phone, Case.matter, Case.number).where(
-            col(Case.received_at).in_(times[i : i + 500])
+        stmt = (
+            select(Case.received_at, CitizenKey.key, Case.matter, Case.number)
+            .join(CitizenKey, CitizenKey.case_id == Case.id)  # type: ignore[arg-type]
+            .where(col(Case.received_at).in_(times[i : i + 500]))
+            .order_by(col(Case.id))
         )
-        for received, phone, matter, number in ctx.session.exec(stmt).all():
-            if (received, phone, matter) in wanted:
-                found.setdefault((received, phone, matter), number)
+        for received, key, matter, number in ctx.session.exec(stmt).all():
+            if (received, key, matter) in wanted:
+                by_key.setdefault((received, key, matter), number)
+    found: dict[tuple[Any, ...], str] = {}
+    for row in rows:
+        number = by_key.get((row.received_at, phone_key[row.phone], row.matter))
+        if number is not None and phone_key[row.phone] is not None:
+            found[(row.received_at, row.phone, row.matter)] = number
     return found
 
 

@@ -1,449 +1,462 @@
-"""The tamper-evident history: one hash chain over every event in the store.
+"""`verify`'s work, in constant memory and at the speed of the database.
 
-Each event is sealed when it is written (schema/chain.py, run by the store on every
-new event): it gets the next position `seq` in the store's single chain, the previous
-event's hash, and a SHA-256 over a canonical serialisation of its content (case
-number, time, actor, action, detail) and that previous hash. Writers are serialised
-(SQLite BEGIN IMMEDIATE, a PostgreSQL advisory lock, plus a row lock on the chain
-head), so the chain is one line, not a tree.
+Three passes, none of which holds a list of all events or cases in Python:
 
-Two small anchors are moved in the same transaction: `chain_head` (the last position
-and hash) and `case_chain` (per case: its number, event count and last hash). With
-them `verify` notices, and names, an event edited, inserted or deleted anywhere,
-including the last events of the store, the last events of a case, and a whole case
-deleted with its events. It also replays each case's recorded changes and compares
-them with the case row, so a deadline or closing time edited in the table is caught.
+1. The chain, streamed in order of `seq` through a plain cursor (a server-side one on
+   PostgreSQL), in batches: each event's hash recomputed from its fields read as
+   bytes (chain.digest_bytes), its link to the one before, gaps and duplicates, its
+   keyed MAC when a seal key is given. Incremental runs start after the position the
+   last clean run recorded (chain_verified), once that event is found unchanged.
+2. The anchors, as set comparisons in SQL: per case, the number of events and the
+   last one against case_chain; cases without an anchor.
+3. The rows, streamed with their lead unit, helpers, repeated case and the detail of
+   their last event joined in SQL: the digest of each row against the one the last
+   event recorded (schema/sealed.py). Only a case that disagrees has its events
+   replayed, to name the fields.
 
-Calendar and policy changes are store-level events in the same chain (events without
-a case, schema/history.py): their `after` sections are replayed the same way and
-compared with the calendar_days, calendar_years and settings tables, so an entry or a
-setting edited, added or deleted behind the tool's back is caught too.
-
-Limits (said plainly in the README): the hashes carry no secret, so someone who knows
-this scheme and can write to the database can rewrite the history and recompute every
-hash and anchor. Only an anchor kept outside the store (`bbc verify` prints one; note
-it in the daily report or on paper, and check it with `--anchor`) proves that the
-history up to that point is the one that was there then.
+Store-level events (calendar, settings, units) are few: they are read apart, by the
+index on (case_id, seq), folded, and compared with the tables (integrity.py).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
-import re
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from banbucheng.core.errors import InvalidInput
-from banbucheng.core.timeutil import to_beijing
-from banbucheng.schema import history
-from banbucheng.schema.chain import GENESIS, digest, stored_at
-from banbucheng.schema.models import Case, CaseChain, ChainHead, Event, Unit
+from banbucheng.schema import history, sealed
+from banbucheng.schema.chain import GENESIS, digest_bytes, event_mac, stored_at
+from banbucheng.trust.findings import (  # noqa: F401  (the public names of verify)
+    Problem,
+    Report,
+    _check_store_state,
+    _iso,
+    _shown,
+    _span,
+    anchor_text,
+    parse_anchor,
+)
+from banbucheng.trust.personal import check_personal
 
-ANCHOR_HEX = 16  # hex digits of the hash shown in an anchor: 64 bits, enough to trust
-_BATCH = 2000
-
-
-def anchor_text(seq: int, hash_: str) -> str:
-    """What to write down: position and the first 16 hex digits, e.g. 1532:9f2c…"""
-    return f"{seq}:{hash_[:ANCHOR_HEX]}"
-
-
-_ANCHOR = re.compile(r"\s*([0-9]{1,12})\s*[:：]\s*([0-9a-fA-F]{16,64})\s*")
-
-
-def parse_anchor(text: str) -> tuple[int, str]:
-    match = _ANCHOR.fullmatch(text) if len(text) <= 100 else None
-    if not match:
-        raise InvalidInput(
-            "锚点格式不正确，应为 bbc verify 输出的「序号:校验值」，如 1532:9f2c01ab33d4e5f6"
-        )
-    return int(match.group(1)), match.group(2).lower()
+BATCH = 5000
+VERIFIED_FORMAT = b"bbc-verified-1:"
 
 
-# ---------------------------------------------------------------- verifying
+class _Sql:
+    """The few things the two databases spell differently."""
+
+    def __init__(self, session: Session) -> None:
+        conn = session.connection()
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+        self.dbapi = conn.connection.dbapi_connection
+        self.mark = "%s" if self.postgres else "?"
+
+    def blob(self, column: str) -> str:
+        return f"convert_to({column}, 'UTF8')" if self.postgres else f"CAST({column} AS BLOB)"
+
+    def at(self, column: str) -> str:
+        if self.postgres:
+            return f"convert_to(to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), 'UTF8')"
+        return f"CAST({column} AS BLOB)"
+
+    def names(self, column: str) -> str:
+        if self.postgres:
+            return f"string_agg({column}, chr(31))"
+        return f"group_concat({column}, char(31))"
+
+    def stream(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """Rows in batches, never all at once."""
+        named = {"name": "bbc_verify"} if self.postgres else {}  # server-side on PostgreSQL
+        cursor = self.dbapi.cursor(**named)
+        try:
+            cursor.execute(sql, params)
+            while True:
+                rows = cursor.fetchmany(BATCH)
+                if not rows:
+                    break
+                yield from rows
+        finally:
+            cursor.close()
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 
 
-@dataclass
-class Problem:
-    kind: str  # edited, relinked, deleted, inserted, orphaned, case_deleted, head, state,
-    # calendar, settings...
-    message: str  # Chinese, names no personal data
-    case: str | None = None  # case number, when known
-    event: int | None = None  # events.id
-    seq: int | None = None
-    action: str | None = None
-    at: str | None = None
-
-    def __post_init__(self) -> None:
-        # Values read from a tampered store may be of any type: keep the report printable.
-        self.case, self.action = _text(self.case), _text(self.action)
-        self.seq = self.seq if isinstance(self.seq, int) else None
-        self.event = self.event if isinstance(self.event, int) else None
-
-    def line(self) -> str:
-        from banbucheng.core.labels import ACTION_LABELS
-
-        where = []
-        if self.case:
-            where.append(f"案件 {self.case}")
-        if self.event is not None:
-            what = f"事件 #{self.event}"
-            if self.action:
-                label = ACTION_LABELS.get(self.action, self.action)
-                what += f"（{label}，{self.at[:16].replace('T', ' ') if self.at else '—'}）"
-            where.append(what)
-        return ("，".join(where) + "：" if where else "") + self.message
+def _at(value: Any) -> bytes:
+    """An event's time as the canonical text of its hash (chain._at_text)."""
+    if isinstance(value, bytes) and len(value) == 26 and value[10] == 32:
+        return value[:10] + b"T" + value[11:]
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return stored_at(value)[1].encode("utf-8", "surrogatepass")
 
 
-@dataclass
-class Report:
-    events: int = 0
-    cases: int = 0
-    head_seq: int = 0
-    head_hash: str = GENESIS
-    anchor_checked: str | None = None
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def anchor(self) -> str:
-        return anchor_text(self.head_seq, self.head_hash)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "events": self.events,
-            "cases": self.cases,
-            "head": {"seq": self.head_seq, "hash": self.head_hash},
-            "anchor": self.anchor,
-            "anchor_checked": self.anchor_checked,
-            "problems": [asdict(p) for p in self.problems],
-        }
+def _str(value: Any) -> Any:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def _iso(at: datetime | None) -> str | None:
-    return to_beijing(at).isoformat(timespec="seconds") if at else None
+def verified_mac(key: bytes, seq: int, hash_: str) -> str:
+    return hmac.new(key, VERIFIED_FORMAT + f"{seq}:{hash_}".encode(), "sha256").hexdigest()
 
 
-def _span(first: int, last: int) -> str:
-    return (
-        f"第 {first} 条" if first == last else f"第 {first}–{last} 条（共 {last - first + 1} 条）"
-    )
-
-
-def verify(session: Session, *, anchor: tuple[int, str] | None = None) -> Report:
+def verify(
+    session: Session,
+    *,
+    anchor: tuple[int, str] | None = None,
+    key: bytes | None = None,
+    full: bool = True,
+    keyring: Any = None,
+) -> Report:
     """Walk the chain and the anchors; every problem names the case and the event.
     Values of the wrong type, written behind the tool's back, are problems too, never
-    a crash."""
-    from sqlalchemy.exc import StatementError
+    a crash. `key`: the seal key (events from the first keyed one on must carry a
+    valid MAC). `full=False`: walk only the events after the point the last clean
+    run recorded (chain_verified); the rows are always all compared. `keyring`: the
+    store's keys, to open the personal fields' tokens (trust/personal.py)."""
+    from sqlalchemy.exc import DBAPIError, StatementError
 
     report = Report()
     try:
-        _verify(session, report, anchor)
-    except (ValueError, TypeError, OverflowError, StatementError):
+        _run(session, report, anchor=anchor, key=key, full=full)
+        for number, text in check_personal(session, keyring):
+            report.problems.append(Problem("personal", text, case=number))
+    except (ValueError, TypeError, OverflowError, StatementError, DBAPIError) as exc:
+        if isinstance(exc, DBAPIError) and not _is_data_error(exc):
+            raise
         report.problems.append(
             Problem("unreadable", "数据库中有无法读取的值（类型被直接改动），校验无法完成")
         )
     return report
 
 
-def _verify(session: Session, report: Report, anchor: tuple[int, str] | None) -> None:
-    from sqlalchemy import String, type_coerce
-
-    from banbucheng.core.labels import TRACKED  # what each event records before and after
-
-    numbers: dict[int, str] = dict(session.exec(select(Case.id, Case.number)).all())  # type: ignore[arg-type]
-    report.cases = len(numbers)
-    counts: dict[int, int] = {}
-    last_of_case: dict[int, tuple[int, str]] = {}
-    replay: dict[int, dict[str, Any]] = {}
-    anchored_hash: str | None = None
-
-    def problem(kind: str, message: str, row: Any = None, case: str | None = None) -> None:
-        if row is not None:
-            report.problems.append(
-                Problem(
-                    kind,
-                    message,
-                    case=case or numbers.get(row.case_id),
-                    event=row.id,
-                    seq=row.seq,
-                    action=row.action,
-                    at=_iso(stored_at(row.at)[0]),
-                )
-            )
-        else:
-            report.problems.append(Problem(kind, message, case=case))
-
-    columns = (
-        Event.id,
-        Event.case_id,
-        Event.seq,
-        Event.prev_hash,
-        Event.hash,
-        type_coerce(Event.at, String).label("at"),  # as stored: see chain.stored_at
-        Event.actor,
-        Event.action,
-        Event.detail,
-    )
-    sealed = (
-        select(*columns)
-        .where(Event.seq != None)  # noqa: E711
-        .order_by(Event.seq)  # type: ignore[arg-type]
-        .execution_options(yield_per=_BATCH)
-    )
-    expected, prev_hash, prev_id = 1, GENESIS, 0
-    recorded_store = history.empty()  # calendar and settings, as their events leave them
-    for row in session.exec(sealed):  # type: ignore[call-overload]
-        report.events += 1
-        store_event = row.case_id is None  # a calendar or policy change (schema/history.py)
-        number = "" if store_event else numbers.get(row.case_id)
-        if not isinstance(row.seq, int):
-            problem("edited", "链上位置被改为无效的值：事件被修改", row)
-            continue
-        if row.seq > expected:
-            problem("deleted", f"此前缺少链上{_span(expected, row.seq - 1)}事件：被删除", row)
-        elif row.seq < expected:  # only if the unique index was dropped
-            problem("inserted", f"与前一事件重复使用第 {row.seq} 条的位置：是插入的", row)
-        elif row.prev_hash != prev_hash:
-            problem("relinked", "与链上前一事件的链接不符：前一事件被替换，或此事件是插入的", row)
-        if row.id <= prev_id:
-            problem("reordered", "事件编号的顺序与链上顺序不符：编号被改动", row)
-        if number is None:
-            problem("orphaned", f"所属案件（内部编号 {row.case_id}）不存在：案件记录被删除", row)
-        at_text = stored_at(row.at)[1]
-        fields = (row.seq, number or "", at_text, row.actor, row.action, row.detail)
-        recomputed = digest(*fields, row.prev_hash or "")
-        if number is not None and recomputed != row.hash:
-            problem("edited", "内容与校验值不符：事件被修改（或案件编号被改）", row)
-        if anchor is not None and row.seq == anchor[0]:
-            anchored_hash = row.hash or ""
-        if store_event:
-            _fold_store(recorded_store, row)
-        else:
-            counts[row.case_id] = counts.get(row.case_id, 0) + 1
-            last_of_case[row.case_id] = (row.seq, row.hash or "")
-            _fold(replay, row, TRACKED)
-        # (a hash overwritten with another type stays printable in the report)
-        expected, prev_hash, prev_id = row.seq + 1, _text(row.hash) or "", row.id
-
-    unsealed = select(*columns).where(Event.seq == None).order_by(Event.id)  # type: ignore[arg-type]  # noqa: E711
-    for row in session.exec(unsealed):  # type: ignore[call-overload]
-        report.events += 1
-        problem("inserted", "没有校验值：不是由本工具写入，是直接插入数据库的", row)
-
-    head = session.get(ChainHead, 1)
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    last_seq = expected - 1
-    report.head_seq, report.head_hash = last_seq, prev_hash
-    if head_seq > last_seq:
-        problem("deleted", f"事件链末尾缺少{_span(last_seq + 1, head_seq)}事件：最后的事件被删除")
-    elif head_seq < last_seq:
-        problem(
-            "inserted", f"链头记录为第 {head_seq} 条，而链上有 {last_seq} 条：末尾有事件是插入的"
-        )
-    elif head_hash != prev_hash:
-        problem("edited", "链头与最后一条事件不符：最后一条事件被替换")
-
-    _check_cases(session, report, numbers, counts, last_of_case)
-    _checktracked_state(session, report, numbers, replay, TRACKED)
-    _check_store_state(session, report, recorded_store)
-
-    if anchor is not None:
-        seq, anchored = anchor
-        report.anchor_checked = anchor_text(seq, anchored)
-        if anchored_hash is None:
-            problem("anchor", f"锚点所指的第 {seq} 条事件不存在：此前的历史被删减")
-        elif not anchored_hash.startswith(anchored):
-            problem("anchor", f"与锚点不符：第 {seq} 条事件的校验值已不同，此前的历史被改写")
+def _is_data_error(exc: Exception) -> bool:
+    return "lock" not in str(exc).lower() and "busy" not in str(exc).lower()
 
 
-def _text(value: Any) -> str | None:
-    """A stored value as text for a report, whatever type was written into it."""
-    if value is None or isinstance(value, str):
-        return value
-    return repr(value)[:40]
-
-
-def _fold(replay: dict[int, dict[str, Any]], row: Any, tracked: Iterable[str]) -> None:
-    try:
-        after = json.loads(row.detail).get("after", {})
-    except (ValueError, TypeError, AttributeError):
-        return  # an edited detail is reported by its hash already
-    if not isinstance(after, dict):
-        return
-    state = replay.setdefault(row.case_id, {})
-    for key, value in after.items():
-        if key in tracked or key == "unit":
-            state[key] = value
-    # Closed on a provisional deadline: it keeps following the calendar (recompute.py).
-    if row.action == "close":
-        state["closed_provisional"] = bool(state.get("provisional", False))
-    elif row.action == "reopen":
-        state["closed_provisional"] = False
-
-
-def _fold_store(recorded: history.State, row: Any) -> None:
-    try:
-        after = json.loads(row.detail).get("after", {})
-    except (ValueError, TypeError, AttributeError):
-        return  # an edited detail is reported by its hash already
-    history.fold(recorded, after)
-
-
-_STORE_WHAT = {"days": "日历 {key}", "years": "{key} 年的完整确认", "settings": "政策设置 {key}"}
-
-
-def _check_store_state(session: Session, report: Report, recorded: history.State) -> None:
-    """The calendar, its covered years and the policy settings must be where their
-    store-level events lead: a row edited, added or deleted behind the tool's back
-    shows here."""
-    for section, key, want, have in history.differences(recorded, history.stored_state(session)):
-        what = _STORE_WHAT[section].format(key=key[:20])
-        if want is None:
-            shown = _stored(section, have)
-            message = f"{what}：表中有此项（{shown}），事件链中没有它的记录：是直接写入的"
-        elif have is None:
-            message = f"{what}：事件链记录为 {_stored(section, want)}，表中已没有：被直接删除"
-        else:
-            message = (
-                f"{what}：表中为 {_stored(section, have)}，事件链记录为 {_stored(section, want)}："
-                "被直接修改"
-            )
+def _run(
+    session: Session,
+    report: Report,
+    *,
+    anchor: tuple[int, str] | None,
+    key: bytes | None,
+    full: bool,
+) -> None:
+    sql = _Sql(session)
+    m = sql.mark
+    report.events = sql.one("SELECT count(*) FROM events")[0]
+    report.cases = sql.one("SELECT count(*) FROM cases")[0]
+    first_mac = sql.one("SELECT min(seq) FROM events WHERE mac IS NOT NULL")[0]
+    if first_mac is not None:
+        report.sealed = "checked" if key else "unchecked"
+    start, prev_hash = _resume(sql, report, key)  # checked in a full run too
+    if full:
+        start, prev_hash = 0, GENESIS
+    report.checked_from = start
+    anchored = _walk(sql, report, start, prev_hash, key, first_mac, anchor)
+    if key and first_mac is None and report.events:
         report.problems.append(
-            Problem("settings" if section == "settings" else "calendar", message)
+            Problem(
+                "unsealed",
+                "本机配置了封印密钥，但事件链中没有任何带密钥封印的事件：封印被全部去除"
+                "（若密钥是刚配置的，下一次登记或办理即开始封印）",
+            )
+        )
+    _check_anchors(sql, report)
+    _check_rows(sql, report)
+    _check_store(sql, session, report)
+    if anchor is not None:
+        seq, wanted = anchor
+        report.anchor_checked = anchor_text(seq, wanted)
+        if seq <= start:
+            row = sql.one(f"SELECT hash FROM events WHERE seq = {m}", (seq,))
+            anchored = row[0] if row else None
+        if anchored is None:
+            report.problems.append(
+                Problem("anchor", f"锚点所指的第 {seq} 条事件不存在：此前的历史被删减")
+            )
+        elif not str(anchored).startswith(wanted):
+            report.problems.append(
+                Problem("anchor", f"与锚点不符：第 {seq} 条事件的校验值已不同，此前的历史被改写")
+            )
+
+
+def _resume(sql: _Sql, report: Report, key: bytes | None) -> tuple[int, str]:
+    """Where the last clean run stopped, if it still holds; else (0, GENESIS)."""
+    m = sql.mark
+    row = sql.one("SELECT seq, hash, mac FROM chain_verified WHERE id = 1")
+    if row is None or not isinstance(row[0], int) or row[0] <= 0:
+        return 0, GENESIS
+    seq, hash_, mac = row
+    if key and not (
+        isinstance(mac, str) and hmac.compare_digest(mac, verified_mac(key, seq, hash_))
+    ):
+        return 0, GENESIS  # recorded without this key (or moved): walk everything
+    found = sql.one(f"SELECT hash FROM events WHERE seq = {m}", (seq,))
+    if found is None:
+        report.problems.append(
+            Problem("rewritten", f"上次校验到第 {seq} 条事件，现已没有这一条：此前的历史被删减")
+        )
+        return 0, GENESIS
+    if found[0] != hash_:
+        report.problems.append(
+            Problem(
+                "rewritten",
+                f"上次校验时第 {seq} 条事件的校验值为 {str(hash_)[:16]}，"
+                "现已不同：此前的历史被改写",
+            )
+        )
+        return 0, GENESIS
+    present = sql.one(f"SELECT count(*) FROM events WHERE seq <= {m}", (seq,))[0]
+    if present != seq:
+        return 0, GENESIS  # events were deleted or added before it: the walk names them
+    return seq, hash_
+
+
+def _walk(
+    sql: _Sql,
+    report: Report,
+    start: int,
+    prev_hash: str,
+    key: bytes | None,
+    first_mac: int | None,
+    anchor: tuple[int, str] | None,
+) -> str | None:
+    """Pass 1 (module docstring). Returns the hash at the anchor's position, if walked."""
+    b, m = sql.blob, sql.mark
+    query = (
+        f"SELECT e.id, e.case_id, e.seq, {b('e.prev_hash')}, e.hash, e.mac, {sql.at('e.at')}, "
+        f"{b('e.actor')}, {b('e.action')}, {b('e.detail')}, {b('c.number')} "
+        f"FROM events e LEFT JOIN cases c ON c.id = e.case_id "
+        f"WHERE e.seq > {m} ORDER BY e.seq"
+    )
+    expected, prev_id, anchored = start + 1, 0, None
+    prev = prev_hash.encode("ascii", "replace")
+    mac_from = first_mac if (key and first_mac is not None) else None
+    anchor_seq = anchor[0] if anchor else None
+    problems = report.problems
+    walked = 0
+
+    def problem(kind: str, message: str, row: Any, number: Any) -> None:
+        problems.append(
+            Problem(
+                kind,
+                message,
+                case=_str(number) or None,
+                event=row[0],
+                seq=row[2],
+                action=_str(row[8]),
+                at=_iso(stored_at(_str(row[6]).replace("T", " "))[0]),
+            )
+        )
+
+    for row in sql.stream(query, (start,)):
+        walked += 1
+        event_id, case_id, seq, prev_b, hash_, mac, at_b, actor, action, detail, number = row
+        if number is None and case_id is None:
+            number = b""  # a store-level event (schema/history.py)
+        if (
+            seq == expected
+            and prev_b == prev
+            and event_id > prev_id
+            and number is not None
+            and type(detail) is bytes
+            and type(at_b) is bytes
+            and len(at_b) == 26
+            and at_b[10] == 32
+        ):  # the usual event, checked without detours
+            at_b = at_b[:10] + b"T" + at_b[11:]
+            if digest_bytes(seq, number, at_b, actor, action, detail, prev_b) != hash_:
+                problem("edited", "内容与校验值不符：事件被修改（或案件编号被改）", row, number)
+        elif not isinstance(seq, int):
+            problem("edited", "链上位置被改为无效的值：事件被修改", row, number)
+            continue
+        else:
+            _odd(problem, row, number, expected, prev, prev_id)
+        if mac_from is not None and seq >= mac_from:
+            if mac is None:
+                problem(
+                    "unsealed", "缺少密钥封印：封印被去除，或事件是绕过本工具写入的", row, number
+                )
+            elif not hmac.compare_digest(str(mac), event_mac(key, str(hash_))):  # type: ignore[arg-type]
+                problem(
+                    "mac", "密钥封印不符：事件或此前的历史被改写（或用了别的密钥）", row, number
+                )
+        if seq == anchor_seq:
+            anchored = hash_ or ""
+        if type(hash_) is not str:
+            hash_ = repr(hash_)
+        expected, prev_id, prev = seq + 1, event_id, hash_.encode("utf-8", "replace")
+    report.walked = walked
+    last_seq = expected - 1
+    report.head_seq, report.head_hash = last_seq, prev.decode("utf-8", "replace")
+
+    for row in sql.stream(
+        f"SELECT e.id, e.case_id, e.seq, NULL, NULL, NULL, {sql.at('e.at')}, NULL, "
+        f"{b('e.action')}, NULL, {b('c.number')} FROM events e "
+        "LEFT JOIN cases c ON c.id = e.case_id WHERE e.seq IS NULL ORDER BY e.id"
+    ):
+        problem("inserted", "没有校验值：不是由本工具写入，是直接插入数据库的", row, row[10])
+
+    head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
+    head_seq, head_hash = (head[0], head[1]) if head else (0, GENESIS)
+    if head_seq > last_seq:
+        problems.append(
+            Problem(
+                "deleted", f"事件链末尾缺少{_span(last_seq + 1, head_seq)}事件：最后的事件被删除"
+            )
+        )
+    elif head_seq < last_seq:
+        problems.append(
+            Problem(
+                "inserted",
+                f"链头记录为第 {head_seq} 条，而链上有 {last_seq} 条：末尾有事件是插入的",
+            )
+        )
+    elif head_hash != report.head_hash:
+        problems.append(Problem("edited", "链头与最后一条事件不符：最后一条事件被替换"))
+    return anchored
+
+
+def _odd(problem: Any, row: Any, number: Any, expected: int, prev: bytes, prev_id: int) -> None:
+    """An event off the usual path: out of place, relinked, orphaned, or with values
+    of unusual form; each finding named."""
+    event_id, case_id, seq, prev_b, hash_, _, at_b, actor, action, detail, _ = row
+    if seq > expected:
+        problem("deleted", f"此前缺少链上{_span(expected, seq - 1)}事件：被删除", row, number)
+    elif seq < expected:
+        problem("inserted", f"与前一事件重复使用第 {seq} 条的位置：是插入的", row, number)
+    elif prev_b != prev:
+        problem(
+            "relinked", "与链上前一事件的链接不符：前一事件被替换，或此事件是插入的", row, number
+        )
+    if event_id <= prev_id:
+        problem("reordered", "事件编号的顺序与链上顺序不符：编号被改动", row, number)
+    if number is None:
+        problem("orphaned", f"所属案件（内部编号 {case_id}）不存在：案件记录被删除", row, number)
+        return
+    fields = [v if isinstance(v, bytes) else str(v).encode() for v in (actor, action, detail)]
+    if digest_bytes(seq, number, _at(at_b), *fields, prev_b or b"") != hash_:
+        problem("edited", "内容与校验值不符：事件被修改（或案件编号被改）", row, number)
+
+
+def _check_anchors(sql: _Sql, report: Report) -> None:
+    """Pass 2: each case's count of events and its last one against case_chain."""
+    query = (
+        "SELECT a.case_id, a.number, a.events, a.last_seq, a.last_hash, x.n, x.last, e.hash, "
+        "c.id, c.number FROM case_chain a "
+        "LEFT JOIN (SELECT case_id, count(*) AS n, max(seq) AS last FROM events "
+        "WHERE case_id IS NOT NULL AND seq IS NOT NULL GROUP BY case_id) x "
+        "ON x.case_id = a.case_id "
+        "LEFT JOIN events e ON e.seq = x.last "
+        "LEFT JOIN cases c ON c.id = a.case_id "
+        "WHERE c.id IS NULL OR x.n IS NULL OR x.n <> a.events OR x.last <> a.last_seq "
+        "OR e.hash <> a.last_hash OR c.number <> a.number ORDER BY a.case_id"
+    )
+    for _, number, events, _last, _hash, have, _, _, case_id, current in sql.stream(query):
+        have = have or 0
+        if case_id is None:
+            message, where = f"案件已被删除（原有 {events} 条事件）", number
+        elif have < events:
+            message, where = (
+                f"应有 {events} 条事件，现有 {have} 条：{events - have} 条被删除",
+                number,
+            )
+        elif have > events:
+            message, where = (
+                f"应有 {events} 条事件，现有 {have} 条：{have - events} 条是插入的",
+                number,
+            )
+        elif current != number:
+            message, where = f"案件编号被改动（原为 {number}）", current
+        else:
+            message, where = "最后一条事件与记录不符：被替换", number
+        kind = "case_deleted" if case_id is None else ("edited" if have == events else (
+            "deleted" if have < events else "inserted"))  # fmt: skip
+        report.problems.append(Problem(kind, message, case=_str(where)))
+    for (number,) in sql.stream(
+        "SELECT c.number FROM cases c LEFT JOIN case_chain a ON a.case_id = c.id "
+        "WHERE a.case_id IS NULL ORDER BY c.id"
+    ):
+        report.problems.append(
+            Problem("inserted", "不在事件链中：案件是直接插入数据库的", case=_str(number))
         )
 
 
-def _stored(section: str, value: Any) -> str:
-    if section == "days" and isinstance(value, dict):
-        workday = value.get("workday")
-        kind = ("上班" if workday else "放假") if isinstance(workday, bool) else "无效的值"
-        name = f"（{str(value.get('name'))[:20]}）" if value.get("name") else ""
-        return f"{kind}{name}，依据 {str(value.get('source'))[:40]}"
-    if section == "years" and isinstance(value, dict):
-        return f"已确认（依据 {str(value.get('source'))[:40] or '—'}）"
-    return _shown(value)
+def _check_rows(sql: _Sql, report: Report) -> None:
+    """Pass 3: every case row against the digest its last event recorded."""
+    from banbucheng.core.labels import FIELD_LABELS
 
-
-def _check_cases(
-    session: Session,
-    report: Report,
-    numbers: dict[int, str],
-    counts: dict[int, int],
-    last_of_case: dict[int, tuple[int, str]],
-) -> None:
-    anchors = {a.case_id: a for a in session.exec(select(CaseChain)).all()}
-    for case_id, a in sorted(anchors.items()):
-        have = counts.get(case_id, 0)
-        if case_id not in numbers:
-            report.problems.append(
-                Problem("case_deleted", f"案件已被删除（原有 {a.events} 条事件）", case=a.number)
-            )
-        elif have < a.events:
-            report.problems.append(
-                Problem(
-                    "deleted",
-                    f"应有 {a.events} 条事件，现有 {have} 条：{a.events - have} 条被删除",
-                    case=a.number,
-                )
-            )
-        elif have > a.events:
-            report.problems.append(
-                Problem(
-                    "inserted",
-                    f"应有 {a.events} 条事件，现有 {have} 条：{have - a.events} 条是插入的",
-                    case=a.number,
-                )
-            )
-        elif last_of_case.get(case_id) != (a.last_seq, a.last_hash):
-            report.problems.append(
-                Problem("edited", "最后一条事件与记录不符：被替换", case=a.number)
-            )
-        elif numbers[case_id] != a.number:
-            report.problems.append(
-                Problem("edited", f"案件编号被改动（原为 {a.number}）", case=numbers[case_id])
-            )
-    for case_id, number in sorted(numbers.items()):
-        if case_id not in anchors:
-            report.problems.append(
-                Problem("inserted", "不在事件链中：案件是直接插入数据库的", case=number)
-            )
-
-
-def _initialtracked_state(tracked: Iterable[str]) -> dict[str, Any]:
-    """A new case's tracked fields, before its first event (see lifecycle.register)."""
-    state: dict[str, Any] = {}
-    for name in tracked:
-        info = Case.model_fields.get(name)
-        default = None if info is None or info.is_required() else info.default
-        state[name] = default
-    state["status"] = "registered"
-    state["unit"] = None
-    state["closed_provisional"] = False
-    return state
-
-
-def _checktracked_state(
-    session: Session,
-    report: Report,
-    numbers: dict[int, str],
-    replay: dict[int, dict[str, Any]],
-    tracked: Iterable[str],
-) -> None:
-    """The case row must be where its recorded changes lead: a deadline, status or
-    closing time edited in the table (not through the tool) shows here."""
-    from sqlalchemy.exc import StatementError
-
-    from banbucheng.core.labels import FIELD_LABELS, tracked_state
-
-    tracked = tuple(tracked)
-    units: dict[int, str] = dict(session.exec(select(Unit.id, Unit.name)).all())  # type: ignore[arg-type]
-    stmt = select(Case).order_by(Case.id).execution_options(yield_per=_BATCH)  # type: ignore[arg-type]
-    try:
-        cases = list(session.exec(stmt))
-    except (ValueError, TypeError, OverflowError, StatementError):
-        cases = []  # a value that cannot be read: find the cases one by one
-        for case_id, number in sorted(numbers.items()):
-            try:
-                cases.append(session.exec(select(Case).where(Case.id == case_id)).one())
-            except (ValueError, TypeError, OverflowError, StatementError):
-                report.problems.append(
-                    Problem("state", "案件记录中有无法读取的值：案件记录被直接修改", case=number)
-                )
-    for case in cases:
-        recorded = replay.get(case.id)  # type: ignore[arg-type]
-        if recorded is None:
+    columns = ", ".join(f"c.{name}" for name, _ in sealed.COLUMNS)
+    query = (
+        f"SELECT c.id, c.number, {columns}, u.name, "
+        f"(SELECT {sql.names('h2.name')} FROM case_helpers h "
+        "JOIN units h2 ON h2.id = h.unit_id WHERE h.case_id = c.id), r.number, "
+        f"(SELECT {sql.blob('e.detail')} FROM events e WHERE e.case_id = c.id "
+        "AND e.seq IS NOT NULL ORDER BY e.seq DESC LIMIT 1) "
+        "FROM cases c LEFT JOIN units u ON u.id = c.unit_id "
+        "LEFT JOIN cases r ON r.id = c.repeat_of_id ORDER BY c.id"
+    )
+    width = len(sealed.COLUMNS)
+    canonical, digest, recorded_digest = sealed.canonical, sealed.digest, sealed.recorded_digest
+    for row in sql.stream(query):
+        last = row[-1]
+        if last is None:
             continue  # no event at all: reported as not in the chain
-        expected = _initialtracked_state(tracked) | recorded
-        actual = tracked_state(case) | {
-            "unit": units.get(case.unit_id) if case.unit_id is not None else None,
-            "closed_provisional": case.closed_provisional,
-        }
-        for key in (*tracked, "unit", "closed_provisional"):
-            if expected.get(key) != actual.get(key):
-                label = FIELD_LABELS.get(key, key)
-                report.problems.append(
-                    Problem(
-                        "state",
-                        f"「{label}」为 {_shown(actual.get(key))}，时间线记录为 "
-                        f"{_shown(expected.get(key))}：案件记录被直接修改",
-                        case=case.number,
-                    )
+        values = row[2 : 2 + width]
+        unit, names, repeat = row[2 + width : 5 + width]
+        helpers = names.split("\x1f") if isinstance(names, str) and names else []
+        if recorded_digest(last) == digest(canonical(values, unit, helpers, repeat)):
+            continue
+        shown = sealed.shown_state(values, unit, helpers, repeat)
+        recorded = sealed.replay(sealed.case_events(sql.conn, row[0]))
+        fields = sealed.differences(recorded, shown)
+        if not fields:
+            report.problems.append(
+                Problem(
+                    "state",
+                    "案件记录与事件链封存的状态不符（无法确定是哪一项）：案件记录被直接修改",
+                    case=_str(row[1]),
                 )
+            )
+        for key in fields:
+            label = FIELD_LABELS.get(key, key)
+            report.problems.append(
+                Problem(
+                    "state",
+                    f"「{label}」为 {_shown(shown.get(key))}，时间线记录为 "
+                    f"{_shown(recorded.get(key))}：案件记录被直接修改",
+                    case=_str(row[1]),
+                )
+            )
 
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return "空"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    text = str(value)
-    return text[:16].replace("T", " ") if len(text) == 25 and text[10] == "T" else text[:40]
+def _check_store(sql: _Sql, session: Session, report: Report) -> None:
+    """The calendar, settings and units against their store-level events."""
+    recorded = history.empty()
+    for (detail,) in sql.stream(
+        "SELECT detail FROM events WHERE case_id IS NULL AND seq IS NOT NULL ORDER BY seq"
+    ):
+        try:
+            after = json.loads(detail).get("after", {})
+        except (ValueError, TypeError, AttributeError):
+            continue  # an edited detail is reported by its hash already
+        history.fold(recorded, after)
+    _check_store_state(session, report, recorded)
+
+
+def record_verified(session: Session, report: Report, key: bytes | None, now: Any) -> None:
+    """Remember how far the chain was found intact, for the next incremental run."""
+    from banbucheng.schema.models import ChainVerified
+
+    row = session.get(ChainVerified, 1) or ChainVerified(id=1)
+    row.seq, row.hash, row.at = report.head_seq, report.head_hash, now
+    row.mac = verified_mac(key, report.head_seq, report.head_hash) if key else None
+    session.add(row)

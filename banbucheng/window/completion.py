@@ -161,7 +161,8 @@ def save_tree(data: dict, fingerprint: str | None = None, path: str | None = Non
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as f:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner only
+        with os.fdopen(fd, "wb") as f:
             marshal.dump({"version": TREE_VERSION, "fingerprint": fingerprint, "tree": data}, f)
         os.replace(temporary, path)
     except OSError:

@@ -14,9 +14,7 @@ properties name the center and that day, never the program or the print time.
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from banbucheng.core import files
 from banbucheng.core.errors import InvalidInput, WrongState
 from banbucheng.core.timeutil import human, to_beijing
 
@@ -185,11 +184,10 @@ def notice_context(
     }
 
 
-def render(
-    template: Path, context: dict[str, Any], out: Path, *, title: str, dated: datetime
-) -> None:
-    """Fill the template, name the center (not the program) in its properties, and
-    write it atomically (a temp file renamed into place)."""
+def render(template: Path, context: dict[str, Any], *, title: str, dated: datetime) -> bytes:
+    """Fill the template and name the center (not the program) in its properties: the
+    document's bytes, in memory. Nothing is written here: the print command records
+    the print (and what it reveals) first, then writes the file (`write`)."""
     from docxtpl import DocxTemplate
 
     if not template.is_file():
@@ -204,16 +202,12 @@ def render(
         raise InvalidInput(
             f"模板 {template.name} 无法填写（{type(exc).__name__}），请检查其中的字段"
         ) from None
-    data = _with_company(buffer.getvalue(), context["center"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InvalidInput(f"无法写入 {out}：{exc.strerror}") from None
+    return _with_company(buffer.getvalue(), context["center"])
+
+
+def write(out: Path, data: bytes) -> None:
+    """The document written atomically, 0600 or BBC_FILE_MODE (core/files.py)."""
+    files.write_atomic(out, data)
 
 
 def _properties(docx: Any, *, center: str, title: str, dated: datetime) -> None:

@@ -78,7 +78,10 @@ def _confirm_new(ask: Ask, value: str) -> bool:
     question = None
     if value.isdigit():
         where = f"（1–{len(ask.choices)}）" if ask.choices else ""
-        question = f"「{value}」不是列表中的序号{where}；要把它作为新的名称加入吗？"
+        from banbucheng.core.validate import masked_echo
+
+        shown = masked_echo(value)  # digits typed here may be a phone number
+        question = f"「{shown}」不是列表中的序号{where}；要把它作为新的名称加入吗？"
     elif ask.confirm_new is not None:
         question = ask.confirm_new(value)
     return question is None or yes_or_no(question, default=False)

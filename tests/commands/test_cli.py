@@ -351,7 +351,9 @@ def test_list_filters_and_masking(bbc):
     rows = bbc.json("list")
     assert all(r["citizen"] == "赵*" and r["phone"] == "138****0000" for r in rows)
     assert "13800000000" not in bbc("list").stdout
-    assert "没有「不存在」" in bbc.refused("list", "--unit", "不存在")
+    assert "没有「不存在的单位」" in bbc.refused("list", "--unit", "不存在的单位")
+    # a unit typed that may be a person's name is not repeated back whole
+    assert "没有「欧**华」" in bbc.refused("list", "--unit", "欧阳明华")
     assert "未知的状态" in bbc.refused("list", "--status", "foo")
 
 

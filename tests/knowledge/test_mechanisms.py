@@ -115,7 +115,7 @@ def test_unknown_mechanism_is_refused_and_nothing_changes(bbc: Any, snapshot: An
     assert "没有编号为 7 的长效机制" in bbc.refused(
         "close", "BB20210401-001", "--result", "x", "--mechanism", "7", now="2021-04-02 09:00"
     )
-    assert "没有名为「不存在」的长效机制" in bbc.refused("mechanism", "show", "不存在")
+    assert "没有名为「不存在的机制」的长效机制" in bbc.refused("mechanism", "show", "不存在的机制")
     check()
 
 

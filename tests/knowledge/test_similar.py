@@ -349,10 +349,10 @@ def test_register_indexes_without_personal_data(bbc: Any, isolated: Path) -> Non
         assert "13812345678" not in row.main + row.extra
         assert "结婚" in row.main.split()
         keys = [k.key for k in session.exec(select(CitizenKey)).all()]
-        assert len(keys) == 2  # phone and ID number
+        assert len(keys) == 3  # phone, ID number and name
         assert all(len(k) == 32 and "1381234" not in k for k in keys)
-        secret = session.get(Setting, "secret.citizen_key")
-        assert secret is not None and len(secret.value) == 64
+        # The HMAC key is the keyring's, outside the store (core/keyring.py).
+        assert session.get(Setting, "secret.citizen_key") is None
     store.close()
     assert "secret" not in bbc("config", "show").stdout
 

@@ -241,6 +241,22 @@ def test_upgrade_step_runs_on_postgres(pg_server: PgServer) -> None:
             conn.exec_driver_sql(f"DROP TABLE {table}")
         conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN repeat_of_id")
         conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = 'm003_knowledge'")
+        # ... and before m006: the personal data in clear columns, no store id.
+        for column in ("citizen_name", "phone"):
+            value = "李海清" if column == "citizen_name" else "13900001111"
+            conn.exec_driver_sql(f"ALTER TABLE cases ADD COLUMN {column} VARCHAR DEFAULT '{value}'")
+        conn.exec_driver_sql("ALTER TABLE cases ADD COLUMN id_number VARCHAR")
+        for column in (
+            "citizen_enc",
+            "citizen_mask",
+            "phone_enc",
+            "phone_mask",
+            "id_enc",
+            "id_mask",
+        ):
+            conn.exec_driver_sql(f"ALTER TABLE cases DROP COLUMN {column}")
+        conn.exec_driver_sql("DROP TABLE store_info")
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE name = 'm006_personal_encrypted'")
     store.close()
     store = Store(url)  # upgrades
     try:

@@ -58,7 +58,8 @@ def make_papers(work: Path) -> tuple[dict[str, Path], dict[str, str]]:
     work.mkdir(parents=True, exist_ok=True)
     db = work / "window.sqlite3"
     build(db)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BBC_")}
+    # The store's key (BBC_KEY_DIR) is where build() left it; nothing else of BBC_*.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BBC_") or k == "BBC_KEY_DIR"}
     env.update(BBC_DB=str(db), XDG_DATA_HOME=str(work / "data"))
     out = work / "export"
     bbc(env, "export", "--dir", str(out), "--date", DAY, now=LATER)

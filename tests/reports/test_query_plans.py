@@ -32,7 +32,9 @@ def _forget_statistics(db: Any) -> None:
         con.close()
 
 
-def _report_plans(db: Any) -> list[list[tuple[int, int, str]]]:
+def _report_plans(
+    db: Any, reports: Any = None, at: str = LATER
+) -> list[list[tuple[int, int, str]]]:
     """The plan of every query the reports run, taken on their own connection just
     before each runs (the state's temporary table exists only there)."""
     from sqlalchemy import event
@@ -46,17 +48,20 @@ def _report_plans(db: Any) -> list[list[tuple[int, int, str]]]:
 
     @event.listens_for(store.engine, "before_cursor_execute")
     def explain(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith(("SELECT", "INSERT INTO BBC_STATE")):
+        if statement.lstrip().upper().startswith(("SELECT", "INSERT INTO BBC_")):
             raw = cursor.connection
             rows = raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
             # The planner must not have read any statistics either.
             assert raw.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] == 0
             plans.append([(r[0], r[1], r[3]) for r in rows])
 
-    now = parse_datetime(LATER)
+    now = parse_datetime(at)
     try:
         with store.context(actor="测试", now=now, write=False) as ctx:
             plans.clear()
+            if reports is not None:
+                reports(ctx, now)
+                return plans
             day = (now - timedelta(days=10)).date()
             daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, day, now)
             period.period_stats(ctx.session, ctx.policy, None, now, now)
@@ -84,3 +89,47 @@ def test_report_plans_are_linear_on_a_store_never_analysed(window):
             assert not inner_scans, text
             for d in nest[1:]:
                 assert "USING" in d, text
+
+
+def _month(ctx: Any, now: Any, month: str) -> dict[str, Any]:
+    from banbucheng.commands.reports import parse_month
+    from banbucheng.reports import period, timeline
+
+    first, last = parse_month(month)
+    return period.period_stats(
+        ctx.session,
+        ctx.policy,
+        timeline.day_start(first),
+        timeline.day_start(last + timedelta(days=1)),
+        now,
+    )
+
+
+_WHOLE_STORE = ("cases", "events", "case_helpers", "units")
+
+
+@pytest.mark.parametrize(
+    ("month", "at"),
+    [
+        ("2026-09", LATER),  # a past month: its cases' state is rebuilt from their events
+        ("2026-10", LATER),  # the month so far: read from the cases themselves
+    ],
+)
+def test_month_report_reads_only_the_month(window, month, at):
+    """`report --month` reads the month's cases, the open ones and those with events
+    since the month began, each through an index: no query walks the cases or the
+    events whole, and none reads every event of a kind through the index on action
+    (every closure of the store, for one month's)."""
+    _forget_statistics(window)
+    results: list[dict[str, Any]] = []
+    plans = _report_plans(window, lambda ctx, now: results.append(_month(ctx, now, month)), at)
+    assert results[0]["total"]["received"] > 0
+    assert len(plans) >= 4
+    for plan in plans:
+        text = "\n".join(d for _, _, d in plan)
+        assert "CORRELATED" not in text, text
+        for _, _, detail in plan:
+            words = detail.split()
+            if detail.startswith("SCAN ") and words[1].rstrip("_0123456789") in _WHOLE_STORE:
+                raise AssertionError(f"whole table read:\n{text}")
+            assert "ix_events_action" not in detail, text

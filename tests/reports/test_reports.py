@@ -392,7 +392,7 @@ def test_overdue_list_grouped_by_unit_with_contacts(bbc, window):
     assert "13912345678" not in text and "吴六" not in text
     only_b = bbc.json("overdue", "--unit", B, now=NOW_LISTS, code=4)
     assert _numbers(only_b) == [N(6), N(13)]
-    assert "没有「不存在」" in bbc.refused("overdue", "--unit", "不存在", now=NOW_LISTS)
+    assert "没有「不存在的单位」" in bbc.refused("overdue", "--unit", "不存在的单位", now=NOW_LISTS)
 
 
 def test_overdue_exit_code_is_zero_when_nothing_is_late(bbc, window):

@@ -35,7 +35,9 @@ def test_release_0_1_0_store_upgrades_and_keeps_everything(tmp_path: Path, bbc) 
     path = tmp_path / "old.sqlite3"
     shutil.copy(V010, path)
     con = sqlite3.connect(path)
-    cases_before = con.execute("SELECT * FROM cases ORDER BY id").fetchall()
+    con.row_factory = sqlite3.Row
+    cases_before = [dict(r) for r in con.execute("SELECT * FROM cases ORDER BY id")]
+    con.row_factory = None
     events_before = con.execute(
         "SELECT id, case_id, at, actor, action, detail FROM events"
     ).fetchall()
@@ -51,24 +53,50 @@ def test_release_0_1_0_store_upgrades_and_keeps_everything(tmp_path: Path, bbc) 
     store.close()
 
     con = sqlite3.connect(path)
-    old_width = len(cases_before[0])
-    assert [r[:old_width] for r in con.execute("SELECT * FROM cases ORDER BY id")] == cases_before
+    con.row_factory = sqlite3.Row
+    cases_after = [dict(r) for r in con.execute("SELECT * FROM cases ORDER BY id")]
+    con.row_factory = None
+    # m006: every column is kept except the clear personal ones, now encrypted.
+    personal = ("citizen_name", "phone", "id_number")
+    for before, after in zip(cases_before, cases_after, strict=True):
+        assert {k: v for k, v in before.items() if k not in personal} == {
+            k: after[k] for k in before if k not in personal
+        }
+        assert not set(personal) & set(after)
+        assert after["phone_enc"].startswith("k1:") and "*" in after["phone_mask"]
     events_after = con.execute(
-        "SELECT id, case_id, at, actor, action, detail FROM events WHERE case_id IS NOT NULL"
+        "SELECT id, case_id, at, actor, action, detail FROM events"
+        " WHERE case_id IS NOT NULL AND action != 'case_adopt'"
     ).fetchall()
     assert events_after == events_before
-    # m004: the calendar entry and the setting found are recorded in one store-level event.
+    # m004: the calendar entry and the setting found are recorded in one store-level event;
+    # m007: the units found in another, and each case's row sealed by a case_adopt event.
     adopted = con.execute("SELECT action, detail FROM events WHERE case_id IS NULL").fetchall()
-    assert [a for a, _ in adopted] == ["store_adopt"]
+    assert [a for a, _ in adopted] == ["store_adopt", "store_seal"]
     after = json.loads(adopted[0][1])["after"]
     assert list(after["days"]) == ["2027-02-20"] and after["settings"] == {"limit.hard": "10"}
+    assert "省农保中心" in json.loads(adopted[1][1])["after"]["units"]
+    sealed = con.execute(
+        "SELECT case_id, detail FROM events WHERE action = 'case_adopt' ORDER BY case_id"
+    ).fetchall()
+    assert [c for c, _ in sealed] == [1, 2, 3]
+    assert all(len(json.loads(d)["state"]) == 32 for _, d in sealed)
     con.close()
     assert bbc.json("--db", str(path), "verify")["ok"] is True
 
     # And the tool works on it: the demo cases read back as they were.
     huo = bbc.json("--db", str(path), "show", "BB20210401-001")
+    assert huo["phone"] == "137****1111" and huo["masked"] is True
+    clear = bbc.json("--db", str(path), "show", "BB20210401-001", "--reveal")
+    first = cases_before[0]
+    assert (clear["citizen"], clear["phone"], clear["id_number"]) == (
+        first["citizen_name"],
+        first["phone"],
+        first["id_number"],
+    )
     assert huo["working_days_used"] == 2 and huo["on_time"] is True
-    assert len(huo["events"]) == 6
+    assert len(huo["events"]) == 7 and huo["events"][-1]["action"] == "case_adopt"
+    assert len(clear["events"]) == 8  # the reveal is recorded
     settings = {r["key"]: r["value"] for r in bbc.json("--db", str(path), "config", "show")}
     assert settings["limit.hard"] == "10"
     assert (

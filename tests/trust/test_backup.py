@@ -162,9 +162,11 @@ def test_restore_replaces_the_store_and_keeps_a_side_copy(bbc, tmp_path, isolate
     assert _matters(side) == ["备份前", "备份后"]
     assert _matters(isolated) == ["备份前"]
     assert bbc.json("verify")["ok"]
-    # The store works on: the restored counter continues from the backup's moment.
-    assert _register(bbc, "恢复后") == "BB20261123-002"
-    assert bbc.json("verify")["events"] == 4
+    # The store works on; BB20261123-002 was given to "备份后" before the restore, so
+    # the numbering continues after it (the restore itself is an event in the chain).
+    assert "编号接续" in out.stderr
+    assert _register(bbc, "恢复后") == "BB20261123-003"
+    assert bbc.json("verify")["events"] == 2 + 1 + 2
 
 
 def test_restore_into_a_missing_store(bbc, tmp_path, isolated):
@@ -182,7 +184,7 @@ def test_restoring_a_0_1_0_backup_upgrades_it(bbc, isolated):
     info = bbc.json("restore", str(V010), "--yes")
     assert "m002_event_chain" in info["upgraded"]
     # 15 events of its cases, and m004's record of its calendar entry and setting
-    assert info["cases"] == 3 and info["events"] == 16
+    assert info["cases"] == 3 and info["events"] == 20
     assert bbc.json("show", "BB20210401-001")["working_days_used"] == 2
     assert bbc.json("verify")["ok"]
 
@@ -283,7 +285,15 @@ def test_restored_content_is_exactly_the_backups(bbc, tmp_path, isolated):
     bbc("backup", str(elsewhere / f"{isolated.name}-wal"))  # only beside the store is it refused
     _register(bbc, "备份之后")
     bbc("restore", str(target), "--yes")
-    assert dump_store(isolated) == dump_store(target)
+    restored, backup = dump_store(isolated), dump_store(target)
+    # Every table is the backup's, except what the restore adds: its own event at the
+    # end of the chain, and the counter that keeps "备份之后"'s number from reuse.
+    assert restored["events"][:-1] == backup["events"]
+    assert restored["events"][-1][4] == "restore"
+    assert restored["counters"] == [("case:2026-11-23", 4)]
+    assert backup["counters"] == [("case:2026-11-23", 3)]
+    for table in set(restored) - {"events", "counters", "chain_head"}:
+        assert restored[table] == backup[table], table
     con = sqlite3.connect(isolated)
     virtual = [
         r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL%'")
@@ -299,9 +309,12 @@ def test_unusable_paths_are_one_clear_line(bbc, tmp_path, snapshot, name):
     bbc("list")
     check = snapshot()
     path = str(tmp_path / name) if name.strip() else name
+    # A name no file system takes is refused as the command line is read (exit 2, like
+    # any bad option value); a missing folder when the command looks for it (exit 1).
+    code, start = (1, "错误：") if name == "nope/x.sqlite3" else (2, "用法错误：")
     for args in (["backup", path], ["restore", path, "--yes"], ["import", path]):
-        message = bbc.refused(*args)
-        assert message.startswith("错误：") and "Error" not in message, message
+        message = bbc.refused(*args, code=code)
+        assert message.startswith(start) and "Error" not in message, message
     assert "是目录" in bbc.refused("import", str(tmp_path))
     assert "是目录" in bbc.refused("restore", str(tmp_path), "--yes")
     check()

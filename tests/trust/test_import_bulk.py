@@ -1,8 +1,10 @@
 """`bbc import` writes in bulk (domain/batch.py, services/bulk.py) through the same
 lifecycle functions as typed commands: the store it leaves is row for row, hash for
 hash, the store the one-case-at-a-time path leaves (numbers, deadlines, events, the
-chain and its anchors, the similar-case index, citizens' keys, repeats, mechanisms),
-also when rows the lifecycle refuses are undone in the middle."""
+chain and its anchors, the state digests and MACs, the similar-case index, citizens'
+keys, repeats, mechanisms), also when rows the lifecycle refuses are undone in the
+middle. Both stores share one keyring (BBC_KEY); the personal tokens, encrypted with
+a random nonce each, are compared by what they decrypt to."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from pathlib import Path
 import casegen
 import pytest
 
+from banbucheng.core import keyring as keys
 from banbucheng.core.errors import BbcError, WrongState
+from banbucheng.core.keyring import Keyring
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.domain import lifecycle
-from banbucheng.schema.citizens import SECRET_SETTING
-from banbucheng.schema.models import Setting
+from banbucheng.schema import personal
 from banbucheng.store import Store
 from banbucheng.trust import importer
 
@@ -69,7 +72,19 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-def dump(db: Path) -> dict[str, list[tuple]]:
+def store_keyring(db: Path) -> Keyring:
+    con = sqlite3.connect(db)
+    try:
+        (store_id,) = con.execute("SELECT store_id FROM store_info").fetchone()
+    finally:
+        con.close()
+    ring = keys.load(store_id)
+    assert ring is not None
+    return ring
+
+
+def dump(db: Path, ring: Keyring) -> dict[str, list[tuple]]:
+    """Every table's rows; a case's personal tokens as what they decrypt to."""
     con = sqlite3.connect(db)
     try:
         tables = [
@@ -77,19 +92,30 @@ def dump(db: Path) -> dict[str, list[tuple]]:
             for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
             if not r[0].startswith(("sqlite_", "case_terms_fts", "schema_migrations"))
         ]
-        return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY 1, 2').fetchall() for t in tables}
+        out = {t: con.execute(f'SELECT * FROM "{t}" ORDER BY 1, 2').fetchall() for t in tables}
+        names = [d[0] for d in con.execute("SELECT * FROM cases LIMIT 0").description]
     finally:
         con.close()
+    number = names.index("number")
+    tokens = {names.index(enc): field for field, (enc, _, _) in personal.FIELDS.items()}
+
+    def clear(row: tuple) -> tuple:
+        return tuple(
+            ring.decrypt(v, personal.aad(row[number], tokens[i])) if i in tokens and v else v
+            for i, v in enumerate(row)
+        )
+
+    out["cases"] = [clear(row) for row in out["cases"]]
+    return out
 
 
-def one_by_one(db: Path, sheet: Path, secret: str) -> None:
+def one_by_one(db: Path, sheet: Path) -> None:
     """The store as the import wrote it before it wrote in bulk: each row through the
     lifecycle at once (an ORM flush per statement), in a savepoint of its own."""
     store = Store(f"sqlite:///{db}")
     now = datetime(2024, 12, 31, 18, 0, tzinfo=BEIJING)
     table = importer.read_table(sheet)
     with store.context(actor="窗口甲", now=now) as ctx:
-        ctx.session.add(Setting(key=SECRET_SETTING, value=secret))
         for number, raw in table.rows:
             row, errors = importer.check_row(number, raw, now=now, closing=ctx.policy.closing_time)
             assert row is not None, errors
@@ -126,13 +152,17 @@ def test_bulk_import_leaves_the_store_one_by_one_would(
         refuse_some_visits(monkeypatch)
     out = bbc("import", str(sheet), *(["--skip-bad"] if refusals else []), now=NOW)
     assert ("模拟：不能回访" in out.stderr) == refusals
-    bulk = dump(isolated)
-    secret = dict(bulk["settings"])[SECRET_SETTING]
+    ring = store_keyring(isolated)
+    bulk = dump(isolated, ring)
     if refusals:
         refuse_some_visits(monkeypatch)  # counting afresh
+    monkeypatch.setenv(keys.ENV_KEY, ring.dumps())  # the same store id and keys
     single = tmp_path / "single.sqlite3"
-    one_by_one(single, sheet, secret)
-    expected = dump(single)
+    one_by_one(single, sheet)
+    expected = dump(single, ring)
+    assert ring.seal_key and all(event[-1] for event in bulk["events"])  # MACs
+    assert all('"state": "' in e for e in (ev[5] for ev in bulk["events"] if ev[1]))
+    assert any(ev[1] is None for ev in bulk["events"])  # units added: store-level events
     assert bulk["cases"] and bulk["mechanism_cases"]
     assert any(case[-1] is not None for case in bulk["cases"])  # repeats were found
     for table, rows in expected.items():
@@ -148,7 +178,7 @@ def test_a_refused_row_gives_back_its_number_unit_and_mechanism(bbc, tmp_path, m
     real_close = lifecycle.close
 
     def close(ctx, case, **kw):
-        if case.citizen_name == "群众0":
+        if personal.reveal(case, ctx.keyring)["citizen"] == "群众0":
             raise WrongState("模拟：不能办结")
         return real_close(ctx, case, **kw)
 

@@ -101,14 +101,14 @@ def problems(bbc) -> list[dict]:
 def test_untouched_history_verifies(bbc, cases, isolated):
     report = bbc.json("verify")
     assert report["ok"] is True and report["problems"] == []
-    assert report["events"] == 11 and report["cases"] == 3
+    assert report["events"] == 13 and report["cases"] == 3
     seq, digest = report["anchor"].split(":")
-    assert int(seq) == 11 and report["head"]["hash"].startswith(digest) and len(digest) == 16
+    assert int(seq) == 13 and report["head"]["hash"].startswith(digest) and len(digest) == 16
     out = bbc("verify")
-    assert "事件链完整：11 条事件、3 件案件" in out.stdout and report["anchor"] in out.stdout
+    assert "事件链完整：13 条事件、3 件案件" in out.stdout and report["anchor"] in out.stdout
     # One chain through every case, in the order the events were written.
     rows = sql(isolated, "SELECT id, seq, prev_hash, hash FROM events ORDER BY seq")
-    assert [r[1] for r in rows] == list(range(1, 12))
+    assert [r[1] for r in rows] == list(range(1, 14))
     assert [r[0] for r in rows] == sorted(r[0] for r in rows)
     assert rows[0][2] == GENESIS
     assert all(rows[i][2] == rows[i - 1][3] for i in range(1, len(rows)))
@@ -159,7 +159,7 @@ def test_deleting_the_last_event_of_the_store_is_noticed(bbc, cases, isolated):
     last = sql(isolated, "SELECT max(id) FROM events")[0][0]
     sql(isolated, "DELETE FROM events WHERE id = ?", last)
     found = problems(bbc)
-    assert any("末尾缺少第 11 条事件" in p["message"] for p in found), found
+    assert any("末尾缺少第 13 条事件" in p["message"] for p in found), found
     assert any(p["case"] == cases["third"] and p["kind"] == "deleted" for p in found)
 
 
@@ -292,7 +292,7 @@ def _rewrite_history(db: Path) -> None:
         moment = datetime.fromisoformat(at).replace(tzinfo=BEIJING)
         digest = event_hash(
             seq=seq,
-            number=numbers[case_id],
+            number=numbers.get(case_id, ""),
             at=moment,
             actor=actor,
             action=action,
@@ -303,8 +303,9 @@ def _rewrite_history(db: Path) -> None:
             "UPDATE events SET seq = ?, prev_hash = ?, hash = ? WHERE id = ?",
             (seq, prev, digest, event),
         )
-        count = anchors.get(case_id, (0, 0, ""))[0]
-        anchors[case_id] = (count + 1, seq, digest)
+        if case_id is not None:
+            count = anchors.get(case_id, (0, 0, ""))[0]
+            anchors[case_id] = (count + 1, seq, digest)
         prev = digest
     con.execute("UPDATE chain_head SET seq = ?, hash = ?", (seq, prev))
     for case_id, (count, last, digest) in anchors.items():
@@ -312,14 +313,18 @@ def _rewrite_history(db: Path) -> None:
             "UPDATE case_chain SET events = ?, last_seq = ?, last_hash = ? WHERE case_id = ?",
             (count, last, digest, case_id),
         )
+    con.execute("DELETE FROM chain_verified")  # where the last clean verify got to
     con.commit()
     con.close()
 
 
-def test_only_an_outside_anchor_catches_a_full_rewrite(bbc, cases, isolated):
+def test_only_an_outside_anchor_catches_a_full_rewrite(bbc, cases, isolated, tmp_path):
     anchor = bbc.json("verify")["anchor"]
     assert bbc.json("verify", "--anchor", anchor)["anchor_checked"] == anchor
     _rewrite_history(isolated)
+    # With the store's key the rewrite breaks the keyed seals (test_tamper.py has more).
+    assert {p["kind"] for p in bbc.json("verify", code=BROKEN)["problems"]} == {"mac"}
+    bbc.monkeypatch.setenv("BBC_KEY_DIR", str(tmp_path / "elsewhere"))  # no key here
     assert bbc.json("verify")["ok"] is True  # the honest limit: no secret in the hashes
     found = bbc.json("verify", "--anchor", anchor, code=BROKEN)["problems"]
     assert [p["kind"] for p in found] == ["anchor"]
@@ -342,10 +347,11 @@ def test_an_upgraded_0_1_0_store_verifies_clean_and_is_then_protected(bbc, tmp_p
     path = tmp_path / "old.sqlite3"
     shutil.copy(V010, path)
     report = bbc.json("--db", str(path), "verify")
-    # 15 case events, then m004's record of the calendar entry and setting it found.
-    assert report["ok"] is True and report["events"] == 16 and report["cases"] == 3
+    # 15 case events, m004's record of the calendar entry and setting it found, then
+    # m007's seal of each case row (3) and of the units.
+    assert report["ok"] is True and report["events"] == 20 and report["cases"] == 3
     con = sqlite3.connect(path)
-    assert [r[0] for r in con.execute("SELECT seq FROM events ORDER BY id")] == list(range(1, 17))
+    assert [r[0] for r in con.execute("SELECT seq FROM events ORDER BY id")] == list(range(1, 21))
     assert (
         con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()[-1][0]
         == (sorted(name for name, _ in MIGRATIONS)[-1])
@@ -353,9 +359,9 @@ def test_an_upgraded_0_1_0_store_verifies_clean_and_is_then_protected(bbc, tmp_p
     con.close()
     # New events continue the same chain.
     bbc("--db", str(path), "note", "BB20261228-001", "已电话联系", now="2026-12-29 09:00")
-    assert bbc.json("--db", str(path), "verify")["events"] == 17
+    assert bbc.json("--db", str(path), "verify")["events"] == 21
     sql(path, "UPDATE events SET detail = replace(detail, '霍', '何') WHERE id = 1")
-    found = bbc.json("--db", str(path), "verify", code=BROKEN)["problems"]
+    found = bbc.json("--db", str(path), "verify", "--full", code=BROKEN)["problems"]
     assert [(p["kind"], p["case"], p["event"]) for p in found] == [("edited", "BB20210401-001", 1)]
 
 

@@ -142,5 +142,5 @@ def test_home(isolated, store, columns):
 def test_the_timeline_names_a_printed_document_in_chinese(isolated, store, bbc, tmp_path):
     bbc("print", store["late"], "--work-order", "--out", str(tmp_path / "x.docx"))
     text = bbc("show", store["late"]).stdout
-    assert "文书：派单单" in text and "显示完整信息：否" in text
+    assert "文书：派单单" in text and "未遮盖的个人信息：—" in text
     assert "work_order" not in text and "revealed" not in text

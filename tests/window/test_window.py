@@ -66,7 +66,7 @@ def test_work_order_document(bbc, tmp_path: Path):
     events = bbc.json("show", number)["events"]
     prints = [e for e in events if e["action"] == "print"]
     assert len(prints) == 2
-    expected = {"document": "work_order", "file": "派单单.docx", "revealed": True}
+    expected = {"document": "work_order", "file": "派单单.docx", "revealed": ["citizen", "phone"]}
     assert prints[-1]["after"] == expected
 
 

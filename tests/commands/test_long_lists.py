@@ -1,0 +1,132 @@
+"""Long lists: the table shows the latest 50 (a screenful on a terminal) and says how
+many more there are; --all, --json and --csv give every case, written as they are
+read, so that a list of twenty thousand cases needs no more memory than one of two
+thousand."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import bulkgen
+import pytest
+
+NOW = "2026-11-27 17:45"
+
+
+def _store(factory: pytest.TempPathFactory, n: int) -> Path:
+    path = factory.mktemp(f"n{n}") / "bbc.sqlite3"
+    bulkgen.build(f"sqlite:///{path}", n)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _store(tmp_path_factory, 2000)
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _store(tmp_path_factory, 20000)
+
+
+def _bbc(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, BBC_DB=str(store), BBC_NOW=NOW)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run(
+        [sys.executable, "-m", "banbucheng", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def test_json_array_is_the_text_json_dumps_gives():
+    from banbucheng.reports.exports import json_array
+
+    for rows in ([], [{"a": "办不成事", "b": [1, {"c": None}]}], [{"x": i} for i in range(3)]):
+        expected = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+        assert "".join(json_array(iter(rows))) == expected
+
+
+def test_the_table_shows_fifty_and_counts_the_rest(small):
+    store = small
+    table = _bbc(store, "list")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == "案件（2000 件）"
+    rows = [line for line in lines if line.startswith("BB")]
+    assert len(rows) == 50
+    assert rows[-1].startswith("BB20261127-")  # the latest received, at the bottom
+    assert "另有 1950 件未显示，用 --all 查看全部" in lines
+
+    everything = _bbc(store, "list", "--all")
+    assert everything.returncode == 0, everything.stderr
+    rows = [line for line in everything.stdout.splitlines() if line.startswith("BB")]
+    assert len(rows) == 2000 and "未显示" not in everything.stdout
+
+    data = json.loads(_bbc(store, "list", "--json").stdout)
+    assert len(data) == 2000
+    assert [r["number"] for r in data] == [row.split()[0] for row in rows]
+    assert data[0]["masked"] is True and "*" in data[0]["citizen"]
+
+    text = _bbc(store, "list", "--csv").stdout
+    assert text.startswith("\ufeff编号,状态,分类")
+    records = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert len(records) == 2001
+    assert [r[0] for r in records[1:]] == [r["number"] for r in data]
+
+    # --status open, as a script reads it: every open case, none left out.
+    open_cases = json.loads(_bbc(store, "list", "--status", "open", "--json").stdout)
+    assert open_cases and all(r["status"] != "closed" for r in open_cases)
+
+
+def test_overdue_shows_fifty_and_streams_everything(small):
+    store = small
+    table = _bbc(store, "overdue")
+    assert table.returncode == 4
+    late = json.loads(_bbc(store, "overdue", "--json").stdout)
+    assert len(late) > 50
+    assert f"另有 {len(late) - 50} 件未显示，用 --all 查看全部" in table.stderr
+    shown = [line for line in table.stdout.splitlines() if line.startswith("BB")]
+    assert len(shown) == 50
+    assert {line.split()[0] for line in shown} <= {r["number"] for r in late[:50]}
+    every = _bbc(store, "overdue", "--all")
+    assert len([line for line in every.stdout.splitlines() if line.startswith("BB")]) == len(late)
+    rows = list(csv.reader(io.StringIO(_bbc(store, "overdue", "--csv").stdout.lstrip("\ufeff"))))
+    assert [r[0] for r in rows[1:]] == [r["number"] for r in late]
+    assert all(r["overdue"] and r["unit_contact"] is not None for r in late)
+
+
+def _peak_kb(store: Path, *args: str) -> int:
+    """The peak resident memory of one `bbc` process, measured by a parent of its own."""
+    probe = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    env = dict(os.environ, BBC_DB=str(store), BBC_NOW=NOW)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", probe, sys.executable, "-m", "banbucheng", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_long_list_needs_no_more_memory(small, large):
+    """Ten times the cases, about the same peak memory: nothing holds the whole list
+    (20,000 case dicts alone would add some 60 MB)."""
+    for args in (("list", "--csv"), ("list", "--json"), ("list", "--all"), ("overdue", "--csv")):
+        few, many = _peak_kb(small, *args), _peak_kb(large, *args)
+        assert many < few * 1.15 + 4096, (args, few, many)
