@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,6 +31,11 @@ from banbucheng.schema.models import Case, Counter, Event
 BUSY_TIMEOUT_S = 30
 # PostgreSQL: the advisory lock every writer takes first (an arbitrary, fixed key).
 PG_WRITE_LOCK = 0x62626301
+# How long a writer waits for another one to finish (a long import, say) before it
+# gives up; it says that it waits, and Ctrl-C stops it at any time. Readers never wait.
+WRITE_WAIT_S = 30 * 60
+# What a long writer is doing, as other writers waiting for it are told.
+WRITERS = {"import": "导入"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ def _without_password(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{host}"
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, store: Store) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: object, record: object) -> None:
         # Let us emit BEGIN ourselves (pysqlite's own BEGIN is deferred and late).
@@ -133,11 +139,50 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def on_begin(conn: object) -> None:
+    def on_begin(conn: Any) -> None:
         # A writer takes the lock at BEGIN, so two windows never both read the same
-        # counter or case and then collide; readers stay deferred.
-        write = conn.get_execution_options().get("bbc_write", False)  # type: ignore[attr-defined]
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[attr-defined]
+        # counter or case and then collide; readers stay deferred (and, in WAL mode,
+        # never wait for a writer).
+        if not conn.get_execution_options().get("bbc_write", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        # Wait for another writer a second at a time, saying so, up to WRITE_WAIT_S.
+        conn.exec_driver_sql("PRAGMA busy_timeout = 1000")
+        try:
+            wait = _Wait(store)
+            while True:
+                try:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    return
+                except DBAPIError as exc:
+                    if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                        raise
+                wait.another_second()
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+
+
+class _Wait:
+    """A writer waiting for the write lock: told to the store's `waiting` callback
+    (after a second, then every few seconds) with what the other writer is doing."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.started = time.monotonic()
+        self.told = 0.0
+
+    def another_second(self, pause: float = 0.0) -> None:
+        if pause:
+            time.sleep(pause)
+        waited = time.monotonic() - self.started
+        if waited > WRITE_WAIT_S:
+            raise StoreError(
+                f"数据库正忙：另一项写入 {WRITE_WAIT_S // 60} 分钟仍未结束，操作未保存，请稍后重试"
+            )
+        if self.store.waiting is None or waited < 1 or (self.told and waited - self.told < 5):
+            return
+        self.told = waited
+        self.store.waiting(waited, self.store.writer())
 
 
 def _stamp_if_free(conn: Any) -> None:
@@ -168,19 +213,25 @@ def _with_driver(url: str) -> str:
     return url
 
 
-def _postgres_setup(engine: Engine) -> None:
+def _postgres_setup(engine: Engine, store: Store) -> None:
     @event.listens_for(engine, "begin")
-    def on_begin(conn: object) -> None:
-        write = conn.get_execution_options().get("bbc_write")  # type: ignore[attr-defined]
+    def on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get("bbc_write")
         if write:
             # What BEGIN IMMEDIATE gives on SQLite: writers queue on one lock first, so
             # two windows never both read and then collide (the same new unit or
-            # setting, the same provisional case recomputed twice, the schema).
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_S}s'")  # type: ignore[attr-defined]
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")  # type: ignore[attr-defined]
+            # setting, the same provisional case recomputed twice, the schema). Tried
+            # without blocking, so a writer waiting for another can say so.
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_S}s'")
+            lock = f"SELECT pg_try_advisory_xact_lock({PG_WRITE_LOCK})"
+            wait = _Wait(store)
+            while not conn.exec_driver_sql(lock).scalar():
+                wait.another_second(pause=0.2)
+            if store.doing:  # what other writers waiting for this one are told
+                conn.exec_driver_sql(f"SET LOCAL application_name = 'bbc:{store.doing}'")
         elif write is not None:
             # A reader sees one snapshot, as on SQLite, so a report's counts agree.
-            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # type: ignore[attr-defined]
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
 def _enable_wal(cursor: Any) -> None:
@@ -211,6 +262,9 @@ class Ctx:
     actor: str
     now: datetime
     store: Store
+    # A bulk batch (domain/batch.py): new cases and their events are kept in memory
+    # and written together, instead of one statement at a time (bbc import).
+    batch: Any = None
 
     @property
     def keyring(self) -> Keyring | None:
@@ -230,7 +284,11 @@ class Store:
     key_problem: KeyProblem | None = None
     key_created: Path | None = None
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, waiting: Callable[[float, str | None], None] | None = None):
+        """`waiting(seconds, what)`: told while a write waits for another writer (what
+        it is doing, from WRITERS, when known)."""
+        self.waiting = waiting
+        self.doing: str | None = None
         self.url = url = _with_driver(url)
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, object] = {}
@@ -247,9 +305,9 @@ class Store:
                 f"无法打开数据库（{type(exc).__name__}），请检查 --db / BBC_DB"
             ) from None
         if self.is_sqlite:
-            _sqlite_setup(self.engine)
+            _sqlite_setup(self.engine, self)
         elif self.engine.dialect.name == "postgresql":
-            _postgres_setup(self.engine)
+            _postgres_setup(self.engine, self)
         try:
             # Usually the store is current: it carries this release's stamp, one number
             # read without a lock, so opening never waits for a writer (a long import,
@@ -371,6 +429,55 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    # ---------------------------------------------------------------- long writes
+
+    def _note_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        return Path(self.engine.url.database + "-writer") if self.engine.url.database else None
+
+    @contextmanager
+    def announce(self, doing: str) -> Iterator[None]:
+        """A long write (WRITERS key): writers that wait for it are told what it is. On
+        SQLite a small note beside the store file names it (and this process, so a
+        note left by a killed process is ignored); on PostgreSQL the session's
+        application_name."""
+        assert doing in WRITERS
+        self.doing = doing
+        note = self._note_path()
+        try:
+            if note is not None:
+                with contextlib.suppress(OSError):
+                    fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                    with os.fdopen(fd, "w") as out:
+                        out.write(f"{os.getpid()} {doing}\n")
+            yield
+        finally:
+            self.doing = None
+            if note is not None:
+                with contextlib.suppress(OSError):
+                    note.unlink()
+
+    def writer(self) -> str | None:
+        """What the writer holding the lock is doing (Chinese), when it said so."""
+        try:
+            if self.is_sqlite:
+                note = self._note_path()
+                pid, doing = note.read_text().split() if note is not None else ("", "")
+                os.kill(int(pid), 0)  # ProcessLookupError: a note left by a killed import
+            else:
+                with self.engine.connect() as conn:
+                    name = conn.exec_driver_sql(
+                        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
+                        " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+                        f" AND l.classid = 0 AND l.objid = {PG_WRITE_LOCK}"
+                    ).scalar()
+                    conn.rollback()
+                doing = (name or "").removeprefix("bbc:")
+        except (OSError, ValueError, DBAPIError):
+            return None
+        return WRITERS.get(doing)
+
 
 def _seal_new_events(session: Session, flush_context: object, instances: object) -> None:
     """Every event gets its place in the hash chain as it is written, whoever wrote it
@@ -391,7 +498,7 @@ def _db_message(exc: DBAPIError) -> str:
     # Never echo the statement or its parameters: they can hold personal data.
     text = str(exc.orig).lower()
     if "locked" in text or "busy" in text or "lock timeout" in text:
-        return f"数据库正忙（{BUSY_TIMEOUT_S}秒内未能写入），请稍后重试"
+        return f"数据库正忙（{BUSY_TIMEOUT_S}秒内未能完成），操作未保存，请稍后重试"
     if "connection failed" in text or "could not connect" in text:
         return "无法连接数据库服务器，请检查 --db / BBC_DB 中的地址、端口、用户名和密码"
     if "unable to open" in text or "readonly" in text or "read-only" in text:
@@ -434,10 +541,18 @@ def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+def counter_key(day: date) -> str:
+    return f"case:{day.isoformat()}"
+
+
+def case_number(prefix: str, day: date, seq: int) -> str:
+    return f"{prefix}{day.year:04d}{day.month:02d}{day.day:02d}-{seq:03d}"
+
+
 def next_case_number(session: Session, prefix: str, day: date) -> str:
     """Readable and sortable: PREFIX + YYYYMMDD + '-' + a per-day sequence, taken under
     a row lock in the registering transaction so concurrent windows never collide."""
-    key = f"case:{day.isoformat()}"
+    key = counter_key(day)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -447,4 +562,4 @@ def next_case_number(session: Session, prefix: str, day: date) -> str:
     counter = session.exec(select(Counter).where(Counter.key == key).with_for_update()).one()
     counter.value += 1
     session.add(counter)
-    return f"{prefix}{day:%Y%m%d}-{counter.value:03d}"
+    return case_number(prefix, day, counter.value)

@@ -149,7 +149,7 @@ def open_store(*, create: str | None = None, announce: bool = True) -> Any:
 
     from banbucheng.store import Store
 
-    store = Store(locate_store(create=create, announce=announce).url)
+    store = Store(locate_store(create=create, announce=announce).url, waiting=waiting_notice)
     if announce:
         announce_key(store)
     if state.one_command:
@@ -157,6 +157,12 @@ def open_store(*, create: str | None = None, announce: bool = True) -> Any:
         # collector need not walk them again while the command runs (see cli.run).
         gc.freeze()
     return store
+
+
+def waiting_notice(seconds: float, doing: str | None) -> None:
+    """A write waiting for another writer (store.WRITE_WAIT_S at most; Ctrl-C stops it)."""
+    what = f"（{doing}）" if doing else ""
+    notice(f"另一项写入正在进行{what}，等待中… 已等 {int(seconds)} 秒（按 Ctrl-C 放弃）")
 
 
 def announce_key(store: Any) -> None:
@@ -190,12 +196,15 @@ def store_label() -> str | None:
 
 
 @contextmanager
-def session(*, write: bool, create: str | None = None, announce: bool = True) -> Iterator[Ctx]:
+def session(
+    *, write: bool, create: str | None = None, announce: bool = True, doing: str | None = None
+) -> Iterator[Ctx]:
     """Open the store and yield a context in one transaction. A command that writes may
     make a missing store file (with a notice), one that only reads never does.
     Provisional deadlines are brought up to date first, whenever the calendar has
     learnt more since: inside the command's own transaction when it writes, else in a
-    short write of their own before the read."""
+    short write of their own before the read. `doing` (store.WRITERS): a long write,
+    named to the writers that wait for it."""
     from contextlib import ExitStack
 
     from banbucheng.core.clock import now
@@ -207,6 +216,8 @@ def session(*, write: bool, create: str | None = None, announce: bool = True) ->
     refreshed = 0
     try:
         with ExitStack() as stack:
+            if doing is not None:
+                stack.enter_context(store.announce(doing))
             ctx = stack.enter_context(store.context(actor=who, now=moment, write=write))
             if queries.any_provisional(ctx.session) and lifecycle.pending_recompute(ctx):
                 if write:

@@ -259,6 +259,14 @@ def import_(
         bool, typer.Option("--skip-bad", help="有误的行跳过，其余照常导入")
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查，不导入")] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="编码，如 utf-8、gb18030、gbk、gb2312、utf-16、big5（只用于 CSV；"
+            "默认按文件开头的 BOM 或内容识别）",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """从 Excel/WPS 表格导入此前登记的案件：CSV（UTF-8、带 BOM 的 UTF-8、GBK/GB18030）或 XLSX。
@@ -269,13 +277,17 @@ def import_(
     满意度/satisfaction。期限按中心规则计算，每件记一条“导入”事件。
 
     有误的行逐行列出行号与原因；默认只要有一行有误就不导入任何一行（--skip-bad 导入其余）。
-    导入在一个事务中完成，中途中断不会留下半截数据。
+    导入在一个事务中完成，中途中断不会留下半截数据。整个文件只用一种编码解读：文件开头
+    的 BOM、--encoding 指定的编码，或自动识别（UTF-8，否则 GBK/GB18030）；有解读不了的
+    字节就指出第几行并拒绝导入，不会存入乱码。
 
     例：bbc import 2021年台账.xlsx；bbc import 台账.csv --dry-run
     """
     from banbucheng.trust import importer
+    from banbucheng.trust.encoding import check_encoding
 
-    table = importer.read_table(_path(file))
+    codec = check_encoding(encoding) if encoding is not None else None
+    table = importer.read_table(_path(file), codec)
     outcome = _run_import(table, keep=lambda o: not dry_run and (skip_bad or not o.bad))
     _show_import(outcome, dry_run=dry_run, as_json=as_json)
 
@@ -284,16 +296,16 @@ def _run_import(table: Any, keep: Callable[[Any], bool]) -> Any:
     """Load the table in one write transaction, committed only if keep(outcome)."""
     from banbucheng.trust import importer
 
-    last = [time.monotonic()]
+    last = [0.0]
 
-    def progress(done: int, total: int) -> None:  # at most every 2 seconds
+    def progress(done: int, total: int) -> None:  # the first batch, then every 2 seconds
         if time.monotonic() - last[0] >= 2 and done < total:
             last[0] = time.monotonic()
             notice(f"已处理 {done}/{total} 行…")
 
     outcome: importer.Outcome | None = None
     try:
-        with session(write=True) as ctx:
+        with session(write=True, doing="import") as ctx:
             outcome = importer.run_import(ctx, table, progress=progress)
             if not keep(outcome):
                 raise _DryRun

@@ -28,6 +28,7 @@ __all__ = [
     "parse_clock",
     "parse_date",
     "parse_datetime",
+    "parse_moment",
     "received_at",
     "reported_matter",
 ]
@@ -116,9 +117,16 @@ def _prepare_short(text: object, field: str) -> str:
     value = unicodedata.normalize("NFKC", text).translate(_DASHES).strip()
     if not value:
         raise InvalidInput(f"{field}不能为空")
-    if any(unicodedata.category(ch) in _BAD_CATEGORIES_SHORT for ch in value):
+    if _BAD_ASCII.search(value) if value.isascii() else _bad_short(value):
         raise InvalidInput(f"{field}含有不可见的控制字符，请重新输入")
     return value
+
+
+_BAD_ASCII = re.compile("[\x00-\x1f\x7f]")  # the Cc characters of ASCII (it has no Cf, Cs)
+
+
+def _bad_short(value: str) -> bool:
+    return any(unicodedata.category(ch) in _BAD_CATEGORIES_SHORT for ch in value)
 
 
 def _first(groups: dict[str, str | None], *names: str) -> str | None:
@@ -182,6 +190,12 @@ def parse_datetime(text: str, *, field: str = "时间") -> datetime:
     No offset means Beijing time (SPEC: "A time given without an offset is Beijing time");
     a date alone means 00:00 Beijing.
     """
+    return parse_moment(text, field=field)[0]
+
+
+def parse_moment(text: str, *, field: str = "时间") -> tuple[datetime, bool]:
+    """parse_datetime, and whether the text gave a date only (no time of day): one
+    parse for a cell that may hold either (bbc import)."""
     expected = "2021-04-01 或 2021-04-01 09:30"
     match = _match_datetime(text, field, expected)
     year = _checked_year(match, field)
@@ -207,7 +221,7 @@ def parse_datetime(text: str, *, field: str = "时间") -> datetime:
         raise InvalidInput(
             f"{field}不存在：请检查月、日、时、分是否超出范围，应为 {expected}"
         ) from None
-    return moment.astimezone(BEIJING)
+    return moment.astimezone(BEIJING), clock is None
 
 
 def parse_date(text: str, *, field: str = "日期") -> date:
@@ -291,6 +305,15 @@ def normalize_id_number(text: str, *, field: str = "身份证号", today: date |
 # --- free text -----------------------------------------------------------------------
 
 
+# The characters _bad_in_free_text refuses, as one pattern (Cc is exactly U+0000–U+001F
+# and U+007F–U+009F, Cs U+D800–U+DFFF): one search instead of a call per character.
+_BAD_FREE_TEXT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff"
+    + "".join(sorted(_BIDI_CONTROLS | _LINE_SEPARATORS))
+    + "]"
+)
+
+
 def _bad_in_free_text(ch: str) -> bool:
     if ch in "\n\t":
         return False
@@ -313,7 +336,7 @@ def clean_text(text: str, *, field: str, max_len: int = 2000, required: bool = T
         if required:
             raise InvalidInput(f"{field}不能为空")
         return ""
-    if any(_bad_in_free_text(ch) for ch in value):
+    if _BAD_FREE_TEXT.search(value):  # the same as any(_bad_in_free_text(ch) ...)
         raise InvalidInput(f"{field}含有不可见的控制字符，请删除后重新输入")
     if len(value) > max_len:
         raise InvalidInput(f"{field}过长：最多{max_len}个字符，现有{len(value)}个")

@@ -33,21 +33,25 @@ def record(
     *,
     source: str = "",
     text: str = "",
-) -> Event:
-    """One store-level event (who and when from ctx); sealed by the store as it is flushed."""
+) -> Event | None:
+    """One store-level event (who and when from ctx); sealed by the store as it is
+    flushed, or with a batch's events in their order (bbc import: domain/batch.py)."""
     detail = {
         "before": {k: v for k, v in before.items() if v},
         "after": {k: v for k, v in after.items() if v},
         "source": source,
         "text": text,
     }
-    event = Event(
-        case_id=None,
-        at=ctx.now,
-        actor=ctx.actor,
-        action=action,
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
-    )
+    fields = {
+        "at": ctx.now,
+        "actor": ctx.actor,
+        "action": action,
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
+    }
+    if ctx.batch is not None:
+        ctx.batch.store_event(**fields)
+        return None
+    event = Event(case_id=None, **fields)
     ctx.session.add(event)
     ctx.session.flush()
     return event

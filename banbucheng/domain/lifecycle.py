@@ -29,7 +29,7 @@ from banbucheng.core.labels import (
 )
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.deadlines import compute_deadline, working_days_used
-from banbucheng.domain.units import ensure_unit, new_unit_notice
+from banbucheng.domain.units import ensure_unit, helper_names, new_unit_notice, unit_name
 from banbucheng.schema import sealed
 from banbucheng.schema.models import Case, CaseHelper, Event, Unit
 from banbucheng.schema.personal import masked, personal_columns, shown_fields
@@ -138,24 +138,10 @@ def check_record(session: Session, case: Case) -> None:
         )
 
 
-def unit_name(session: Session, unit_id: int | None) -> str | None:
-    if unit_id is None:
-        return None
-    unit = session.get(Unit, unit_id)
-    return unit.name if unit else None
-
-
-def helper_names(session: Session, case_id: int) -> list[str]:
-    stmt = (
-        select(Unit.name)
-        .join(CaseHelper, CaseHelper.unit_id == Unit.id)
-        .where(CaseHelper.case_id == case_id)
-        .order_by(Unit.name)
-    )
-    return list(session.exec(stmt).all())
-
-
 # ---------------------------------------------------------------- events
+
+
+_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # json.dumps, made once
 
 
 def _record(
@@ -167,7 +153,7 @@ def _record(
     text: str = "",
     extra_before: dict[str, Any] | None = None,
     extra_after: dict[str, Any] | None = None,
-) -> Event:
+) -> Event | None:
     after = tracked_state(case)
     changed = [k for k in after if before.get(k) != after[k]]
     detail = {
@@ -175,15 +161,13 @@ def _record(
         "after": {k: after[k] for k in changed} | (extra_after or {}),
         "text": text,
     }
+    if ctx.batch is not None:  # bbc import: written with the batch (domain/batch.py)
+        ctx.batch.event(case, at=ctx.now, actor=ctx.actor, action=action, detail=detail)
+        return None
+    fields = {"at": ctx.now, "actor": ctx.actor, "action": action, "detail": _json(detail)}
     ctx.session.add(case)
     ctx.session.flush()
-    event = Event(
-        case_id=case.id,  # type: ignore[arg-type]
-        at=ctx.now,
-        actor=ctx.actor,
-        action=action,
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
-    )
+    event = Event(case_id=case.id, **fields)  # type: ignore[arg-type]
     ctx.session.add(event)
     ctx.session.flush()
     return event
@@ -306,9 +290,13 @@ def register(
     if subtype and not category:
         category = "unhandled"  # both subtypes belong to 应办未办
     day = received.astimezone(BEIJING).date()
-    number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
+    if ctx.batch is not None:
+        number = ctx.batch.case_number(ctx.policy.number_prefix, day)
+    else:
+        number = next_case_number(ctx.session, ctx.policy.number_prefix, day)
     ring = ctx.require_keyring("无法加密个人信息，未登记")
-    case = Case(
+    case = _new_case(
+        ctx,
         number=number,
         status="registered",
         **personal_columns(number, citizen_name, phone, id_number, ring),
@@ -321,8 +309,6 @@ def register(
         clock_start=received,
     )
     before = tracked_state(case)
-    ctx.session.add(case)
-    ctx.session.flush()
     earlier = learning.registered(ctx, case)
     personal = masked(case)
     repeat = {"repeat_of": earlier.number} if earlier is not None else {}
@@ -342,6 +328,16 @@ def register(
     )
     if category:
         classify(ctx, case, category=category, subtype=subtype)
+    return case
+
+
+def _new_case(ctx: Ctx, **fields: Any) -> Case:
+    """The new case, with its id: flushed, or kept in the batch."""
+    if ctx.batch is not None:
+        return ctx.batch.new_case(**fields)
+    case = Case(**fields)
+    ctx.session.add(case)
+    ctx.session.flush()
     return case
 
 
@@ -373,7 +369,7 @@ def dispatch(
     helpers = helpers or []
     before = tracked_state(case)
     old_unit = unit_name(ctx.session, case.unit_id)
-    old_helpers = helper_names(ctx.session, case.id)  # type: ignore[arg-type]
+    old_helpers = helper_names(ctx, case)
     notices: list[str] = []
     helper_units = []
     for i, name in enumerate([unit, *helpers]):
@@ -403,11 +399,7 @@ def dispatch(
     case.unit_id = lead.id
     case.dispatched_at = ctx.now
     case.status = "dispatched"
-    for row in ctx.session.exec(select(CaseHelper).where(CaseHelper.case_id == case.id)).all():
-        ctx.session.delete(row)
-    ctx.session.flush()
-    for helper in {h.id: h for h in helper_units}.values():
-        ctx.session.add(CaseHelper(case_id=case.id, unit_id=helper.id))  # type: ignore[arg-type]
+    _set_helpers(ctx, case, list({h.id: h for h in helper_units}.values()))
     _record(
         ctx,
         case,
@@ -417,6 +409,17 @@ def dispatch(
         extra_after={"unit": lead.name, "helpers": sorted(h.name for h in helper_units)},
     )
     return notices
+
+
+def _set_helpers(ctx: Ctx, case: Case, units: list[Unit]) -> None:
+    if ctx.batch is not None:
+        ctx.batch.set_helpers(case, units)
+        return
+    for row in ctx.session.exec(select(CaseHelper).where(CaseHelper.case_id == case.id)).all():
+        ctx.session.delete(row)
+    ctx.session.flush()
+    for helper in units:
+        ctx.session.add(CaseHelper(case_id=case.id, unit_id=helper.id))  # type: ignore[arg-type]
 
 
 def note(ctx: Ctx, case: Case, *, text: str) -> None:

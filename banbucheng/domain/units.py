@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.domain import changes as store_events
 from banbucheng.schema.history import unit_state
-from banbucheng.schema.models import Case, Unit
+from banbucheng.schema.models import Case, CaseHelper, Unit
 from banbucheng.store import Ctx
 
 
@@ -27,17 +27,45 @@ def ensure_unit(ctx: Ctx, name: str) -> tuple[Unit, bool, list[str]]:
     from banbucheng.core.validate import clean_text
 
     name = clean_text(name, field="单位名称", max_len=60)
-    unit = ctx.session.exec(select(Unit).where(Unit.name == name)).first()
+    batch = ctx.batch  # bbc import: looked up once, written with the batch
+    if batch is not None:
+        unit = batch.unit(name)
+    else:
+        unit = ctx.session.exec(select(Unit).where(Unit.name == name)).first()
     if unit is not None:
         return unit, False, []
-    similar = similar_unit_names(name, list(ctx.session.exec(select(Unit.name)).all()))
+    names = batch.unit_names() if batch is not None else ctx.session.exec(select(Unit.name))
+    similar = similar_unit_names(name, list(names))
     unit = Unit(name=name, created_at=ctx.now)
-    ctx.session.add(unit)
-    ctx.session.flush()
+    if batch is not None:
+        batch.add_unit(unit)
+    else:
+        ctx.session.add(unit)
+        ctx.session.flush()
     store_events.record(
         ctx, "unit_add", {"units": {name: None}}, {"units": {name: unit_state(unit)}}, text=name
     )
     return unit, True, similar
+
+
+def unit_name(session: Session, unit_id: int | None) -> str | None:
+    if unit_id is None:
+        return None
+    unit = session.get(Unit, unit_id)
+    return unit.name if unit else None
+
+
+def helper_names(ctx: Ctx, case: Case | Any) -> list[str]:
+    """A case's helper units, by name (a batch case's from the batch)."""
+    if ctx.batch is not None:
+        return ctx.batch.helper_names(case)
+    stmt = (
+        select(Unit.name)
+        .join(CaseHelper, CaseHelper.unit_id == Unit.id)
+        .where(CaseHelper.case_id == case.id)
+        .order_by(Unit.name)
+    )
+    return list(ctx.session.exec(stmt).all())
 
 
 def similar_unit_names(name: str, existing: list[str]) -> list[str]:

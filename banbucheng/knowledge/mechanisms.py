@@ -91,6 +91,10 @@ def link_of(session: Session, case_id: int) -> MechanismCase | None:
 def link(ctx: Ctx, case: Case, mechanism: Mechanism, role: str) -> None:
     """Tie the case to the mechanism (replacing an earlier tie of the case)."""
     assert role in ROLES and case.id is not None and mechanism.id is not None
+    if ctx.batch is not None:  # bbc import: a new case, linked once (domain/batch.py)
+        link = {"case_id": case.id, "mechanism_id": mechanism.id, "role": role}
+        ctx.batch.link(case, link | {"linked_at": ctx.now, "linked_by": ctx.actor})
+        return
     row = ctx.session.get(MechanismCase, case.id)
     if row is None:
         row = MechanismCase(
@@ -180,12 +184,20 @@ def for_close(ctx: Ctx, case: Case, ref: str) -> tuple[Mechanism, bool]:
     if MECHANISM_REF.fullmatch(value):
         return find_mechanism(ctx.session, value), False
     name = mechanism_name(value)
-    found = ctx.session.exec(select(Mechanism).where(Mechanism.name == name)).first()
+
+    def stored() -> Mechanism | None:
+        return ctx.session.exec(select(Mechanism).where(Mechanism.name == name)).first()
+
+    # bbc import: each name looked up once, new ones batched (domain/batch.py)
+    found = ctx.batch.cached("mechanisms", name, stored) if ctx.batch is not None else stored()
     if found is not None:
         return found, False
     mechanism = Mechanism(name=name, description=value, created_at=ctx.now, created_by=ctx.actor)
-    ctx.session.add(mechanism)
-    ctx.session.flush()
+    if ctx.batch is not None:
+        ctx.batch.add_new("mechanisms", mechanism, key=name)
+    else:
+        ctx.session.add(mechanism)
+        ctx.session.flush()
     return mechanism, True
 
 

@@ -42,10 +42,14 @@ def event_hash(
     return digest(seq, number, _at_text(at), actor, action, detail, prev_hash)
 
 
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")), its encoder made once.
+_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def digest(*fields: Any) -> str:
     """SHA-256 over [FORMAT, seq, number, at, actor, action, detail, prev_hash] as
     compact JSON (UTF-8, no ASCII escaping): one serialisation, whatever the database."""
-    canonical = json.dumps([FORMAT, *fields], ensure_ascii=False, separators=(",", ":"))
+    canonical = _canonical([FORMAT, *fields])
     return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
@@ -96,6 +100,29 @@ def stored_at(value: Any) -> tuple[datetime | None, str]:
     return None, repr(value)
 
 
+def _head(session: Session) -> ChainHead:
+    """The chain's end, read (and row-locked) once per transaction and kept in the
+    session, so events sealed one by one and in bulk continue the same chain."""
+    head = session.info.get("bbc_chain_head")
+    if head is None or head not in session:  # once per transaction (and after a rollback)
+        stmt = select(ChainHead).where(ChainHead.id == 1).with_for_update()
+        head = session.exec(stmt).first() or ChainHead(id=1, seq=0, hash=GENESIS)
+        session.info["bbc_chain_head"] = head
+    return head
+
+
+def _link(
+    seq: int, prev_hash: str, number: str, at: datetime, actor: str, action: str, detail: str
+) -> tuple[int, str, str]:
+    """The link after (seq, prev_hash): this event's (seq, prev_hash, hash)."""
+    seq, prev_hash = seq + 1, prev_hash or GENESIS
+    hash_ = event_hash(
+        seq=seq, number=number, at=at, actor=actor, action=action, detail=detail,
+        prev_hash=prev_hash,
+    )  # fmt: skip
+    return seq, prev_hash, hash_
+
+
 def seal(session: Session, event: Event, case: Case | None, key: bytes | None = None) -> None:
     """Give a new event its place in the chain and move both anchors. Called inside the
     writing transaction, before the event is flushed (store.py's before_flush hook).
@@ -104,21 +131,9 @@ def seal(session: Session, event: Event, case: Case | None, key: bytes | None = 
     number = case.number if case is not None else ""
     if case is not None:
         _record_state(session, event, case)
-    head = session.info.get("bbc_chain_head")
-    if head is None or head not in session:  # once per transaction (and after a rollback)
-        stmt = select(ChainHead).where(ChainHead.id == 1).with_for_update()
-        head = session.exec(stmt).first() or ChainHead(id=1, seq=0, hash=GENESIS)
-        session.info["bbc_chain_head"] = head
-    event.seq = head.seq + 1
-    event.prev_hash = head.hash or GENESIS
-    event.hash = event_hash(
-        seq=event.seq,
-        number=number,
-        at=event.at,
-        actor=event.actor,
-        action=event.action,
-        detail=event.detail,
-        prev_hash=event.prev_hash,
+    head = _head(session)
+    event.seq, event.prev_hash, event.hash = _link(
+        head.seq, head.hash, number, event.at, event.actor, event.action, event.detail
     )
     event.mac = event_mac(key, event.hash) if key else None
     head.seq, head.hash = event.seq, event.hash
@@ -131,6 +146,41 @@ def seal(session: Session, event: Event, case: Case | None, key: bytes | None = 
     anchor.events += 1
     anchor.last_seq, anchor.last_hash = event.seq, event.hash
     session.add(anchor)
+
+
+def seal_new_cases(
+    session: Session,
+    events: list[dict[str, Any]],
+    numbers: dict[int, str],
+    key: bytes | None = None,
+) -> list[dict[str, Any]]:
+    """Seal events written in bulk (domain/batch.py), in order, exactly as seal() would
+    one by one: each event dict gets seq, prev_hash, hash and mac, and the head moves.
+    A case event's detail already holds its state digest (the batch computes it from
+    the case in memory); a store-level event (case_id None) has no case number.
+    Returns the `case_chain` rows (anchors) of their cases, all new in this
+    transaction (`numbers`: id → case number), for the caller to insert."""
+    head = _head(session)
+    seq, hash_ = head.seq, head.hash
+    anchors: dict[int, dict[str, Any]] = {}
+    for ev in events:
+        case_id = ev["case_id"]
+        number = numbers[case_id] if case_id is not None else ""
+        seq, ev["prev_hash"], hash_ = _link(
+            seq, hash_, number, ev["at"], ev["actor"], ev["action"], ev["detail"]
+        )
+        ev["seq"], ev["hash"] = seq, hash_
+        ev["mac"] = event_mac(key, hash_) if key else None
+        if case_id is None:
+            continue
+        anchor = anchors.get(case_id)
+        if anchor is None:
+            anchor = anchors[case_id] = {"case_id": case_id, "number": number, "events": 0}
+        anchor["events"] += 1
+        anchor["last_seq"], anchor["last_hash"] = seq, hash_
+    head.seq, head.hash = seq, hash_
+    session.add(head)
+    return list(anchors.values())
 
 
 def _record_state(session: Session, event: Event, case: Case) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,13 +73,23 @@ def lookup_keys(
     return citizen_keys(secret, phone, id_number) + name_key(secret, name)
 
 
+def keys_of(keyring: Keyring | None, case: Case | Any) -> tuple[list[str], list[str]]:
+    """A new case's keys, from its tokens (with the key): those that find its repeats
+    (phone, ID number) and all it is recorded under (those and the name). One function
+    for single and bulk writes (services/bulk.py)."""
+    clear = personal.reveal(case, keyring)
+    assert keyring is not None
+    secret = keyring.lookup_key
+    keys = citizen_keys(secret, clear["phone"], clear["id_number"])
+    return keys, list(dict.fromkeys([*keys, *name_key(secret, clear["citizen"])]))
+
+
 def record_keys(session: Session, case: Case, keyring: Keyring | None) -> list[str]:
     """Hash the new case's citizen (from its tokens, with the key); returns the keys
     that find its repeats."""
-    clear = personal.reveal(case, keyring)
-    assert keyring is not None and case.id is not None
-    keys = citizen_keys(keyring.lookup_key, clear["phone"], clear["id_number"])
-    for key in dict.fromkeys([*keys, *name_key(keyring.lookup_key, clear["citizen"])]):
+    keys, recorded = keys_of(keyring, case)
+    assert case.id is not None
+    for key in recorded:
         session.add(CitizenKey(key=key, case_id=case.id))
     session.flush()
     return keys
@@ -121,7 +131,8 @@ def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Case | Non
     matter resembles this one enough; None when there is none."""
     if not keys:
         return None
-    since = case.received_at - timedelta(days=window_days(session))
+    window = window_days(session)
+    since = case.received_at - timedelta(days=window)
     stmt = (
         select(Case.id, Case.received_at)
         .join(CitizenKey, col(CitizenKey.case_id) == Case.id)
@@ -133,21 +144,40 @@ def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Case | Non
         )
         .distinct()
     )
-    earlier = [
-        (received, cid)
-        for cid, received in session.exec(stmt).all()
-        if (received, cid) < (case.received_at, case.id)
-    ]
+    earlier = earlier_cases(case, session.exec(stmt).all(), window)
     if not earlier:
         return None
     terms = _main_terms(session, [case.id, *(cid for _, cid in earlier)])  # type: ignore[list-item]
     mine = terms.get(case.id, [])  # type: ignore[arg-type]
     weights = Weights(session)
     weights.load([*mine, *(t for cid in terms for t in terms[cid])])
-    threshold = min_similarity(session)
+    found = pick_repeat(mine, earlier, terms, weights, min_similarity(session))
+    return session.get(Case, found) if found is not None else None
+
+
+def earlier_cases(
+    case: Case | Any, found: Iterable[tuple[int, datetime]], window: int
+) -> list[tuple[datetime, int]]:
+    """Of (case id, received) sharing a key with `case`: the ones before it within the
+    window, as (received, id)."""
+    since = case.received_at - timedelta(days=window)
+    mine = (case.received_at, case.id)
+    return sorted(
+        {(r, cid) for cid, r in found if cid != case.id and since <= r and (r, cid) < mine}
+    )
+
+
+def pick_repeat(
+    mine: list[str],
+    earlier: list[tuple[datetime, int]],
+    terms: Mapping[int, list[str]],
+    weights: Mapping[str, float],
+    threshold: float,
+) -> int | None:
+    """The latest earlier case whose matter resembles this one enough."""
     for _, cid in sorted(earlier, reverse=True):
         if bigrams.resemblance(mine, terms.get(cid, []), weights) >= threshold:
-            return session.get(Case, cid)
+            return cid
     return None
 
 

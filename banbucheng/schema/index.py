@@ -8,6 +8,7 @@ full-text index over the terms is made with the table (schema/models.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,16 +26,20 @@ def case_text_terms(
 ) -> tuple[list[str], list[str]]:
     """(main, extra) terms of a case: main from what the citizen reported, extra from
     where it failed and how it was solved (they count for less in scores)."""
-    main = list(dict.fromkeys(bigrams.terms(matter)))
+    main = list(dict.fromkeys(_terms(matter)))
     seen = set(main)
     extra = [
         t
-        for t in dict.fromkeys(
-            bigrams.terms(" ".join(x for x in (department, result, mechanism) if x))
-        )
+        for t in dict.fromkeys(_terms(" ".join(x for x in (department, result, mechanism) if x)))
         if t not in seen
     ]
     return main, extra
+
+
+# A case's texts are split again when it is closed, and departments and results repeat
+# across cases (an import splits tens of thousands): the last few thousand are kept.
+# The lists returned are shared, so they are only read.
+_terms = functools.lru_cache(maxsize=4096)(bigrams.terms)
 
 
 def is_postgres(session: Session | Any) -> bool:
@@ -45,9 +50,19 @@ def _adjust_df(
     session: Session | Any, added: Iterable[str], removed: Iterable[str], docs: int
 ) -> None:
     table = SearchTerm.__table__  # type: ignore[attr-defined]
-    rows = [{"term": t, "df": 1} for t in added]
+    counts = dict.fromkeys(added, 1)
     if docs:
-        rows.append({"term": DOCS_KEY, "df": docs})
+        counts[DOCS_KEY] = docs
+    add_counts(session, counts)
+    removed = list(removed)
+    if removed:
+        session.execute(update(table).where(table.c.term.in_(removed)).values(df=table.c.df - 1))
+
+
+def add_counts(session: Session | Any, counts: dict[str, int]) -> None:
+    """Add to the terms' document counts (DOCS_KEY: to the number of indexed cases)."""
+    table = SearchTerm.__table__  # type: ignore[attr-defined]
+    rows = [{"term": t, "df": n} for t, n in counts.items() if n]
     if rows:
         if is_postgres(session):
             from sqlalchemy.dialects.postgresql import insert
@@ -58,9 +73,6 @@ def _adjust_df(
             index_elements=["term"], set_={"df": table.c.df + stmt.excluded.df}
         )
         session.execute(stmt, rows)
-    removed = list(removed)
-    if removed:
-        session.execute(update(table).where(table.c.term.in_(removed)).values(df=table.c.df - 1))
 
 
 def index_case(session: Session, case: Case) -> None:

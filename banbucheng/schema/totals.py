@@ -96,6 +96,11 @@ def count(session: Any, events: Iterable[Event]) -> None:
     _add(session, _tally((e.action, e.detail) for e in events if e.action in COUNTED))
 
 
+def count_rows(session: Any, rows: Iterable[dict[str, Any]]) -> None:
+    """The same for events written by bulk insert (domain/batch.py), as row dicts."""
+    _add(session, _tally((r["action"], r["detail"]) for r in rows if r["action"] in COUNTED))
+
+
 def recount(session: Any) -> Counter[tuple[date, str]]:
     """The totals from the events themselves, read in one pass."""
     events = Event.__table__  # type: ignore[attr-defined]

@@ -20,16 +20,29 @@ from banbucheng.schema.models import Case, Mechanism
 from banbucheng.store import Ctx
 
 
-class _Learning:
-    """lifecycle.Learning, done by the knowledge parts."""
+class Learning:
+    """lifecycle.Learning, done by the knowledge parts. The steps that touch the store
+    (index, keys, find_repeat, link_of) are methods of their own, so that a bulk
+    import (services/bulk.py) keeps the same rules over its in-memory batch."""
 
     def registered(self, ctx: Ctx, case: Case) -> Case | None:
-        index.index_case(ctx.session, case)
-        keys = citizens.record_keys(ctx.session, case, ctx.keyring)
-        earlier = citizens.find_repeat(ctx.session, case, keys)
+        self.index(ctx, case)
+        earlier = self.find_repeat(ctx, case, self.keys(ctx, case))
         if earlier is not None:
             case.repeat_of_id = earlier.id
         return earlier
+
+    def index(self, ctx: Ctx, case: Case) -> None:
+        index.index_case(ctx.session, case)
+
+    def keys(self, ctx: Ctx, case: Case) -> list[str]:
+        return citizens.record_keys(ctx.session, case, ctx.keyring)
+
+    def find_repeat(self, ctx: Ctx, case: Case, keys: list[str]) -> Case | None:
+        return citizens.find_repeat(ctx.session, case, keys)
+
+    def link_of(self, ctx: Ctx, case: Case) -> Any:
+        return mechanisms.link_of(ctx.session, case.id)  # type: ignore[arg-type]
 
     def reply_text(self, ctx: Ctx, case: Case, kind: str, template: str, result: str) -> str:
         if kind != "replied":
@@ -47,7 +60,7 @@ class _Learning:
         the new mechanism's text, or the name of the existing one that served it.
         Without one, a mechanism formed from this case earlier stays; a served link is
         dropped."""
-        existing = mechanisms.link_of(ctx.session, case.id)  # type: ignore[arg-type]
+        existing = self.link_of(ctx, case)
         mechanism, created = None, False
         if ref and ref.strip():
             mechanism, created = mechanisms.for_close(ctx, case, ref)
@@ -70,17 +83,22 @@ class _Learning:
         return mechanism.description if created else mechanism.name
 
     def closed(self, ctx: Ctx, case: Case) -> None:
-        index.index_case(ctx.session, case)  # the result and mechanism are searchable now
+        self.index(ctx, case)  # the result and mechanism are searchable now
 
 
-LEARNING = _Learning()
+LEARNING = Learning()
+
+
+def _learning(ctx: Ctx) -> Learning:
+    """The batch's own (bbc import, services/bulk.py), else the one for single writes."""
+    return ctx.batch.learning if ctx.batch is not None else LEARNING
 
 
 def register(ctx: Ctx, **fields: Any) -> Case:
     """lifecycle.register, with the case indexed, its citizen keyed and a repeat found."""
-    return lifecycle.register(ctx, learning=LEARNING, **fields)
+    return lifecycle.register(ctx, learning=_learning(ctx), **fields)
 
 
 def close(ctx: Ctx, case: Case, **fields: Any) -> None:
     """lifecycle.close, with reply templates, mechanisms and the index kept."""
-    lifecycle.close(ctx, case, learning=LEARNING, **fields)
+    lifecycle.close(ctx, case, learning=_learning(ctx), **fields)

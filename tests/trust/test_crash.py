@@ -140,7 +140,7 @@ def test_an_import_killed_midway_leaves_the_store_as_it_was(bbc, isolated, tmp_p
         now=NOW,
     )
     lines = ["姓名,电话,反映事项,受理时间,分类,主办单位,办结时间,办理结果"]
-    for i in range(3000):
+    for i in range(20000):  # long enough to be killed in the middle, even when fast
         day = 2 + i % 20
         lines.append(
             f"群众{i},13800000000,台账第{i}件,2026-11-{day:02d} 09:00,应办未办,单位{i % 7},"

@@ -1,0 +1,327 @@
+"""New cases and their events kept in memory and written in bulk (`bbc import`).
+
+The lifecycle's own functions (register, classify, dispatch, close, visit, the import
+event) run on every row, so the rules are the same as for a typed command. With a
+batch in the Ctx they hand over what they would write instead of flushing it:
+lifecycle.py and units.py ask the batch for the case number, the case, the unit and
+the helpers, and give it each event; services/bulk.py keeps the similar-case index,
+the citizens' keys, repeats and mechanisms for the batch. Every few hundred rows
+`flush()` writes what is complete with one executemany per table, sealing the events
+into the hash chain with the same function as single writes (schema/chain.py). The
+case's state digest each event records (schema/sealed.py) is taken here, from the case
+in memory, with the same function the store uses on a flushed case; a new unit's
+store-level event (domain/units.py) takes its place in the chain among the batch's.
+
+A row the lifecycle refuses is undone alone (savepoint/rollback): every change the
+batch or the learning makes is recorded with its inverse, nothing has reached the
+database yet. Everything happens in the caller's one transaction, so a kill or an
+error anywhere keeps nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import date
+from operator import itemgetter
+from typing import Any
+
+from pydantic_core import PydanticUndefined
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel, select
+
+from banbucheng.schema import sealed, totals
+from banbucheng.schema.chain import seal_new_cases
+from banbucheng.schema.models import Case, CaseChain, Counter, Event, Unit
+from banbucheng.store import case_number, counter_key
+
+_CASE_COLUMNS = tuple(c.name for c in Case.__table__.columns)  # type: ignore[attr-defined]
+_CASE_DEFAULTS = {
+    name: (None if info.default is PydanticUndefined else info.default)
+    for name, info in Case.model_fields.items()
+}
+# Tables the batch writes besides cases and events, in an order their foreign keys allow.
+ORDER = ("units", "mechanisms", "cases", "case_helpers", "case_terms", "citizen_keys",
+         "mechanism_cases")  # fmt: skip
+
+
+def _memo(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A bind processor remembering its answers (a row's times repeat: received,
+    registered and clock start; closed, visited and their events)."""
+    if convert is None:
+        return None
+    return functools.lru_cache(maxsize=1024)(convert)
+
+
+class CaseRow:
+    """A case being built in a batch: the attributes of a Case (same names, same
+    defaults) without the ORM's bookkeeping, which would cost more than the rules."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(_CASE_DEFAULTS)
+        self.__dict__.update(fields)
+
+    def row(self) -> dict[str, Any]:
+        return {name: self.__dict__[name] for name in _CASE_COLUMNS}
+
+
+_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # as chain.py's
+# A case's sealed columns (sealed.case_values, read from a CaseRow's attributes), its
+# times in canonical text remembered: a row's times repeat from event to event.
+_SEALED = itemgetter(*(name for name, _ in sealed.COLUMNS))
+_TIMES = tuple(i for i, (_, kind) in enumerate(sealed.COLUMNS) if kind == "time")
+_time_text = functools.lru_cache(maxsize=4096)(sealed._time)
+
+
+class Batch:
+    def __init__(self, session: Session, seal_key: bytes | None = None) -> None:
+        self.session = session
+        self.seal_key = seal_key  # the store's, for the events' MACs (chain.event_mac)
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self.cases: list[CaseRow] = []
+        self.events: list[dict[str, Any]] = []
+        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER if name != "cases"}
+        self.before_flush: list[Callable[[], None]] = []
+        self.learning: Any = None  # services/bulk.py's Learning for this batch
+        self._undo: list[Callable[[], Any]] = []
+        self._counters: dict[str, int] = {}
+        self._counters_read = False
+        self._touched: set[str] = set()
+        self._ids: dict[str, list[int]] = {}
+        self._last: dict[str, int] = {}
+        self._cache: dict[str, dict[Any, Any]] = {}
+        self._links: dict[int, dict[str, Any]] = {}
+        self._helpers: dict[int, list[str]] = {}
+        self._unit_names: dict[int, str] = {}  # id → name of the units the batch met
+        self._states: dict[int, tuple[list, str]] = {}  # case id → last canonical, digest
+
+    # ---------------------------------------------------------------- savepoints
+
+    def savepoint(self) -> int:
+        return len(self._undo)
+
+    def rollback(self, mark: int) -> None:
+        """Undo everything done since `savepoint()` returned `mark`, newest first."""
+        while len(self._undo) > mark:
+            self._undo.pop()()
+
+    def on_undo(self, undo: Callable[[], Any]) -> None:
+        self._undo.append(undo)
+
+    def append(self, items: list[Any], item: Any) -> None:
+        items.append(item)
+        self._undo.append(items.pop)
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        """A row of one of the other tables (ORDER), written at the next flush."""
+        self.append(self.rows[table], row)
+
+    # ---------------------------------------------------------------- for the lifecycle
+
+    def next_id(self, table: str) -> int:
+        """An id for a new row, reserved as the database would give it (the write lock
+        is ours: SQLite's max + 1, PostgreSQL's sequence)."""
+        pool = self._ids.get(table)
+        if not pool:
+            pool = self._ids[table] = self._reserve(table, 500)
+        taken = pool.pop()
+        self.on_undo(lambda: pool.append(taken))  # a refused row's id is given again
+        return taken
+
+    def _reserve(self, table: str, n: int) -> list[int]:
+        if self.postgres:
+            stmt = text(
+                "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+            )
+            ids = sorted(self.session.execute(stmt, {"t": table, "n": n}).scalars())
+        else:
+            last = self.session.execute(text(f"SELECT max(id) FROM {table}")).scalar() or 0
+            last = max(last, self._last.get(table, 0))
+            ids = list(range(last + 1, last + n + 1))
+            self._last[table] = ids[-1]
+        return ids[::-1]  # popped from the end: smallest first
+
+    def case_number(self, prefix: str, day: date) -> str:
+        """store.next_case_number for the batch: the day's counter read once, moved here."""
+        if not self._counters_read:  # all days' counters at once (one row a day)
+            self._counters_read = True
+            stmt = select(Counter.key, Counter.value).where(Counter.key.startswith("case:"))  # type: ignore[attr-defined]
+            self._counters.update(self.session.exec(stmt).all())
+        key = counter_key(day)
+        value = self._counters.get(key, 0)
+        self._counters[key] = value + 1
+        self._touched.add(key)
+        self.on_undo(lambda: self._counters.__setitem__(key, value))
+        return case_number(prefix, day, value + 1)
+
+    def new_case(self, **fields: Any) -> CaseRow:
+        case = CaseRow(id=self.next_id("cases"), **fields)
+        self.append(self.cases, case)
+        return case
+
+    def event(self, case: Any, *, at: Any, actor: str, action: str, detail: dict) -> None:
+        """A case event; its detail gets the case's state digest, as chain.seal gives a
+        single write's from the flushed case."""
+        detail["state"] = self.state(case)
+        row = {"case_id": case.id, "at": at, "actor": actor, "action": action,
+               "detail": _json(detail)}  # fmt: skip
+        self.append(self.events, row)
+
+    def store_event(self, *, at: Any, actor: str, action: str, detail: str) -> None:
+        """A store-level event (domain/changes.py: a new unit), in its place in the chain."""
+        row = {"case_id": None, "at": at, "actor": actor, "action": action, "detail": detail}
+        self.append(self.events, row)
+
+    def state(self, case: Any) -> str:
+        """sealed.state_digest of a batch case: the joined values from the batch."""
+        unit = None if case.unit_id is None else self._unit_name(case.unit_id)
+        repeat = None  # a repeat is found through the learning, which knows its number
+        if case.repeat_of_id is not None:
+            repeat = self.learning.numbers[case.repeat_of_id]
+        helpers = self._helpers.get(case.id, ())
+        values = list(_SEALED(case.__dict__))
+        for i in _TIMES:
+            if values[i] is not None:
+                values[i] = _time_text(values[i])
+        state = sealed.canonical(values, unit, helpers, repeat)
+        last = self._states.get(case.id)
+        if last is not None and last[0] == state:  # unchanged since its last event
+            return last[1]
+        digest = sealed.digest(state)
+        self._states[case.id] = (state, digest)
+        return digest
+
+    def _unit_name(self, unit_id: int) -> str | None:
+        name = self._unit_names.get(unit_id)
+        if name is None:
+            name = self.session.execute(select(Unit.name).where(Unit.id == unit_id)).scalar()
+        return name
+
+    def cached(self, table: str, key: Any, load: Callable[[], Any]) -> Any:
+        """A stored row looked up once per batch (a unit or mechanism by name)."""
+        found = self._cache.setdefault(table, {})
+        if key not in found:
+            found[key] = load()
+        return found[key]
+
+    def add_new(self, table: str, obj: Any, *, key: Any) -> None:
+        """A new unit or mechanism (an ORM object, never added to the session): its id
+        reserved, its row written at the next flush, found by `key` from now on."""
+        obj.id = self.next_id(table)
+        found = self._cache.setdefault(table, {})
+        old = found.get(key)
+        found[key] = obj
+        self.on_undo(lambda: found.__setitem__(key, old))
+        columns = SQLModel.metadata.tables[table].columns
+        self.add(table, {c.name: getattr(obj, c.name) for c in columns})
+
+    def unit(self, name: str) -> Unit | None:
+        unit = self.cached("units", name, lambda: self.session.exec(
+            select(Unit).where(Unit.name == name)).first())  # fmt: skip
+        if unit is not None:
+            self._unit_names[unit.id] = unit.name
+        return unit
+
+    def unit_names(self) -> list[str]:
+        return self.cached("units", None, lambda: list(self.session.exec(select(Unit.name))))
+
+    def add_unit(self, unit: Unit) -> None:
+        self.append(self.unit_names(), unit.name)
+        self.add_new("units", unit, key=unit.name)
+        self._unit_names[unit.id] = unit.name  # an id given again after an undo: renamed
+
+    def link_of(self, case: Any) -> Any:
+        """The mechanism link a batch case was given (schema MechanismCase's fields)."""
+        return self._links.get(case.id)
+
+    def link(self, case: Any, row: dict[str, Any]) -> None:
+        assert case.id not in self._links, "a batch case is closed once"
+        self._links[case.id] = row
+        self.on_undo(lambda: self._links.pop(case.id))
+        self.add("mechanism_cases", row)
+
+    def helper_names(self, case: Any) -> list[str]:
+        return list(self._helpers.get(case.id, []))
+
+    def set_helpers(self, case: Any, units: list[Unit]) -> None:
+        old = self._helpers.get(case.id)
+        assert old is None, "a batch case is dispatched once"
+        self._helpers[case.id] = sorted(u.name for u in units)
+        self.on_undo(lambda: self._helpers.pop(case.id))
+        for unit in units:
+            self.add("case_helpers", {"case_id": case.id, "unit_id": unit.id})
+
+    # ---------------------------------------------------------------- writing
+
+    def flush(self) -> None:
+        """Write everything buffered (call between rows: what was done is complete)."""
+        for hook in self.before_flush:
+            hook()
+        tables = SQLModel.metadata.tables
+        for name in ORDER:
+            rows = [c.row() for c in self.cases] if name == "cases" else self.rows[name]
+            self._insert(tables[name], rows)
+        if self.events:
+            numbers = {c.id: c.number for c in self.cases}
+            anchors = seal_new_cases(self.session, self.events, numbers, self.seal_key)
+            self._insert(Event.__table__, self.events)  # type: ignore[attr-defined]
+            self._insert(CaseChain.__table__, anchors)  # type: ignore[attr-defined]
+            totals.count_rows(self.session, self.events)  # as store.py counts sealed events
+        if self._touched:
+            self._write_counters()
+        self.cases.clear()
+        self.events.clear()
+        self._states.clear()
+        for rows in self.rows.values():
+            rows.clear()
+        self._undo.clear()
+
+    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """INSERT the rows with one executemany, each value converted by its column's
+        own bind processor as SQLAlchemy would, without its per-row bookkeeping."""
+        if not rows:
+            return
+        connection = self.session.connection()
+        dialect = connection.dialect
+        columns = [c for c in table.columns if c.name in rows[0]]
+        marker = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
+            f"VALUES ({', '.join([marker] * len(columns))})"
+        )
+        names = [c.name for c in columns]
+        get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        convert = [
+            (i, _memo(f))
+            for i, f in enumerate(c.type._cached_bind_processor(dialect) for c in columns)
+            if f is not None
+        ]
+        if convert:
+            values = []
+            for row in rows:
+                value = list(get(row))
+                for i, f in convert:
+                    value[i] = f(value[i])
+                values.append(tuple(value))
+        else:
+            values = [get(row) for row in rows]
+        connection.exec_driver_sql(sql, values)
+
+    def _write_counters(self) -> None:
+        if self.postgres:
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        rows = [  # a day whose every row was refused keeps no counter, as one by one
+            {"key": k, "value": self._counters[k]}
+            for k in sorted(self._touched)
+            if self._counters[k]
+        ]
+        stmt = insert(Counter)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"], set_={"value": stmt.excluded.value}
+        )
+        if rows:
+            self.session.execute(stmt, rows)
+        self._touched.clear()

@@ -1,0 +1,201 @@
+"""Registering and closing many cases at once (`bbc import`), with the same learning.
+
+`start(ctx)` gives a Ctx holding a batch (domain/batch.py): the lifecycle functions
+then keep the new cases and events in memory, and this module's Learning keeps, for
+the batch, what services/cases.py keeps for one case: the similar-case index (terms
+and document counts), the citizens' keys and the repeats they reveal, mechanisms.
+The rules are the inherited ones (services.cases.Learning); only where the data is
+read and written differs: the store is read once per key or term, not per case, the
+batch's own earlier cases count as they would have one by one, and every change is
+recorded with its inverse so that a refused row leaves no trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlmodel import col, select
+
+from banbucheng.core import bigrams
+from banbucheng.domain.batch import Batch
+from banbucheng.schema import citizens, index
+from banbucheng.schema.models import Case, CaseTerms, CitizenKey, SearchTerm
+from banbucheng.services.cases import Learning
+from banbucheng.store import Ctx
+
+_CHUNK = 500  # values in one IN (...)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """The earlier case a new one repeats: what the register event and the case need."""
+
+    id: int
+    number: str
+
+
+def start(ctx: Ctx) -> Ctx:
+    """A Ctx whose registrations and closings go into a new batch; call
+    `ctx.batch.flush()` between rows and at the end, in the same transaction."""
+    batch = Batch(ctx.session, ctx.store.seal_key)
+    batch.learning = BulkLearning(ctx, batch)
+    return replace(ctx, batch=batch)
+
+
+class BulkLearning(Learning):
+    def __init__(self, ctx: Ctx, batch: Batch) -> None:
+        self.batch = batch
+        self.session = ctx.session
+        self.store = ctx.store  # its keyring: made by the first registration if new
+        self.window = citizens.window_days(ctx.session)
+        self.threshold = citizens.min_similarity(ctx.session)
+        # Cases that share a key: key → [(case id, received)], from the store (read
+        # once per key) and from the batch; their main terms and numbers.
+        self.by_key: dict[str, list[tuple[int, Any]]] = {}
+        self.main: dict[int, list[str]] = {}
+        self.numbers: dict[int, str] = {}
+        # The index of the batch's cases: (main, extra) terms; the document counts
+        # as stored (read when needed) plus what the batch added since its last flush.
+        self.terms: dict[int, tuple[list[str], list[str]]] = {}
+        self.stored_df: dict[str, int] | None = None
+        self.delta: dict[str, int] = {}
+        batch.before_flush.append(self._flush)
+
+    # ---------------------------------------------------------------- what is read
+
+    def prepare(self, citizens_of_rows: Iterable[tuple[str | None, str | None]]) -> None:
+        """Read the store's cases for these (phone, ID number) pairs at once."""
+        if self.store.keyring is None:
+            return  # register refuses every row (no key to encrypt with)
+        secret = self.store.keyring.lookup_key
+        keys = {
+            key
+            for phone, id_number in citizens_of_rows
+            for key in citizens.citizen_keys(secret, phone, id_number)
+        }
+        self._load_keys(keys)
+
+    def _load_keys(self, keys: Iterable[str]) -> None:
+        wanted = sorted(k for k in keys if k not in self.by_key)
+        for i in range(0, len(wanted), _CHUNK):
+            part = wanted[i : i + _CHUNK]
+            for key in part:
+                self.by_key[key] = []
+            stmt = (
+                select(CitizenKey.key, Case.id, Case.received_at, Case.number)
+                .join(Case, col(Case.id) == CitizenKey.case_id)
+                .where(col(CitizenKey.key).in_(part))
+            )
+            for key, cid, received, number in self.session.exec(stmt).all():
+                self.by_key[key].append((cid, received))
+                self.numbers[cid] = number
+
+    def _load_main(self, ids: list[int]) -> None:
+        table = CaseTerms.__table__  # type: ignore[attr-defined]
+        for i in range(0, len(ids), _CHUNK):
+            stmt = select(table.c.case_id, table.c.main).where(
+                table.c.case_id.in_(ids[i : i + _CHUNK])
+            )
+            for cid, main in self.session.execute(stmt).all():
+                self.main[cid] = bigrams.split(main)
+
+    def _weights(self, terms: Iterable[str]) -> dict[str, float]:
+        """IDF weights as schema.index.Weights would read them at this point."""
+        if self.stored_df is None:  # every term's count, read once (tens of thousands)
+            table = SearchTerm.__table__  # type: ignore[attr-defined]
+            rows = self.session.execute(select(table.c.term, table.c.df)).all()
+            self.stored_df = dict(rows)  # type: ignore[arg-type]
+        wanted = set(terms) | {index.DOCS_KEY}
+        stored, delta = self.stored_df, self.delta
+
+        def df(t: str) -> int:
+            return stored.get(t, 0) + delta.get(t, 0)
+
+        n_docs = df(index.DOCS_KEY)
+        return {t: bigrams.weight(t, df(t), n_docs) for t in wanted - {index.DOCS_KEY}}
+
+    # ---------------------------------------------------------------- the learning steps
+
+    def index(self, ctx: Ctx, case: Any) -> None:
+        """index.index_case for a batch case: its terms kept, the counts moved."""
+        main, extra = index.case_text_terms(
+            case.matter, case.department, case.result, case.mechanism
+        )
+        old_terms = self.terms.get(case.id)
+        new = set(main) | set(extra)
+        old = set() if old_terms is None else set(old_terms[0]) | set(old_terms[1])
+        changes = dict.fromkeys(new - old, 1) | dict.fromkeys(old - new, -1)
+        if old_terms is None:
+            changes[index.DOCS_KEY] = 1
+        delta = self.delta
+        for t, n in changes.items():
+            delta[t] = delta.get(t, 0) + n
+        self.terms[case.id] = (main, extra)
+        self.main[case.id] = main
+
+        def undo() -> None:
+            for t, n in changes.items():
+                self.delta[t] -= n
+            if old_terms is None:
+                del self.terms[case.id]
+            else:
+                self.terms[case.id] = old_terms
+
+        self.batch.on_undo(undo)
+
+    def keys(self, ctx: Ctx, case: Any) -> list[str]:
+        keys, recorded = citizens.keys_of(self.store.keyring, case)
+        for key in recorded:
+            self.batch.add("citizen_keys", {"key": key, "case_id": case.id})
+        return keys
+
+    def find_repeat(self, ctx: Ctx, case: Any, keys: list[str]) -> Any:
+        """citizens.find_repeat over the store's and the batch's cases; then this case
+        joins the candidates of the cases after it."""
+        self._load_keys(keys)
+        found = {pair for key in keys for pair in self.by_key[key]}
+        earlier = citizens.earlier_cases(case, found, self.window)
+        result = None
+        if earlier:
+            self._load_main([cid for _, cid in earlier if cid not in self.main])
+            mine = self.main[case.id]
+            weights = self._weights([*mine, *(t for _, cid in earlier for t in self.main[cid])])
+            cid = citizens.pick_repeat(mine, earlier, self.main, weights, self.threshold)
+            if cid is not None:
+                result = Earlier(id=cid, number=self.numbers[cid])
+        for key in keys:
+            self.batch.append(self.by_key[key], (case.id, case.received_at))
+        self.numbers[case.id] = case.number
+        return result
+
+    def link_of(self, ctx: Ctx, case: Any) -> Any:
+        link = self.batch.link_of(case)
+        return None if link is None else _Link(**link)
+
+    # ---------------------------------------------------------------- what is written
+
+    def _flush(self) -> None:
+        """Before the batch writes its cases: their index rows and the counts."""
+        for case in self.batch.cases:
+            main, extra = self.terms.pop(case.id)
+            self.batch.rows["case_terms"].append(
+                {"case_id": case.id, "main": bigrams.join(main), "extra": bigrams.join(extra)}
+            )
+        index.add_counts(self.session, self.delta)
+        if self.stored_df is not None:
+            for t, n in self.delta.items():
+                self.stored_df[t] = self.stored_df.get(t, 0) + n
+        self.delta = {}
+
+
+@dataclass
+class _Link:
+    """A batch case's mechanism link, as Learning.closing_mechanism reads it."""
+
+    case_id: int
+    mechanism_id: int
+    role: str
+    linked_at: Any
+    linked_by: str
