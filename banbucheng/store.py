@@ -34,6 +34,9 @@ PG_WRITE_LOCK = 0x62626301
 # How long a writer waits for another one to finish (a long import, say) before it
 # gives up; it says that it waits, and Ctrl-C stops it at any time. Readers never wait.
 WRITE_WAIT_S = 30 * 60
+# session(write=IF_FREE): write only if no other writer holds the lock right now
+# (bookkeeping a reader may skip, such as verify recording how far it got).
+IF_FREE = "if_free"
 # What a long writer is doing, as other writers waiting for it are told.
 WRITERS = {"import": "导入"}
 
@@ -143,12 +146,17 @@ def _sqlite_setup(engine: Engine, store: Store) -> None:
         # A writer takes the lock at BEGIN, so two windows never both read the same
         # counter or case and then collide; readers stay deferred (and, in WAL mode,
         # never wait for a writer).
-        if not conn.get_execution_options().get("bbc_write", False):
+        write = conn.get_execution_options().get("bbc_write", False)
+        if not write:
             conn.exec_driver_sql("BEGIN")
             return
-        # Wait for another writer a second at a time, saying so, up to WRITE_WAIT_S.
-        conn.exec_driver_sql("PRAGMA busy_timeout = 1000")
+        # Wait for another writer a second at a time, saying so, up to WRITE_WAIT_S;
+        # IF_FREE does not wait at all (busy: the DBAPIError becomes a StoreError).
+        conn.exec_driver_sql("PRAGMA busy_timeout = " + ("0" if write == IF_FREE else "1000"))
         try:
+            if write == IF_FREE:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
             wait = _Wait(store)
             while True:
                 try:
@@ -224,6 +232,8 @@ def _postgres_setup(engine: Engine, store: Store) -> None:
             # without blocking, so a writer waiting for another can say so.
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_S}s'")
             lock = f"SELECT pg_try_advisory_xact_lock({PG_WRITE_LOCK})"
+            if write == IF_FREE and not conn.exec_driver_sql(lock).scalar():
+                raise StoreError("数据库正忙：另一项写入正在进行")
             wait = _Wait(store)
             while not conn.exec_driver_sql(lock).scalar():
                 wait.another_second(pause=0.2)
@@ -397,8 +407,9 @@ class Store:
             raw.close()
 
     @contextmanager
-    def session(self, *, write: bool) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any error."""
+    def session(self, *, write: bool | str) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any error.
+        write=IF_FREE: a write transaction only if the lock is free now, else StoreError."""
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(bbc_write=write)

@@ -52,6 +52,7 @@ def verify(
     """
     from banbucheng.core.clock import now
     from banbucheng.core.errors import StoreError
+    from banbucheng.store import IF_FREE
     from banbucheng.trust import integrity
 
     expected = integrity.parse_anchor(anchor) if anchor is not None else None
@@ -62,8 +63,10 @@ def verify(
                 db, anchor=expected, key=store.seal_key, full=full, keyring=store.keyring
             )
         if report.ok:
-            try:  # the next run goes on from here; a read-only store just starts over
-                with store.session(write=True) as db:
+            # The next run goes on from here; a read-only store, or one another writer
+            # holds (an import), just starts over: verify never waits for a writer.
+            try:
+                with store.session(write=IF_FREE) as db:
                     integrity.record_verified(db, report, store.seal_key, now())
             except StoreError:
                 pass
@@ -264,7 +267,7 @@ def import_(
         typer.Option(
             "--encoding",
             help="编码，如 utf-8、gb18030、gbk、gb2312、utf-16、big5（只用于 CSV；"
-            "默认按文件开头的 BOM 或内容识别）",
+            "默认按开头的 BOM 或内容识别）",
         ),
     ] = None,
     as_json: JsonOpt = False,
