@@ -44,7 +44,7 @@ def seal_key_of(conn: Connection) -> bytes | None:
     return ring.seal_key if ring is not None else None
 
 
-class _Chain:
+class Chain:
     """The chain head, moved as the migration appends events."""
 
     def __init__(self, conn: Connection) -> None:
@@ -87,7 +87,7 @@ def adopt_cases(conn: Connection, actor: str) -> int:
     helpers, anchors = CaseHelper.__table__, CaseChain.__table__  # type: ignore[attr-defined]
     units = dict(conn.execute(select(Unit.id, Unit.name)).all())  # type: ignore[call-overload]
     columns = [cases.c[name] for name, _ in sealed.COLUMNS]
-    chain, at, last_id, done = _Chain(conn), now(), 0, 0
+    chain, at, last_id, done = Chain(conn), now(), 0, 0
     while True:
         rows = conn.execute(
             select(cases.c.id, cases.c.number, cases.c.unit_id, cases.c.repeat_of_id, *columns)
@@ -173,7 +173,7 @@ def adopt_store(conn: Connection, actor: str) -> None:
         ensure_ascii=False,
         sort_keys=True,
     )
-    chain = _Chain(conn)
+    chain = Chain(conn)
     conn.execute(
         insert(Event.__table__), [chain.event(None, "", now(), actor, "store_seal", detail)]
     )  # type: ignore[attr-defined]

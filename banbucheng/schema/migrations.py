@@ -523,13 +523,12 @@ STORE_ADOPT = "store_adopt"  # the action of the event recording the state found
 def _adopt_store_state(conn: Connection) -> None:
     import json
 
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert
 
     from banbucheng.core.clock import now
-    from banbucheng.schema.adopt import seal_key_of
-    from banbucheng.schema.chain import GENESIS, event_hash, event_mac
+    from banbucheng.schema.adopt import Chain
     from banbucheng.schema.history import stored_state
-    from banbucheng.schema.models import ChainHead, Event
+    from banbucheng.schema.models import Event
 
     state = stored_state(conn, as_of_m004=True)
     if not any(state.values()):
@@ -544,23 +543,11 @@ def _adopt_store_state(conn: Connection) -> None:
         ensure_ascii=False,
         sort_keys=True,
     )
-    heads = ChainHead.__table__  # type: ignore[attr-defined]
-    head = conn.execute(select(heads.c.seq, heads.c.hash).where(heads.c.id == 1)).first()
-    seq, prev = (head.seq, head.hash or GENESIS) if head else (0, GENESIS)
-    at = now()
-    fields = {"at": at, "actor": LEGACY_ACTOR, "action": STORE_ADOPT, "detail": detail}
-    digest = event_hash(seq=seq + 1, number="", prev_hash=prev, **fields)
-    key = seal_key_of(conn)  # a store already past m006/m007 seals it as it seals all
-    sealed = {"mac": event_mac(key, digest)} if key is not None else {}
-    conn.execute(
-        insert(Event.__table__).values(  # type: ignore[attr-defined]
-            case_id=None, seq=seq + 1, prev_hash=prev, hash=digest, **fields, **sealed
-        )
-    )
-    if head:
-        conn.execute(heads.update().where(heads.c.id == 1).values(seq=seq + 1, hash=digest))
-    else:
-        conn.execute(insert(heads).values(id=1, seq=seq + 1, hash=digest))
+    # Sealed as m007 seals its events (with the key, on a store already past m006).
+    chain = Chain(conn)
+    row = chain.event(None, "", now(), LEGACY_ACTOR, STORE_ADOPT, detail)
+    conn.execute(insert(Event.__table__), [row])  # type: ignore[attr-defined]
+    chain.save()
 
 
 # ---------------------------------------------------------------- reply templates
