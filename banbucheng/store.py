@@ -200,16 +200,11 @@ def _stamp_if_free(conn: Any) -> None:
     next time (a reader never waits for a writer)."""
     from banbucheng.schema.migrations import write_stamp
 
-    cursor = conn.connection.driver_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 0")
     try:
-        with conn.execution_options(bbc_write=True).begin():
+        with conn.execution_options(bbc_write=IF_FREE).begin():
             write_stamp(conn)
     except DBAPIError:
         pass
-    finally:
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        cursor.close()
 
 
 def _with_driver(url: str) -> str:
