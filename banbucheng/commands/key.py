@@ -134,11 +134,10 @@ def backup(
 
     例：bbc key backup --out /mnt/另一个U盘/bbc.key
     """
-    from pathlib import Path
-
     from banbucheng.core import keyring as keys
+    from banbucheng.core.files import check_path, check_target
 
-    target = _path(out)
+    target = check_path(out)
     store = open_store()
     try:
         ring = store.require_keyring("无法备份密钥")
@@ -146,7 +145,8 @@ def backup(
         store.close()
     if target.is_dir():
         target = target / f"{ring.store_id}.key"
-    written = keys.write(ring, Path(target))
+    # In an existing folder only: a mistyped path must not make folders for the key.
+    written = keys.write(ring, check_target(target))
     typer.echo(str(written))
     notice(f"已备份密钥：{written}（仅所有者可读写）。{KEPT_APART}")
 
@@ -169,16 +169,3 @@ def rotate() -> None:
     start = f"已新建数据密钥 {new.current}" if made else f"已继续完成轮换到 {new.current}"
     typer.echo(f"{start}，重新加密 {n} 件案件的个人信息；旧的数据密钥已撤下")
     notice(f"密钥文件已更新，请重新备份：bbc key backup --out 文件（{KEPT_APART}）")
-
-
-def _path(text: str) -> Any:
-    import os
-    from pathlib import Path
-
-    try:
-        os.fsencode(text)
-    except UnicodeError:
-        raise InvalidInput("文件路径中含有无法识别的字符") from None
-    if "\x00" in text or not text.strip():
-        raise InvalidInput("文件路径为空或含有不可见的控制字符")
-    return Path(text).expanduser()

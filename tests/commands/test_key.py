@@ -46,6 +46,10 @@ def test_create_refuses_to_overwrite_and_backup_writes_an_owner_only_copy(
     assert "不会覆盖" in bbc.refused("key", "create")
     assert key_file.read_bytes() == before
     out = tmp_path / "backup" / "bbc.key"
+    # A mistyped folder is refused, never made (as for every file bbc writes).
+    assert "目录不存在" in bbc.refused("key", "backup", "--out", str(out), code=73)
+    assert not out.parent.exists()
+    out.parent.mkdir()
     result = bbc("key", "backup", "--out", str(out))
     assert "分开保存" in result.stderr
     assert out.read_bytes() == before and out.stat().st_mode & 0o777 == 0o600
