@@ -21,7 +21,10 @@ error anywhere keeps nothing.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
+import re
 from collections.abc import Callable
 from datetime import date
 from operator import itemgetter
@@ -31,8 +34,7 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
-from banbucheng.schema import sealed, totals
-from banbucheng.schema.chain import seal_new_cases
+from banbucheng.schema import chain, sealed, totals
 from banbucheng.schema.models import Case, CaseChain, Counter, Event, Unit
 from banbucheng.store import case_number, counter_key
 
@@ -72,6 +74,78 @@ _json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # as chain.
 _SEALED = itemgetter(*(name for name, _ in sealed.COLUMNS))
 _TIMES = tuple(i for i, (_, kind) in enumerate(sealed.COLUMNS) if kind == "time")
 _time_text = functools.lru_cache(maxsize=4096)(sealed._time)
+# sealed.digest's json.dumps(..., ensure_ascii=False, separators=(",", ":")) with its
+# encoder made once: the same text (tests/trust/test_import_bulk.py compares them).
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def state_digest(state: list) -> str:
+    """sealed.digest of a canonical state, without making an encoder per call."""
+    text = _compact([sealed.FORMAT, *state])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[
+        : sealed.DIGEST_CHARS
+    ]
+
+
+# chain.digest_bytes puts the case number and the action in as they are, and escapes
+# only quotes and backslashes in the detail (JSON text has no raw control character):
+# other text takes chain.event_hash's general serialisation.
+_PLAIN_JSON = re.compile(r'[^\x00-\x1f"\\]*').fullmatch
+_CONTROL = re.compile(r"[\x00-\x1f]").search
+
+
+@functools.lru_cache(maxsize=4096)  # a row's events share their times
+def _at_bytes(at: Any) -> bytes:
+    return chain._at_text(at).encode("ascii")
+
+
+def seal_events(
+    head: Any, events: list[dict[str, Any]], numbers: dict[int, str], key: bytes | None
+) -> list[dict[str, Any]]:
+    """chain.seal_new_cases's loop (same hashes, MACs and anchors) over the batch's
+    events, hashed by chain.digest_bytes from bytes: the event's time as canonical
+    text once per moment, the detail (JSON text this module wrote) as it is. `head`:
+    the chain's end (chain._head), moved here."""
+    seq, hash_ = head.seq, head.hash or chain.GENESIS
+    anchors: dict[int, dict[str, Any]] = {}
+    digest_bytes, mac_prefix = chain.digest_bytes, chain.MAC_FORMAT
+    plain: dict[str, bytes | None] = {}  # number -> its UTF-8, or None if JSON escapes it
+    for ev in events:
+        case_id = ev["case_id"]
+        number = numbers[case_id] if case_id is not None else ""
+        action, actor = ev["action"], ev["actor"]
+        prev = hash_
+        seq += 1
+        detail = ev["detail"]
+        n = plain.get(number, b"")
+        if n == b"":
+            n = plain[number] = number.encode("utf-8", "surrogatepass") if _PLAIN_JSON(number) else None
+        if n is not None and _PLAIN_JSON(action) and not _CONTROL(detail):
+            hash_ = digest_bytes(
+                seq, n, _at_bytes(ev["at"]), actor.encode("utf-8", "surrogatepass"),
+                action.encode("utf-8", "surrogatepass"),
+                detail.encode("utf-8", "surrogatepass"), prev.encode("ascii"),
+            )  # fmt: skip
+        else:  # text JSON escapes: the general serialisation
+            hash_ = chain.event_hash(
+                seq=seq, number=number, at=ev["at"], actor=actor, action=action,
+                detail=detail, prev_hash=prev,
+            )  # fmt: skip
+        ev["seq"], ev["prev_hash"], ev["hash"] = seq, prev, hash_
+        ev["mac"] = (
+            hmac.new(key, mac_prefix + hash_.encode("ascii"), hashlib.sha256).hexdigest()
+            if key
+            else None
+        )
+        if case_id is None:
+            continue
+        anchor = anchors.get(case_id)
+        if anchor is None:
+            anchor = anchors[case_id] = {"case_id": case_id, "number": number, "events": 0}
+        anchor["events"] += 1
+        anchor["last_seq"], anchor["last_hash"] = seq, hash_
+    head.seq, head.hash = seq, hash_
+    return list(anchors.values())
 
 
 class Batch:
@@ -188,7 +262,7 @@ class Batch:
         last = self._states.get(case.id)
         if last is not None and last[0] == state:  # unchanged since its last event
             return last[1]
-        digest = sealed.digest(state)
+        digest = state_digest(state)
         self._states[case.id] = (state, digest)
         return digest
 
@@ -264,7 +338,9 @@ class Batch:
             self._insert(tables[name], rows)
         if self.events:
             numbers = {c.id: c.number for c in self.cases}
-            anchors = seal_new_cases(self.session, self.events, numbers, self.seal_key)
+            head = chain._head(self.session)
+            anchors = seal_events(head, self.events, numbers, self.seal_key)
+            self.session.add(head)
             self._insert(Event.__table__, self.events)  # type: ignore[attr-defined]
             self._insert(CaseChain.__table__, anchors)  # type: ignore[attr-defined]
             totals.count_rows(self.session, self.events)  # as store.py counts sealed events

@@ -509,18 +509,25 @@ def _load(ctx: Any, row: Row, source: str) -> tuple[str, str | None]:
     from banbucheng.services import cases as case_service
 
     at_received = _at(ctx, row.received_at)
-    case = case_service.register(
+    learning = ctx.batch.learning if ctx.batch is not None else None
+    if learning is not None:  # the row's citizen is hashed from these (services/bulk.py)
+        learning.expect((row.name, row.phone, row.id_number))
+    try:
+        case = case_service.register(
         at_received,
-        citizen_name=row.name,
-        phone=row.phone,
-        matter=row.matter,
-        channel=row.channel,
-        received_at=row.received_at,
-        id_number=row.id_number,
-        department=row.department,
-        category=row.category,
-        subtype=row.subtype,
-    )
+            citizen_name=row.name,
+            phone=row.phone,
+            matter=row.matter,
+            channel=row.channel,
+            received_at=row.received_at,
+            id_number=row.id_number,
+            department=row.department,
+            category=row.category,
+            subtype=row.subtype,
+        )
+    finally:
+        if learning is not None:
+            learning.expect(None)
     new_unit = bool(row.unit) and bool(lifecycle.dispatch(at_received, case, unit=row.unit))
     if row.closed_at is not None:
         at_closed = _at(ctx, row.closed_at)
