@@ -82,9 +82,7 @@ _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 def state_digest(state: list) -> str:
     """sealed.digest of a canonical state, without making an encoder per call."""
     text = _compact([sealed.FORMAT, *state])
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[
-        : sealed.DIGEST_CHARS
-    ]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[: sealed.DIGEST_CHARS]
 
 
 # chain.digest_bytes puts the case number and the action in as they are, and escapes
@@ -119,7 +117,8 @@ def seal_events(
         detail = ev["detail"]
         n = plain.get(number, b"")
         if n == b"":
-            n = plain[number] = number.encode("utf-8", "surrogatepass") if _PLAIN_JSON(number) else None
+            n = number.encode("utf-8", "surrogatepass") if _PLAIN_JSON(number) else None
+            plain[number] = n
         if n is not None and _PLAIN_JSON(action) and not _CONTROL(detail):
             hash_ = digest_bytes(
                 seq, n, _at_bytes(ev["at"]), actor.encode("utf-8", "surrogatepass"),

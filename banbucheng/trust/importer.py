@@ -514,7 +514,7 @@ def _load(ctx: Any, row: Row, source: str) -> tuple[str, str | None]:
         learning.expect((row.name, row.phone, row.id_number))
     try:
         case = case_service.register(
-        at_received,
+            at_received,
             citizen_name=row.name,
             phone=row.phone,
             matter=row.matter,
