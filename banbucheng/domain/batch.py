@@ -64,9 +64,6 @@ class CaseRow:
         self.__dict__.update(_CASE_DEFAULTS)
         self.__dict__.update(fields)
 
-    def row(self) -> dict[str, Any]:
-        return {name: self.__dict__[name] for name in _CASE_COLUMNS}
-
 
 _json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # as chain.py's
 # A case's sealed columns (sealed.case_values, read from a CaseRow's attributes), its
@@ -333,8 +330,10 @@ class Batch:
             hook()
         tables = SQLModel.metadata.tables
         for name in ORDER:
-            rows = [c.row() for c in self.cases] if name == "cases" else self.rows[name]
-            self._insert(tables[name], rows)
+            if name == "cases":
+                self._insert(tables[name], self.cases, _CASE_COLUMNS)
+            else:
+                self._insert(tables[name], self.rows[name])
         if self.events:
             numbers = {c.id: c.number for c in self.cases}
             head = chain._head(self.session)
@@ -352,32 +351,41 @@ class Batch:
             rows.clear()
         self._undo.clear()
 
-    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+    def _insert(self, table: Any, rows: list[Any], names: tuple[str, ...] | None = None) -> None:
         """INSERT the rows with one executemany, each value converted by its column's
-        own bind processor as SQLAlchemy would, without its per-row bookkeeping."""
+        own bind processor as SQLAlchemy would, without its per-row bookkeeping. Rows
+        are dicts, or (`names`) objects whose __dict__ holds those columns."""
         if not rows:
             return
         connection = self.session.connection()
         dialect = connection.dialect
-        columns = [c for c in table.columns if c.name in rows[0]]
+        wanted = rows[0] if names is None else names
+        columns = [c for c in table.columns if c.name in wanted]
         marker = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
         sql = (
             f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
             f"VALUES ({', '.join([marker] * len(columns))})"
         )
-        names = [c.name for c in columns]
-        get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-        convert = [
-            (i, _memo(f))
-            for i, f in enumerate(c.type._cached_bind_processor(dialect) for c in columns)
-            if f is not None
-        ]
+        get = itemgetter(*[c.name for c in columns])
+        if len(columns) == 1:
+            get = (lambda one: lambda row: (one(row),))(get)
+        if names is not None:
+            get = (lambda by_name: lambda obj: by_name(obj.__dict__))(get)
+        # A column's processor is called for its values that are not None: every
+        # processor here maps None to None (checked, else it takes every value).
+        convert = []
+        for i, c in enumerate(columns):
+            f = c.type._cached_bind_processor(dialect)
+            if f is not None:
+                convert.append((i, _memo(f), f(None) is None))
         if convert:
             values = []
             for row in rows:
                 value = list(get(row))
-                for i, f in convert:
-                    value[i] = f(value[i])
+                for i, f, keeps_none in convert:
+                    v = value[i]
+                    if v is not None or not keeps_none:
+                        value[i] = f(v)
                 values.append(tuple(value))
         else:
             values = [get(row) for row in rows]

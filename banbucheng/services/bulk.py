@@ -187,7 +187,7 @@ class BulkLearning(Learning):
         joins the candidates of the cases after it."""
         self._load_keys(keys)
         found = {pair for key in keys for pair in self.by_key[key]}
-        earlier = citizens.earlier_cases(case, found, self.window)
+        earlier = citizens.earlier_cases(case, found, self.window) if found else []
         result = None
         if earlier:
             self._load_main([cid for _, cid in earlier if cid not in self.main])
