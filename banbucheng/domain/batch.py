@@ -48,12 +48,10 @@ ORDER = ("units", "mechanisms", "cases", "case_helpers", "case_terms", "citizen_
          "mechanism_cases")  # fmt: skip
 
 
-def _memo(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+def _memo(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A bind processor remembering its answers (a row's times repeat: received,
     registered and clock start; closed, visited and their events)."""
-    if convert is None:
-        return None
-    return functools.lru_cache(maxsize=1024)(convert)
+    return functools.lru_cache(maxsize=4096)(convert)
 
 
 class CaseRow:
@@ -164,7 +162,10 @@ class Batch:
         self._links: dict[int, dict[str, Any]] = {}
         self._helpers: dict[int, list[str]] = {}
         self._unit_names: dict[int, str] = {}  # id → name of the units the batch met
-        self._states: dict[int, tuple[list, str]] = {}  # case id → last canonical, digest
+        # case id → (its sealed values and joined ones, canonical state, digest) at its
+        # last event
+        self._states: dict[int, tuple[tuple, list, str]] = {}
+        self._memos: dict[Any, Callable[[Any], Any]] = {}  # column type → bind processor
 
     # ---------------------------------------------------------------- savepoints
 
@@ -249,17 +250,20 @@ class Batch:
         repeat = None  # a repeat is found through the learning, which knows its number
         if case.repeat_of_id is not None:
             repeat = self.learning.numbers[case.repeat_of_id]
-        helpers = self._helpers.get(case.id, ())
-        values = list(_SEALED(case.__dict__))
+        helpers = tuple(self._helpers.get(case.id, ()))
+        raw = (_SEALED(case.__dict__), unit, helpers, repeat)
+        last = self._states.get(case.id)
+        # Unchanged since its last event (values equal as the lifecycle sets them,
+        # bools for flags, ints for counts, aware times: equal canonical forms too).
+        if last is not None and last[0] == raw:
+            return last[2]
+        values = list(raw[0])
         for i in _TIMES:
             if values[i] is not None:
                 values[i] = _time_text(values[i])
         state = sealed.canonical(values, unit, helpers, repeat)
-        last = self._states.get(case.id)
-        if last is not None and last[0] == state:  # unchanged since its last event
-            return last[1]
-        digest = state_digest(state)
-        self._states[case.id] = (state, digest)
+        digest = last[2] if last is not None and last[1] == state else state_digest(state)
+        self._states[case.id] = (raw, state, digest)
         return digest
 
     def _unit_name(self, unit_id: int) -> str | None:
@@ -377,7 +381,11 @@ class Batch:
         for i, c in enumerate(columns):
             f = c.type._cached_bind_processor(dialect)
             if f is not None:
-                convert.append((i, _memo(f), f(None) is None))
+                key = (type(c.type), repr(c.type))  # the same type converts alike
+                memo = self._memos.get(key)
+                if memo is None:
+                    memo = self._memos[key] = _memo(f)
+                convert.append((i, memo, f(None) is None))
         if convert:
             values = []
             for row in rows:
