@@ -150,7 +150,7 @@ class Batch:
         self.cases: list[CaseRow] = []
         self.events: list[dict[str, Any]] = []
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER if name != "cases"}
-        self.before_flush: list[Callable[[], None]] = []
+        self.before_flush: list[Callable[[bool], None]] = []
         self.learning: Any = None  # services/bulk.py's Learning for this batch
         self._undo: list[Callable[[], Any]] = []
         self._counters: dict[str, int] = {}
@@ -328,10 +328,12 @@ class Batch:
 
     # ---------------------------------------------------------------- writing
 
-    def flush(self) -> None:
-        """Write everything buffered (call between rows: what was done is complete)."""
+    def flush(self, *, last: bool = True) -> None:
+        """Write everything buffered (call between rows: what was done is complete).
+        `last=False`: more rows follow, so what only adds up (the learning's term
+        counts) may wait for the last flush, in the same transaction."""
         for hook in self.before_flush:
-            hook()
+            hook(last)
         tables = SQLModel.metadata.tables
         for name in ORDER:
             if name == "cases":

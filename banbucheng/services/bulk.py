@@ -207,13 +207,17 @@ class BulkLearning(Learning):
 
     # ---------------------------------------------------------------- what is written
 
-    def _flush(self) -> None:
-        """Before the batch writes its cases: their index rows and the counts."""
+    def _flush(self, last: bool) -> None:
+        """Before the batch writes its cases: their index rows; at the last flush the
+        term counts, added up over the whole import (one upsert per term, not one
+        per term and flush; `_weights` adds them to the stored ones until then)."""
         for case in self.batch.cases:
             main, extra = self.terms.pop(case.id)
             self.batch.rows["case_terms"].append(
                 {"case_id": case.id, "main": bigrams.join(main), "extra": bigrams.join(extra)}
             )
+        if not last:
+            return
         index.add_counts(self.session, self.delta)
         if self.stored_df is not None:
             for t, n in self.delta.items():

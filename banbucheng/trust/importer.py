@@ -536,7 +536,7 @@ def run_import(
             if new_unit and new_unit not in outcome.new_units:  # listed once at the end
                 outcome.new_units.append(new_unit)
         if i % FLUSH_ROWS == 0 or i == len(checked):
-            batch.flush()
+            batch.flush(last=i == len(checked))
             if progress is not None:
                 progress(i, len(checked))
     outcome.bad.sort()
