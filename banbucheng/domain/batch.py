@@ -102,7 +102,7 @@ def seal_events(
     seq, hash_ = head.seq, head.hash or chain.GENESIS
     anchors: dict[int, dict[str, Any]] = {}
     digest_bytes, mac_prefix = chain.digest_bytes, chain.MAC_FORMAT
-    plain: dict[str, bytes | None] = {}  # number -> its UTF-8, or None if JSON escapes it
+    plain: dict[str, bytes | None] = {}  # number, action -> UTF-8, None if JSON escapes it
     for ev in events:
         case_id = ev["case_id"]
         number = numbers[case_id] if case_id is not None else ""
@@ -114,10 +114,14 @@ def seal_events(
         if n == b"":
             n = number.encode("utf-8", "surrogatepass") if _PLAIN_JSON(number) else None
             plain[number] = n
-        if n is not None and _PLAIN_JSON(action) and not _CONTROL(detail):
+        a = plain.get(action, b"")
+        if a == b"":
+            a = action.encode("utf-8", "surrogatepass") if _PLAIN_JSON(action) else None
+            plain[action] = a
+        # A case event's detail is JSON text `event` wrote; a store-level one is looked at.
+        if n is not None and a is not None and (case_id is not None or not _CONTROL(detail)):
             hash_ = digest_bytes(
-                seq, n, _at_bytes(ev["at"]), actor.encode("utf-8", "surrogatepass"),
-                action.encode("utf-8", "surrogatepass"),
+                seq, n, _at_bytes(ev["at"]), actor.encode("utf-8", "surrogatepass"), a,
                 detail.encode("utf-8", "surrogatepass"), prev.encode("ascii"),
             )  # fmt: skip
         else:  # text JSON escapes: the general serialisation
@@ -126,10 +130,9 @@ def seal_events(
                 detail=detail, prev_hash=prev,
             )  # fmt: skip
         ev["seq"], ev["prev_hash"], ev["hash"] = seq, prev, hash_
+        # chain.event_mac: HMAC-SHA256 over the hash (hmac.digest: the same, one call)
         ev["mac"] = (
-            hmac.new(key, mac_prefix + hash_.encode("ascii"), hashlib.sha256).hexdigest()
-            if key
-            else None
+            hmac.digest(key, mac_prefix + hash_.encode("ascii"), "sha256").hex() if key else None
         )
         if case_id is None:
             continue
