@@ -65,7 +65,8 @@ class BulkLearning(Learning):
         # The clear values of the row being registered (`expect`): its keys are hashed
         # from them rather than from its tokens decrypted again; hashes kept per value.
         self._clear: tuple[str | None, str | None, str | None] | None = None
-        self._hashed: dict[tuple[str | None, str | None, str | None], tuple] = {}
+        self._citizen: dict[tuple[str | None, str | None], list[str]] = {}  # (phone, ID)
+        self._named: dict[str | None, list[str]] = {}  # name → its key
         batch.before_flush.append(self._flush)
 
     # ---------------------------------------------------------------- what is read
@@ -75,11 +76,12 @@ class BulkLearning(Learning):
         if self.store.keyring is None:
             return  # register refuses every row (no key to encrypt with)
         secret = self.store.keyring.lookup_key
-        keys = {
-            key
-            for phone, id_number in citizens_of_rows
-            for key in citizens.citizen_keys(secret, phone, id_number)
-        }
+        keys: set[str] = set()
+        for citizen in citizens_of_rows:
+            found = self._citizen.get(citizen)
+            if found is None:
+                found = self._citizen[citizen] = citizens.citizen_keys(secret, *citizen)
+            keys.update(found)
         self._load_keys(keys)
 
     def _load_keys(self, keys: Iterable[str]) -> None:
@@ -131,6 +133,9 @@ class BulkLearning(Learning):
         old_terms = self.terms.get(case.id)
         if old_terms is None:  # main and extra are distinct and disjoint: all new
             added, removed = [index.DOCS_KEY, *main, *extra], []
+        elif old_terms[0] == main:  # closing: the matter's terms stay, compare the rest
+            old, new = set(old_terms[1]), set(extra)
+            added, removed = [t for t in extra if t not in old], [t for t in old if t not in new]
         else:
             old = set(old_terms[0]) | set(old_terms[1])
             new = set(main) | set(extra)
@@ -172,15 +177,18 @@ class BulkLearning(Learning):
     def _keys_of_clear(self, clear: tuple[str | None, str | None, str | None]) -> tuple:
         """citizens.keys_of from the values personal_columns encrypted: reveal gives
         each back, or None for an empty one (which hashes to no key either way)."""
-        found = self._hashed.get(clear)
-        if found is None:
-            assert self.store.keyring is not None  # the registration encrypted with it
-            secret = self.store.keyring.lookup_key
-            name, phone, id_number = clear
-            keys = citizens.citizen_keys(secret, phone, id_number)
-            recorded = list(dict.fromkeys([*keys, *citizens.name_key(secret, name)]))
-            found = self._hashed[clear] = (keys, recorded)
-        return list(found[0]), found[1]
+        assert self.store.keyring is not None  # the registration encrypted with it
+        secret = self.store.keyring.lookup_key
+        name, phone, id_number = clear
+        keys = self._citizen.get((phone, id_number))
+        if keys is None:
+            keys = self._citizen[(phone, id_number)] = citizens.citizen_keys(
+                secret, phone, id_number
+            )
+        named = self._named.get(name)
+        if named is None:
+            named = self._named[name] = citizens.name_key(secret, name)
+        return list(keys), list(dict.fromkeys([*keys, *named]))
 
     def find_repeat(self, ctx: Ctx, case: Any, keys: list[str]) -> Any:
         """citizens.find_repeat over the store's and the batch's cases; then this case
