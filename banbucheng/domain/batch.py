@@ -7,10 +7,13 @@ lifecycle.py and units.py ask the batch for the case number, the case, the unit 
 the helpers, and give it each event; services/bulk.py keeps the similar-case index,
 the citizens' keys, repeats and mechanisms for the batch. Every few hundred rows
 `flush()` writes what is complete with one executemany per table, sealing the events
-into the hash chain with the same function as single writes (schema/chain.py). The
-case's state digest each event records (schema/sealed.py) is taken here, from the case
-in memory, with the same function the store uses on a flushed case; a new unit's
-store-level event (domain/units.py) takes its place in the chain among the batch's.
+into the hash chain as single writes do (schema/chain.py: seal_new_cases's loop, hashed
+from bytes by chain.digest_bytes, `seal_events`). The case's state digest each event
+records (schema/sealed.py) is taken here, from the case in memory, with the canonical
+form the store uses on a flushed case; a new unit's store-level event (domain/units.py)
+takes its place in the chain among the batch's. Each shortcut is tested against the
+general function (tests/trust/test_import_fast_paths.py), and the store an import
+leaves against the one single commands leave (tests/trust/test_import_bulk.py).
 
 A row the lifecycle refuses is undone alone (savepoint/rollback): every change the
 batch or the learning makes is recorded with its inverse, nothing has reached the
