@@ -7,10 +7,13 @@ lifecycle.py and units.py ask the batch for the case number, the case, the unit 
 the helpers, and give it each event; services/bulk.py keeps the similar-case index,
 the citizens' keys, repeats and mechanisms for the batch. Every few hundred rows
 `flush()` writes what is complete with one executemany per table, sealing the events
-into the hash chain with the same function as single writes (schema/chain.py). The
-case's state digest each event records (schema/sealed.py) is taken here, from the case
-in memory, with the same function the store uses on a flushed case; a new unit's
-store-level event (domain/units.py) takes its place in the chain among the batch's.
+into the hash chain as single writes do (schema/chain.py: seal_new_cases's loop, hashed
+from bytes by chain.digest_bytes, `seal_events`). The case's state digest each event
+records (schema/sealed.py) is taken here, from the case in memory, with the canonical
+form the store uses on a flushed case; a new unit's store-level event (domain/units.py)
+takes its place in the chain among the batch's. Each shortcut is tested against the
+general function (tests/trust/test_import_fast_paths.py), and the store an import
+leaves against the one single commands leave (tests/trust/test_import_bulk.py).
 
 A row the lifecycle refuses is undone alone (savepoint/rollback): every change the
 batch or the learning makes is recorded with its inverse, nothing has reached the
@@ -21,7 +24,10 @@ error anywhere keeps nothing.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
+import re
 from collections.abc import Callable
 from datetime import date
 from operator import itemgetter
@@ -31,8 +37,7 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
-from banbucheng.schema import sealed, totals
-from banbucheng.schema.chain import seal_new_cases
+from banbucheng.schema import chain, sealed, totals
 from banbucheng.schema.models import Case, CaseChain, Counter, Event, Unit
 from banbucheng.store import case_number, counter_key
 
@@ -46,12 +51,10 @@ ORDER = ("units", "mechanisms", "cases", "case_helpers", "case_terms", "citizen_
          "mechanism_cases")  # fmt: skip
 
 
-def _memo(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+def _memo(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A bind processor remembering its answers (a row's times repeat: received,
     registered and clock start; closed, visited and their events)."""
-    if convert is None:
-        return None
-    return functools.lru_cache(maxsize=1024)(convert)
+    return functools.lru_cache(maxsize=4096)(convert)
 
 
 class CaseRow:
@@ -62,9 +65,6 @@ class CaseRow:
         self.__dict__.update(_CASE_DEFAULTS)
         self.__dict__.update(fields)
 
-    def row(self) -> dict[str, Any]:
-        return {name: self.__dict__[name] for name in _CASE_COLUMNS}
-
 
 _json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # as chain.py's
 # A case's sealed columns (sealed.case_values, read from a CaseRow's attributes), its
@@ -72,6 +72,80 @@ _json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # as chain.
 _SEALED = itemgetter(*(name for name, _ in sealed.COLUMNS))
 _TIMES = tuple(i for i, (_, kind) in enumerate(sealed.COLUMNS) if kind == "time")
 _time_text = functools.lru_cache(maxsize=4096)(sealed._time)
+# sealed.digest's json.dumps(..., ensure_ascii=False, separators=(",", ":")) with its
+# encoder made once: the same text (tests/trust/test_import_bulk.py compares them).
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def state_digest(state: list) -> str:
+    """sealed.digest of a canonical state, without making an encoder per call."""
+    text = _compact([sealed.FORMAT, *state])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[: sealed.DIGEST_CHARS]
+
+
+# chain.digest_bytes puts the case number and the action in as they are, and escapes
+# only quotes and backslashes in the detail (JSON text has no raw control character):
+# other text takes chain.event_hash's general serialisation.
+_PLAIN_JSON = re.compile(r'[^\x00-\x1f"\\]*').fullmatch
+_CONTROL = re.compile(r"[\x00-\x1f]").search
+
+
+@functools.lru_cache(maxsize=4096)  # a row's events share their times
+def _at_bytes(at: Any) -> bytes:
+    return chain._at_text(at).encode("ascii")
+
+
+def seal_events(
+    head: Any, events: list[dict[str, Any]], numbers: dict[int, str], key: bytes | None
+) -> list[dict[str, Any]]:
+    """chain.seal_new_cases's loop (same hashes, MACs and anchors) over the batch's
+    events, hashed by chain.digest_bytes from bytes: the event's time as canonical
+    text once per moment, the detail (JSON text this module wrote) as it is. `head`:
+    the chain's end (chain._head), moved here."""
+    seq, hash_ = head.seq, head.hash or chain.GENESIS
+    anchors: dict[int, dict[str, Any]] = {}
+    digest_bytes, mac_prefix = chain.digest_bytes, chain.MAC_FORMAT
+    plain: dict[str, bytes | None] = {}  # number, action -> UTF-8, None if JSON escapes it
+    for ev in events:
+        case_id = ev["case_id"]
+        number = numbers[case_id] if case_id is not None else ""
+        action, actor = ev["action"], ev["actor"]
+        prev = hash_
+        seq += 1
+        detail = ev["detail"]
+        n = plain.get(number, b"")
+        if n == b"":
+            n = number.encode("utf-8", "surrogatepass") if _PLAIN_JSON(number) else None
+            plain[number] = n
+        a = plain.get(action, b"")
+        if a == b"":
+            a = action.encode("utf-8", "surrogatepass") if _PLAIN_JSON(action) else None
+            plain[action] = a
+        # A case event's detail is JSON text `event` wrote; a store-level one is looked at.
+        if n is not None and a is not None and (case_id is not None or not _CONTROL(detail)):
+            hash_ = digest_bytes(
+                seq, n, _at_bytes(ev["at"]), actor.encode("utf-8", "surrogatepass"), a,
+                detail.encode("utf-8", "surrogatepass"), prev.encode("ascii"),
+            )  # fmt: skip
+        else:  # text JSON escapes: the general serialisation
+            hash_ = chain.event_hash(
+                seq=seq, number=number, at=ev["at"], actor=actor, action=action,
+                detail=detail, prev_hash=prev,
+            )  # fmt: skip
+        ev["seq"], ev["prev_hash"], ev["hash"] = seq, prev, hash_
+        # chain.event_mac: HMAC-SHA256 over the hash (hmac.digest: the same, one call)
+        ev["mac"] = (
+            hmac.digest(key, mac_prefix + hash_.encode("ascii"), "sha256").hex() if key else None
+        )
+        if case_id is None:
+            continue
+        anchor = anchors.get(case_id)
+        if anchor is None:
+            anchor = anchors[case_id] = {"case_id": case_id, "number": number, "events": 0}
+        anchor["events"] += 1
+        anchor["last_seq"], anchor["last_hash"] = seq, hash_
+    head.seq, head.hash = seq, hash_
+    return list(anchors.values())
 
 
 class Batch:
@@ -82,7 +156,7 @@ class Batch:
         self.cases: list[CaseRow] = []
         self.events: list[dict[str, Any]] = []
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER if name != "cases"}
-        self.before_flush: list[Callable[[], None]] = []
+        self.before_flush: list[Callable[[bool], None]] = []
         self.learning: Any = None  # services/bulk.py's Learning for this batch
         self._undo: list[Callable[[], Any]] = []
         self._counters: dict[str, int] = {}
@@ -94,7 +168,10 @@ class Batch:
         self._links: dict[int, dict[str, Any]] = {}
         self._helpers: dict[int, list[str]] = {}
         self._unit_names: dict[int, str] = {}  # id → name of the units the batch met
-        self._states: dict[int, tuple[list, str]] = {}  # case id → last canonical, digest
+        # case id → (its sealed values and joined ones, canonical state, digest) at its
+        # last event
+        self._states: dict[int, tuple[tuple, list, str]] = {}
+        self._memos: dict[Any, Callable[[Any], Any]] = {}  # column type → bind processor
 
     # ---------------------------------------------------------------- savepoints
 
@@ -179,17 +256,20 @@ class Batch:
         repeat = None  # a repeat is found through the learning, which knows its number
         if case.repeat_of_id is not None:
             repeat = self.learning.numbers[case.repeat_of_id]
-        helpers = self._helpers.get(case.id, ())
-        values = list(_SEALED(case.__dict__))
+        helpers = tuple(self._helpers.get(case.id, ()))
+        raw = (_SEALED(case.__dict__), unit, helpers, repeat)
+        last = self._states.get(case.id)
+        # Unchanged since its last event (values equal as the lifecycle sets them,
+        # bools for flags, ints for counts, aware times: equal canonical forms too).
+        if last is not None and last[0] == raw:
+            return last[2]
+        values = list(raw[0])
         for i in _TIMES:
             if values[i] is not None:
                 values[i] = _time_text(values[i])
         state = sealed.canonical(values, unit, helpers, repeat)
-        last = self._states.get(case.id)
-        if last is not None and last[0] == state:  # unchanged since its last event
-            return last[1]
-        digest = sealed.digest(state)
-        self._states[case.id] = (state, digest)
+        digest = last[2] if last is not None and last[1] == state else state_digest(state)
+        self._states[case.id] = (raw, state, digest)
         return digest
 
     def _unit_name(self, unit_id: int) -> str | None:
@@ -254,17 +334,23 @@ class Batch:
 
     # ---------------------------------------------------------------- writing
 
-    def flush(self) -> None:
-        """Write everything buffered (call between rows: what was done is complete)."""
+    def flush(self, *, last: bool = True) -> None:
+        """Write everything buffered (call between rows: what was done is complete).
+        `last=False`: more rows follow, so what only adds up (the learning's term
+        counts) may wait for the last flush, in the same transaction."""
         for hook in self.before_flush:
-            hook()
+            hook(last)
         tables = SQLModel.metadata.tables
         for name in ORDER:
-            rows = [c.row() for c in self.cases] if name == "cases" else self.rows[name]
-            self._insert(tables[name], rows)
+            if name == "cases":
+                self._insert(tables[name], self.cases, _CASE_COLUMNS)
+            else:
+                self._insert(tables[name], self.rows[name])
         if self.events:
             numbers = {c.id: c.number for c in self.cases}
-            anchors = seal_new_cases(self.session, self.events, numbers, self.seal_key)
+            head = chain._head(self.session)
+            anchors = seal_events(head, self.events, numbers, self.seal_key)
+            self.session.add(head)
             self._insert(Event.__table__, self.events)  # type: ignore[attr-defined]
             self._insert(CaseChain.__table__, anchors)  # type: ignore[attr-defined]
             totals.count_rows(self.session, self.events)  # as store.py counts sealed events
@@ -277,32 +363,45 @@ class Batch:
             rows.clear()
         self._undo.clear()
 
-    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+    def _insert(self, table: Any, rows: list[Any], names: tuple[str, ...] | None = None) -> None:
         """INSERT the rows with one executemany, each value converted by its column's
-        own bind processor as SQLAlchemy would, without its per-row bookkeeping."""
+        own bind processor as SQLAlchemy would, without its per-row bookkeeping. Rows
+        are dicts, or (`names`) objects whose __dict__ holds those columns."""
         if not rows:
             return
         connection = self.session.connection()
         dialect = connection.dialect
-        columns = [c for c in table.columns if c.name in rows[0]]
+        wanted = rows[0] if names is None else names
+        columns = [c for c in table.columns if c.name in wanted]
         marker = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
         sql = (
             f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
             f"VALUES ({', '.join([marker] * len(columns))})"
         )
-        names = [c.name for c in columns]
-        get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-        convert = [
-            (i, _memo(f))
-            for i, f in enumerate(c.type._cached_bind_processor(dialect) for c in columns)
-            if f is not None
-        ]
+        get = itemgetter(*[c.name for c in columns])
+        if len(columns) == 1:
+            get = (lambda one: lambda row: (one(row),))(get)
+        if names is not None:
+            get = (lambda by_name: lambda obj: by_name(obj.__dict__))(get)
+        # A column's processor is called for its values that are not None: every
+        # processor here maps None to None (checked, else it takes every value).
+        convert = []
+        for i, c in enumerate(columns):
+            f = c.type._cached_bind_processor(dialect)
+            if f is not None:
+                key = (type(c.type), repr(c.type))  # the same type converts alike
+                memo = self._memos.get(key)
+                if memo is None:
+                    memo = self._memos[key] = _memo(f)
+                convert.append((i, memo, f(None) is None))
         if convert:
             values = []
             for row in rows:
                 value = list(get(row))
-                for i, f in convert:
-                    value[i] = f(value[i])
+                for i, f, keeps_none in convert:
+                    v = value[i]
+                    if v is not None or not keeps_none:
+                        value[i] = f(v)
                 values.append(tuple(value))
         else:
             values = [get(row) for row in rows]

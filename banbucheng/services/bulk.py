@@ -12,6 +12,7 @@ recorded with its inverse so that a refused row leaves no trace.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -60,7 +61,12 @@ class BulkLearning(Learning):
         # as stored (read when needed) plus what the batch added since its last flush.
         self.terms: dict[int, tuple[list[str], list[str]]] = {}
         self.stored_df: dict[str, int] | None = None
-        self.delta: dict[str, int] = {}
+        self.delta: Counter[str] = Counter()
+        # The clear values of the row being registered (`expect`): its keys are hashed
+        # from them rather than from its tokens decrypted again; hashes kept per value.
+        self._clear: tuple[str | None, str | None, str | None] | None = None
+        self._citizen: dict[tuple[str | None, str | None], list[str]] = {}  # (phone, ID)
+        self._named: dict[str | None, list[str]] = {}  # name → its key
         batch.before_flush.append(self._flush)
 
     # ---------------------------------------------------------------- what is read
@@ -70,11 +76,12 @@ class BulkLearning(Learning):
         if self.store.keyring is None:
             return  # register refuses every row (no key to encrypt with)
         secret = self.store.keyring.lookup_key
-        keys = {
-            key
-            for phone, id_number in citizens_of_rows
-            for key in citizens.citizen_keys(secret, phone, id_number)
-        }
+        keys: set[str] = set()
+        for citizen in citizens_of_rows:
+            found = self._citizen.get(citizen)
+            if found is None:
+                found = self._citizen[citizen] = citizens.citizen_keys(secret, *citizen)
+            keys.update(found)
         self._load_keys(keys)
 
     def _load_keys(self, keys: Iterable[str]) -> None:
@@ -124,20 +131,26 @@ class BulkLearning(Learning):
             case.matter, case.department, case.result, case.mechanism
         )
         old_terms = self.terms.get(case.id)
-        new = set(main) | set(extra)
-        old = set() if old_terms is None else set(old_terms[0]) | set(old_terms[1])
-        changes = dict.fromkeys(new - old, 1) | dict.fromkeys(old - new, -1)
-        if old_terms is None:
-            changes[index.DOCS_KEY] = 1
+        if old_terms is None:  # main and extra are distinct and disjoint: all new
+            added, removed = [index.DOCS_KEY, *main, *extra], []
+        elif old_terms[0] == main:  # closing: the matter's terms stay, compare the rest
+            old, new = set(old_terms[1]), set(extra)
+            added, removed = [t for t in extra if t not in old], [t for t in old if t not in new]
+        else:
+            old = set(old_terms[0]) | set(old_terms[1])
+            new = set(main) | set(extra)
+            added, removed = [t for t in new if t not in old], [t for t in old if t not in new]
         delta = self.delta
-        for t, n in changes.items():
-            delta[t] = delta.get(t, 0) + n
+        delta.update(added)  # counted in C
+        if removed:
+            delta.subtract(removed)
         self.terms[case.id] = (main, extra)
         self.main[case.id] = main
 
         def undo() -> None:
-            for t, n in changes.items():
-                self.delta[t] -= n
+            self.delta.subtract(added)
+            if removed:
+                self.delta.update(removed)
             if old_terms is None:
                 del self.terms[case.id]
             else:
@@ -145,18 +158,44 @@ class BulkLearning(Learning):
 
         self.batch.on_undo(undo)
 
+    def expect(self, clear: tuple[str | None, str | None, str | None] | None) -> None:
+        """The clear (name, phone, ID number) the next registration encrypts (the
+        importer's row), None after it: `keys` hashes them as citizens.keys_of would
+        hash its tokens decrypted."""
+        self._clear = clear
+
     def keys(self, ctx: Ctx, case: Any) -> list[str]:
-        keys, recorded = citizens.keys_of(self.store.keyring, case)
+        clear, self._clear = self._clear, None
+        if clear is None:
+            keys, recorded = citizens.keys_of(self.store.keyring, case)
+        else:
+            keys, recorded = self._keys_of_clear(clear)
         for key in recorded:
             self.batch.add("citizen_keys", {"key": key, "case_id": case.id})
         return keys
+
+    def _keys_of_clear(self, clear: tuple[str | None, str | None, str | None]) -> tuple:
+        """citizens.keys_of from the values personal_columns encrypted: reveal gives
+        each back, or None for an empty one (which hashes to no key either way)."""
+        assert self.store.keyring is not None  # the registration encrypted with it
+        secret = self.store.keyring.lookup_key
+        name, phone, id_number = clear
+        keys = self._citizen.get((phone, id_number))
+        if keys is None:
+            keys = self._citizen[(phone, id_number)] = citizens.citizen_keys(
+                secret, phone, id_number
+            )
+        named = self._named.get(name)
+        if named is None:
+            named = self._named[name] = citizens.name_key(secret, name)
+        return list(keys), list(dict.fromkeys([*keys, *named]))
 
     def find_repeat(self, ctx: Ctx, case: Any, keys: list[str]) -> Any:
         """citizens.find_repeat over the store's and the batch's cases; then this case
         joins the candidates of the cases after it."""
         self._load_keys(keys)
         found = {pair for key in keys for pair in self.by_key[key]}
-        earlier = citizens.earlier_cases(case, found, self.window)
+        earlier = citizens.earlier_cases(case, found, self.window) if found else []
         result = None
         if earlier:
             self._load_main([cid for _, cid in earlier if cid not in self.main])
@@ -176,18 +215,22 @@ class BulkLearning(Learning):
 
     # ---------------------------------------------------------------- what is written
 
-    def _flush(self) -> None:
-        """Before the batch writes its cases: their index rows and the counts."""
+    def _flush(self, last: bool) -> None:
+        """Before the batch writes its cases: their index rows; at the last flush the
+        term counts, added up over the whole import (one upsert per term, not one
+        per term and flush; `_weights` adds them to the stored ones until then)."""
         for case in self.batch.cases:
             main, extra = self.terms.pop(case.id)
             self.batch.rows["case_terms"].append(
                 {"case_id": case.id, "main": bigrams.join(main), "extra": bigrams.join(extra)}
             )
+        if not last:
+            return
         index.add_counts(self.session, self.delta)
         if self.stored_df is not None:
             for t, n in self.delta.items():
                 self.stored_df[t] = self.stored_df.get(t, 0) + n
-        self.delta = {}
+        self.delta = Counter()
 
 
 @dataclass

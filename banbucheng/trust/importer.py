@@ -19,6 +19,7 @@ store as it was.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -263,6 +264,10 @@ def _when(value: Any, label: str) -> tuple[datetime, bool]:
     takes. Returns (aware Beijing datetime, whether only a date was given)."""
     from banbucheng.core.validate import parse_moment
 
+    if value.__class__ is str:
+        found = _plain_moment(value)
+        if found is not None:
+            return found, False
     if isinstance(value, datetime):
         if not 2000 <= value.year <= 2099:
             raise InvalidInput(f"{label}超出范围：年份应在2000至2099之间")
@@ -276,48 +281,89 @@ def _when(value: Any, label: str) -> tuple[datetime, bool]:
     return parse_moment(_text(value), field=label)
 
 
-def check_row(
-    number: int, raw: dict[str, Any], *, now: datetime, closing: time
-) -> tuple[Row | None, list[str]]:
-    """A checked row, or the reasons it is bad (never the values themselves)."""
+_PLAIN_MOMENT = re.compile(r"(20[0-9][0-9])-([0-9][0-9])-([0-9][0-9]) ([0-9][0-9]):([0-9][0-9])")
+
+
+def _plain_moment(text: str) -> datetime | None:
+    """'2024-03-05 09:13', as registers mostly write it: what parse_moment makes of it
+    (Beijing time, years 2000 to 2099), without its general parse; None for any other
+    text, or a day or time that does not exist (parse_moment then says why)."""
+    match = _PLAIN_MOMENT.fullmatch(text)
+    if match is None:
+        return None
+    y, m, d, hour, minute = match.groups()
+    try:
+        return datetime(int(y), int(m), int(d), int(hour), int(minute), tzinfo=BEIJING)
+    except ValueError:
+        return None
+
+
+@functools.cache
+def _fields() -> tuple[tuple[str, Callable[[Any, datetime], Any]], ...]:
+    """Each field's check, (key, convert(cell, now)), in the order errors are listed;
+    the values repeated from row to row (units, results, names) checked once."""
     from banbucheng.core.policy import normalize_category, normalize_subtype
     from banbucheng.core.validate import clean_text, normalize_id_number, normalize_phone
     from banbucheng.domain import lifecycle
 
+    cached = functools.lru_cache(maxsize=4096)
+
+    @cached
+    def text(value: str, label: str, max_len: int) -> str:
+        return clean_text(value, field=label, max_len=max_len)
+
+    @cached
+    def phone(value: str) -> str:
+        if _MOBILE.fullmatch(value):  # as normalize_phone gives an 11-digit mobile
+            return value
+        return normalize_phone(value, field="电话")
+
+    def limited(label: str, max_len: int = 2000) -> Callable[[Any, datetime], Any]:
+        return lambda v, now: text(_text(v), label, max_len)
+
+    return (
+        ("name", limited("姓名", 40)),
+        ("phone", lambda v, now: phone(_text(v))),
+        ("id_number", lambda v, now: normalize_id_number(_text(v), today=now.date())),
+        ("matter", limited("反映事项")),
+        ("department", limited("受阻部门", 60)),
+        ("channel", lambda v, now: lifecycle.normalize_channel(_text(v))),
+        ("received_at", lambda v, now: _when(v, "受理时间")),
+        ("category", lambda v, now: normalize_category(_text(v))),
+        ("subtype", lambda v, now: normalize_subtype(_text(v))),
+        ("unit", limited("主办单位", 60)),
+        ("closed_at", lambda v, now: _when(v, "办结时间")),
+        ("result", limited("办理结果")),
+        ("mechanism", limited("长效机制")),
+        ("satisfaction", lambda v, now: lifecycle.normalize_satisfaction(_text(v))),
+    )
+
+
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def check_row(
+    number: int, raw: dict[str, Any], *, now: datetime, closing: time
+) -> tuple[Row | None, list[str]]:
+    """A checked row, or the reasons it is bad (never the values themselves)."""
     errors: list[str] = []
     values: dict[str, Any] = {}
-
-    def take(key: str, convert: Callable[[Any], Any]) -> None:
+    for key, convert in _fields():
         cell = raw.get(key)
-        if _blank(cell):
+        if cell is None or (isinstance(cell, str) and not cell.strip()):  # _blank
             if key in REQUIRED:
                 errors.append(f"缺少{LABELS[key]}")
-            return
+            continue
         if isinstance(cell, str) and len(cell) > MAX_CELL:
             errors.append(f"{LABELS[key]}过长")
-            return
+            continue
         try:
-            values[key] = convert(cell)
+            values[key] = convert(cell, now)
         except InvalidInput as exc:
             message = exc.message
             if key in ("phone", "id_number") and isinstance(cell, int | float):
                 message += "（该单元格是数字格式，开头的 0 或末几位可能已丢失，请设为文本格式）"
             errors.append(message)
-
-    take("name", lambda v: clean_text(_text(v), field="姓名", max_len=40))
-    take("phone", lambda v: normalize_phone(_text(v), field="电话"))
-    take("id_number", lambda v: normalize_id_number(_text(v), today=now.date()))
-    take("matter", lambda v: clean_text(_text(v), field="反映事项"))
-    take("department", lambda v: clean_text(_text(v), field="受阻部门", max_len=60))
-    take("channel", lambda v: lifecycle.normalize_channel(_text(v)))
-    take("received_at", lambda v: _when(v, "受理时间"))
-    take("category", lambda v: normalize_category(_text(v)))
-    take("subtype", lambda v: normalize_subtype(_text(v)))
-    take("unit", lambda v: clean_text(_text(v), field="主办单位", max_len=60))
-    take("closed_at", lambda v: _when(v, "办结时间"))
-    take("result", lambda v: clean_text(_text(v), field="办理结果"))
-    take("mechanism", lambda v: clean_text(_text(v), field="长效机制"))
-    take("satisfaction", lambda v: lifecycle.normalize_satisfaction(_text(v)))
     if raw.get("_extra"):
         errors.append(f"比表头多出 {raw['_extra']} 个有内容的单元格")
 
@@ -490,7 +536,7 @@ def run_import(
             if new_unit and new_unit not in outcome.new_units:  # listed once at the end
                 outcome.new_units.append(new_unit)
         if i % FLUSH_ROWS == 0 or i == len(checked):
-            batch.flush()
+            batch.flush(last=i == len(checked))
             if progress is not None:
                 progress(i, len(checked))
     outcome.bad.sort()
@@ -509,18 +555,25 @@ def _load(ctx: Any, row: Row, source: str) -> tuple[str, str | None]:
     from banbucheng.services import cases as case_service
 
     at_received = _at(ctx, row.received_at)
-    case = case_service.register(
-        at_received,
-        citizen_name=row.name,
-        phone=row.phone,
-        matter=row.matter,
-        channel=row.channel,
-        received_at=row.received_at,
-        id_number=row.id_number,
-        department=row.department,
-        category=row.category,
-        subtype=row.subtype,
-    )
+    learning = ctx.batch.learning if ctx.batch is not None else None
+    if learning is not None:  # the row's citizen is hashed from these (services/bulk.py)
+        learning.expect((row.name, row.phone, row.id_number))
+    try:
+        case = case_service.register(
+            at_received,
+            citizen_name=row.name,
+            phone=row.phone,
+            matter=row.matter,
+            channel=row.channel,
+            received_at=row.received_at,
+            id_number=row.id_number,
+            department=row.department,
+            category=row.category,
+            subtype=row.subtype,
+        )
+    finally:
+        if learning is not None:
+            learning.expect(None)
     new_unit = bool(row.unit) and bool(lifecycle.dispatch(at_received, case, unit=row.unit))
     if row.closed_at is not None:
         at_closed = _at(ctx, row.closed_at)

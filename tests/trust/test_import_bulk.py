@@ -143,10 +143,17 @@ def refuse_some_visits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lifecycle, "visit", visit)
 
 
-@pytest.mark.parametrize("refusals", [False, True], ids=["all rows", "rows refused midway"])
+@pytest.mark.parametrize(
+    ("refusals", "flush_rows"),
+    [(False, importer.FLUSH_ROWS), (True, importer.FLUSH_ROWS), (True, 37)],
+    ids=["all rows", "rows refused midway", "refusals across many flushes"],
+)
 def test_bulk_import_leaves_the_store_one_by_one_would(
-    bbc, isolated, tmp_path, monkeypatch, refusals
+    bbc, isolated, tmp_path, monkeypatch, refusals, flush_rows
 ):
+    # Several flushes: what the batch keeps from one to the next (term counts written
+    # at the last, remembered conversions, the chain's head) must not show.
+    monkeypatch.setattr(importer, "FLUSH_ROWS", flush_rows)
     sheet = write_csv(tmp_path / "台账.csv", register_rows(240))
     if refusals:
         refuse_some_visits(monkeypatch)
