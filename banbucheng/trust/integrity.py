@@ -76,6 +76,15 @@ class _Sql:
             return f"convert_to(to_char({column}, 'YYYY-MM-DD HH24:MI:SS.US'), 'UTF8')"
         return f"CAST({column} AS BLOB)"
 
+    def sealed(self, column: str, kind: str) -> str:
+        """A sealed column of `cases` (schema/sealed.py), times and dates on PostgreSQL
+        as the text SQLite keeps: the form sealed.canonical takes without a call."""
+        if self.postgres and kind == "time":
+            return f"to_char({column}, 'YYYY-MM-DD HH24:MI:SS.US')"
+        if self.postgres and kind == "date":
+            return f"to_char({column}, 'YYYY-MM-DD')"
+        return column
+
     def names(self, column: str) -> str:
         if self.postgres:
             return f"string_agg({column}, chr(31))"
@@ -571,7 +580,7 @@ def _check_cases(
     AES-GCM is what binds them to the case and the field."""
     from banbucheng.schema.personal import FIELDS
 
-    columns = ", ".join(f"c.{name}" for name, _ in sealed.COLUMNS)
+    columns = ", ".join(sql.sealed(f"c.{name}", kind) for name, kind in sealed.COLUMNS)
     private = "".join(f", c.{enc}, c.{mask}" for enc, mask, _ in FIELDS.values())
     query = (
         f"SELECT c.id, c.number, {columns}, u.name, "
@@ -630,6 +639,7 @@ _NONE: frozenset[str] = frozenset()
 PARALLEL_FROM = 150_000  # units of work below which one process does it all (a second
 # process costs its start-up, ~0.3 s here)
 CASE_WEIGHT = 4  # one case (row digest and personal data) costs about four events
+HELPER_START = 80_000  # the helper's start-up (its imports), in events
 _HELPER = (
     "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
     "from banbucheng.trust.integrity import _helper_main; _helper_main()"
@@ -655,9 +665,12 @@ class _Helper:
         low, high = sql.one("SELECT min(id), max(id) FROM cases")
         if not (isinstance(low, int) and isinstance(high, int)):
             return None
-        # The helper's share of the cases: half of all the work, or all the cases.
-        share = min(1.0, work / (2 * CASE_WEIGHT * report.cases))
+        # The helper's share of the cases: half of all the work (less what its start-up
+        # costs), or all the cases.
+        share = min(1.0, (work - HELPER_START) / (2 * CASE_WEIGHT * report.cases))
         cut = low + int((high - low + 1) * share) - 1
+        if cut < low:
+            return None
         head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
         process = subprocess.Popen(
             [sys.executable, "-c", _HELPER],
