@@ -4,15 +4,21 @@ Three passes, none of which holds a list of all events or cases in Python:
 
 1. The chain, streamed in order of `seq` through a plain cursor (a server-side one on
    PostgreSQL), in batches: each event's hash recomputed from its fields read as
-   bytes (chain.digest_bytes), its link to the one before, gaps and duplicates, its
-   keyed MAC when a seal key is given. Incremental runs start after the position the
-   last clean run recorded (chain_verified), once that event is found unchanged.
+   bytes (the bytes chain.digest_bytes hashes), its link to the one before, gaps and
+   duplicates, its keyed MAC when a seal key is given. A batch is checked at once, one
+   C-level pass per step (_Walker._clean); a batch with anything unusual is walked
+   again event by event (_Walker._row), which names each finding. Incremental runs
+   start after the position the last clean run recorded (chain_verified), once that
+   event is found unchanged.
 2. The anchors, as set comparisons in SQL: per case, the number of events and the
    last one against case_chain; cases without an anchor.
-3. The rows, streamed with their lead unit, helpers, repeated case and the detail of
-   their last event joined in SQL: the digest of each row against the one the last
-   event recorded (schema/sealed.py). Only a case that disagrees has its events
-   replayed, to name the fields.
+3. The cases, streamed once with their lead unit, helpers, repeated case and the
+   detail of their last event joined in SQL: the digest of each row against the one
+   the last event recorded (schema/sealed.py), and with the store's keys the personal
+   data, which the digest does not cover (trust/personal.py). Only a case that
+   disagrees has its events replayed, to name the fields. On a large store a helper
+   process takes the cases with the lower ids while this one walks the chain
+   (_Helper, _check_cases_split).
 
 Store-level events (calendar, settings, units) are few: they are read apart, by the
 index on (case_id, seq), folded, and compared with the tables (integrity.py).
