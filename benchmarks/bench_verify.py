@@ -120,10 +120,14 @@ def main() -> None:
                 path.unlink()
             run(f"sqlite:///{path}", n, "SQLite", reuse)
             if args.postgres:
-                from pg_server import PostgresServer  # type: ignore[import-not-found]
+                from pg_server import PgServer  # type: ignore[import-not-found]
 
-                with PostgresServer(Path(tmp) / f"pg-{n}") as server:
-                    run(server.url(f"bench{n}"), n, "PostgreSQL")
+                server = PgServer()
+                server.start()
+                try:
+                    run(server.url(server.create_database()), n, "PostgreSQL")
+                finally:
+                    server.stop()
 
 
 if __name__ == "__main__":
