@@ -154,8 +154,10 @@ def open_store(*, create: str | None = None, announce: bool = True) -> Any:
         announce_key(store)
     if state.one_command:
         # The modules and tables imported by now live as long as the process: the
-        # collector need not walk them again while the command runs (see cli.run).
+        # collector need not walk them again while the command runs, and it runs
+        # again from here on, for what the command itself makes (see cli.run).
         gc.freeze()
+        gc.enable()
     return store
 
 

@@ -1,7 +1,9 @@
 """The stored tables. Times are stored as Beijing wall time (UTC+8 all year, no DST,
-so unambiguous) which lets SQL group by the Beijing day with a plain date()."""
+so unambiguous) which lets SQL group by the Beijing day with a plain date().
 
-from __future__ import annotations
+The annotations are evaluated as the classes are made (no `from __future__ import
+annotations`): pydantic and SQLAlchemy then read the types as they are instead of
+evaluating a string for every column, in every process that defines the tables."""
 
 from datetime import date, datetime
 
