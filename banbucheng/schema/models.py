@@ -6,6 +6,7 @@ annotations`): pydantic and SQLAlchemy then read the types as they are instead o
 evaluating a string for every column, in every process that defines the tables."""
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import ConfigDict
 from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator
@@ -150,38 +151,6 @@ class Event(Table, table=True):
     mac: str | None = None
 
 
-class Setting(Table, table=True):
-    __tablename__ = "settings"
-
-    key: str = Field(primary_key=True)
-    value: str
-
-
-class CalendarDay(Table, table=True):
-    """A day the center entered itself from a State Council notice; wins over the package."""
-
-    __tablename__ = "calendar_days"
-
-    day: date = Field(primary_key=True)
-    workday: bool
-    name: str = ""
-    source: str
-    entered_by: str
-    entered_at: datetime = _when()
-
-
-class CalendarYear(Table, table=True):
-    """A year whose State Council notice the center declared completely entered: its
-    deadlines are final, not estimates (domain/calendar.py)."""
-
-    __tablename__ = "calendar_years"
-
-    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    source: str
-    covered_by: str
-    covered_at: datetime = _when()
-
-
 class Counter(Table, table=True):
     """Per-day case-number sequences, bumped in the registering transaction."""
 
@@ -200,20 +169,6 @@ class ChainHead(Table, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = ""
-
-
-class ChainVerified(Table, table=True):
-    """How far `bbc verify` last found the chain intact (one row): the next run checks
-    from here on unless asked for a full run (integrity.py). With a seal key its
-    `mac` binds the position and hash, so it cannot be moved without the key."""
-
-    __tablename__ = "chain_verified"
-
-    id: int = Field(default=1, primary_key=True)
-    seq: int = 0
-    hash: str = ""
-    at: datetime = _when()
-    mac: str | None = None
 
 
 class CaseChain(Table, table=True):
@@ -262,25 +217,6 @@ class MechanismCase(Table, table=True):
     linked_by: str
 
 
-class ReplyTemplate(Table, table=True):
-    """A 答复口径: the reply given to citizens whose matter cannot be done."""
-
-    __tablename__ = "reply_templates"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True, index=True)
-    body: str = Field(sa_column=Column(Text, nullable=False))
-    # What the 告知书 cites and offers for such matters (issue 11): the legal or policy
-    # basis and what the citizen can do instead.
-    basis: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    alternative: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    mechanism_id: int | None = Field(default=None, foreign_key="mechanisms.id", index=True)
-    created_at: datetime = _when()
-    created_by: str
-    updated_at: datetime | None = _when(default=None)
-    updated_by: str | None = None
-
-
 class CaseTerms(Table, table=True):
     """A case's search terms (bigrams.py), space-separated: `main` from its matter,
     `extra` from its department, result and mechanism. The full-text index over them
@@ -293,15 +229,6 @@ class CaseTerms(Table, table=True):
     )
     main: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     extra: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-
-
-class SearchTerm(Table, table=True):
-    """How many indexed cases hold each term (for IDF weights); `#docs` counts them all."""
-
-    __tablename__ = "search_terms"
-
-    term: str = Field(primary_key=True)
-    df: int = 0
 
 
 class CitizenKey(Table, table=True):
@@ -345,3 +272,36 @@ def _search_index() -> None:
 
 
 _search_index()
+
+
+# ---------------------------------------------------------------- the other tables
+
+# Every table's name, for the schema's stamp (migrations.stamp), which each process
+# reads as it opens the store: known without defining the tables of models_extra.py.
+TABLE_NAMES = (
+    "units", "cases", "store_info", "case_helpers", "events", "counters", "chain_head",
+    "case_chain", "mechanisms", "mechanism_cases", "case_terms", "citizen_keys",
+    "settings", "calendar_days", "calendar_years", "chain_verified", "reply_templates",
+    "search_terms",
+)  # fmt: skip
+
+_EXTRA = frozenset(
+    ("Setting", "CalendarDay", "CalendarYear", "ChainVerified", "ReplyTemplate", "SearchTerm")
+)
+
+
+def __getattr__(name: str) -> Any:
+    """`from banbucheng.schema.models import Setting` and the like: the tables of
+    models_extra.py, defined when first asked for (see there)."""
+    if name in _EXTRA:
+        from banbucheng.schema import models_extra
+
+        value = getattr(models_extra, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def define_all() -> None:
+    """Every table in SQLModel.metadata: before creating, upgrading or checking a store."""
+    from banbucheng.schema import models_extra  # noqa: F401  (defines its tables)
