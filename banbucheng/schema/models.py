@@ -8,40 +8,11 @@ evaluating a string for every column, in every process that defines the tables."
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import ConfigDict
-from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field
 
-from banbucheng.core.timeutil import BEIJING, to_beijing
-
-
-class BeijingDateTime(TypeDecorator):
-    """Aware datetimes in, aware Beijing datetimes out; naive Beijing time in the table."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        return to_beijing(value).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=BEIJING)
-
-
-class Table(SQLModel):
-    """The base of every stored table. Pydantic's validator and serializer for a table
-    are built only if something asks for them (defer_build): rows are read and written
-    through SQLAlchemy, so a command does not pay for building them at each start."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-def _when(**kw: object) -> object:
-    return Field(sa_type=BeijingDateTime, **kw)
+# BeijingDateTime: imported from here by the reports and schema/citizens.py.
+from banbucheng.schema.base import BeijingDateTime, Table, when  # noqa: F401
 
 
 class Unit(Table, table=True):
@@ -50,7 +21,7 @@ class Unit(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
     contact: str = ""
-    created_at: datetime = _when()
+    created_at: datetime = when()
 
 
 class Case(Table, table=True):
@@ -70,26 +41,26 @@ class Case(Table, table=True):
     matter: str = Field(sa_column=Column(Text, nullable=False))
     department: str = ""  # the department or window where the matter failed
     channel: str
-    received_at: datetime = _when(index=True)
-    registered_at: datetime = _when()
+    received_at: datetime = when(index=True)
+    registered_at: datetime = when()
     registered_by: str
     category: str | None = Field(default=None, index=True)
     subtype: str | None = None
     unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)
-    dispatched_at: datetime | None = _when(default=None)
+    dispatched_at: datetime | None = when(default=None)
     # The deadline's rule, kept so it can be recomputed when the calendar improves:
     # clock_start + limit_days + extension_days working days, unless due_fixed is set.
-    clock_start: datetime = _when()
+    clock_start: datetime = when()
     limit_days: int | None = None
     extension_days: int = 0
     due_fixed: date | None = None
     due_date: date | None = Field(default=None, index=True)
-    due_at: datetime | None = _when(default=None, index=True)
+    due_at: datetime | None = when(default=None, index=True)
     provisional: bool = Field(default=False, index=True)
-    unit_due_at: datetime | None = _when(default=None)
-    escalated_at: datetime | None = _when(default=None)
-    referred_at: datetime | None = _when(default=None)
-    closed_at: datetime | None = _when(default=None, index=True)
+    unit_due_at: datetime | None = when(default=None)
+    escalated_at: datetime | None = when(default=None)
+    referred_at: datetime | None = when(default=None)
+    closed_at: datetime | None = when(default=None, index=True)
     outcome: str | None = None
     result: str | None = Field(default=None, sa_column=Column(Text))
     mechanism: str | None = Field(default=None, sa_column=Column(Text))
@@ -99,7 +70,7 @@ class Case(Table, table=True):
     # calendar (domain/recompute.py); other closed cases keep the one they were judged by.
     closed_provisional: bool = Field(default=False, index=True)
     satisfaction: str | None = None
-    visited_at: datetime | None = _when(default=None)
+    visited_at: datetime | None = when(default=None)
     reopen_count: int = 0
     # The earlier case of the same citizen about a similar matter (repeats.py).
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
@@ -137,7 +108,7 @@ class Event(Table, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
-    at: datetime = _when(index=True)
+    at: datetime = when(index=True)
     actor: str
     action: str = Field(index=True)
     # JSON: {"before": {...}, "after": {...}, "text": "..."}; personal data only masked.
@@ -198,9 +169,9 @@ class Mechanism(Table, table=True):
     decider: str = ""
     issued: str = ""
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    created_at: datetime = _when()
+    created_at: datetime = when()
     created_by: str
-    updated_at: datetime | None = _when(default=None)
+    updated_at: datetime | None = when(default=None)
     updated_by: str | None = None
 
 
@@ -213,7 +184,7 @@ class MechanismCase(Table, table=True):
     case_id: int = Field(foreign_key="cases.id", primary_key=True)
     mechanism_id: int = Field(foreign_key="mechanisms.id", index=True)
     role: str
-    linked_at: datetime = _when(index=True)
+    linked_at: datetime = when(index=True)
     linked_by: str
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Text
 from sqlmodel import Field
 
-from banbucheng.schema.models import Table, _when
+from banbucheng.schema.base import Table, when
 
 
 class Setting(Table, table=True):
@@ -31,7 +31,7 @@ class CalendarDay(Table, table=True):
     name: str = ""
     source: str
     entered_by: str
-    entered_at: datetime = _when()
+    entered_at: datetime = when()
 
 
 class CalendarYear(Table, table=True):
@@ -43,7 +43,7 @@ class CalendarYear(Table, table=True):
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     source: str
     covered_by: str
-    covered_at: datetime = _when()
+    covered_at: datetime = when()
 
 
 class ChainVerified(Table, table=True):
@@ -56,7 +56,7 @@ class ChainVerified(Table, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = ""
-    at: datetime = _when()
+    at: datetime = when()
     mac: str | None = None
 
 
@@ -73,9 +73,9 @@ class ReplyTemplate(Table, table=True):
     basis: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     alternative: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     mechanism_id: int | None = Field(default=None, foreign_key="mechanisms.id", index=True)
-    created_at: datetime = _when()
+    created_at: datetime = when()
     created_by: str
-    updated_at: datetime | None = _when(default=None)
+    updated_at: datetime | None = when(default=None)
     updated_by: str | None = None
 
 
