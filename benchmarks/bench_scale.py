@@ -178,7 +178,7 @@ def _integrity_errors(sqlite: bool) -> type[Exception]:
     return psycopg.errors.IntegrityError
 
 
-_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "END")
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "END", "SET TRANSACTION")
 
 
 def trace(argv: list[str], env: dict[str, str], codes: tuple[int, ...], folder: Path) -> list:
@@ -453,33 +453,53 @@ def stores(db: str, n: int) -> list[tuple[str, Callable[[], None]]]:
         work = pristine.with_name(f"work-{os.getpid()}-{pristine.name}")
         shutil.copyfile(pristine, work)
         return [(f"sqlite:///{work}", lambda: work.unlink(missing_ok=True))]
+    from pg_server import PgServer
+
+    kept = pg_store(n)
+    about = json.loads((kept / "server.json").read_text())
+    server = PgServer()
+    server.password = about["password"]
+    started = time.perf_counter()
+    server.start(data_from=kept / "data")
+    seconds = time.perf_counter() - started
+    say(f"  PostgreSQL 库 {n:,} 件已就绪（复制保留的数据目录）：{seconds:.0f} 秒")
+    return [(server.url(about["database"]), server.stop)]
+
+
+def pg_store(n: int) -> Path:
+    """The kept PostgreSQL cluster holding the store of n cases (built once, by bulk
+    insert), keyed by the server's major version as well: a data directory is only
+    good for the version that made it."""
     import bulkgen
     from pg_server import PgServer
 
-    server = _pg_server()
-    name = server.create_database()
-    url = server.url(name)
+    server = PgServer()
+    version = subprocess.run(
+        [str(server.bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    major = version.split()[-1].split(".")[0]
+    path = cache_dir() / f"pg{major}-{n}-v{GENERATOR}"
+    if (path / "data").exists():
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir()
     started = time.perf_counter()
-    bulkgen.build(url, n)
-    say(f"已生成 PostgreSQL 数据库 {n:,} 件：{time.perf_counter() - started:.0f} 秒")
-    assert isinstance(server, PgServer)
-    return [(url, lambda: server.drop_database(name))]
-
-
-_SERVER: list[Any] = []
-
-
-def _pg_server() -> Any:
-    if not _SERVER:
-        import atexit
-
-        from pg_server import PgServer
-
-        server = PgServer()
-        server.start()
-        atexit.register(server.stop)
-        _SERVER.append(server)
-    return _SERVER[0]
+    server.start()
+    try:
+        name = server.create_database()
+        counts = bulkgen.build(server.url(name), n, log=lambda s: say(f"  …{s}"))
+        (path / "server.json").write_text(
+            json.dumps({"password": server.password, "database": name})
+        )
+        os.chmod(path / "server.json", 0o600)
+        server.keep(path / "building")
+    finally:
+        server.stop()
+    (path / "building").rename(path / "data")
+    seconds = time.perf_counter() - started
+    say(f"已生成 PostgreSQL 数据库 {n:,} 件（{counts['events']:,} 条事件，"
+        f"在办 {counts['open']:,}）：{seconds:.0f} 秒")  # fmt: skip
+    return path
 
 
 if __name__ == "__main__":
