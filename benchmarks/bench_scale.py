@@ -452,7 +452,12 @@ def stores(db: str, n: int) -> list[tuple[str, Callable[[], None]]]:
         pristine = sqlite_store(n)
         work = pristine.with_name(f"work-{os.getpid()}-{pristine.name}")
         shutil.copyfile(pristine, work)
-        return [(f"sqlite:///{work}", lambda: work.unlink(missing_ok=True))]
+
+        def remove() -> None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{work}{suffix}").unlink(missing_ok=True)
+
+        return [(f"sqlite:///{work}", remove)]
     from pg_server import PgServer
 
     kept = pg_store(n)
