@@ -326,7 +326,9 @@ def case_at(url: str, case_id: int) -> tuple[str, str]:
     return number, matter
 
 
-def run_size(db: str, n: int, url: str, runs: int, floor: float) -> list[Result]:
+def run_size(
+    db: str, n: int, url: str, runs: int, floor: float, only: list[str] | None = None
+) -> list[Result]:
     folder = Path(tempfile.mkdtemp(prefix=f"bbc-scale-{db}-{n}-"))
     env = dict(os.environ, BBC_DB=url, BBC_NOW=NOW, BBC_OPERATOR="窗口甲", BBC_NO_PROMPT="1")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
@@ -335,6 +337,8 @@ def run_size(db: str, n: int, url: str, runs: int, floor: float) -> list[Result]
     out = []
     try:
         for name, args, codes in commands(folder):
+            if only is not None and name not in only:
+                continue
 
             def argv(r: int, args: list[str] = args) -> list[str]:
                 fill = {"{open}": closable[r], "{similar}": similar_number}
@@ -419,8 +423,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
     parser.add_argument("--runs", type=int, default=1, help="runs per command (median)")
     parser.add_argument("--gate", type=float, default=None, help="fail above this exponent")
+    parser.add_argument(
+        "--commands", default=None, help="only these, comma-separated (e.g. overdue,list --csv)"
+    )
     args = parser.parse_args(argv)
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
+    only = [c.strip() for c in args.commands.split(",")] if args.commands else None
+    if only and set(only) - set(ORDER):
+        parser.error(f"unknown commands: {', '.join(sorted(set(only) - set(ORDER)))}")
     startup_wall, startup_cpu = startup_floor(args.runs)
     failed = []
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
@@ -429,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             for url, done in stores(db, n):
                 try:
-                    results += run_size(db, n, url, args.runs, startup)
+                    results += run_size(db, n, url, args.runs, startup, only)
                 finally:
                     done()
         exponents(results, startup, NOISE[db])
