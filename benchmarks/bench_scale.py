@@ -21,16 +21,17 @@ seconds, its peak memory (getrusage of a parent process of its own), and the rat
 to its floor: the start-up floor (`python -c "import typer, sqlmodel"`, measured in
 the same run) plus the command's query run by the database alone.
 
-The query alone is the command's own SQL, not a hand-written stand-in (which drifts
-from what the command runs: the roll-up's stand-in read the JSON of every closure
-ever made, where the command adds up the running totals, so its floor was 2.5× what
-the command needed at 10^5). One more run of each command, not timed, records every
-statement it sends (with its parameters, through SQLAlchemy's cursor events); the
-benchmark then replays them on a fresh connection of its own, in one transaction
-that it rolls back, fetching every row, and takes the median of --runs replays. A
-command that writes (import, register, close) cannot be replayed after it has
-committed (the rows exist), so its query alone is the time its statements took in
-that recorded run (their results are a few rows).
+The query alone is the command's own SQL, not a hand-written stand-in, which drifts
+from what the command runs: at 10^5 the roll-up's stand-in read the JSON of every
+closure and 回访 ever made (3.9 s) where the command adds up the running totals (its
+own SQL: 0.09 s), and overdue's fetched every overdue case where the command shows 50.
+One more run of each command, not timed, records every statement it sends (with its
+parameters, through SQLAlchemy's cursor events); the benchmark then replays them on a
+fresh connection of its own, in one transaction that it rolls back, fetching every
+row, and takes the median of --runs replays. A command that writes (import, register,
+close) cannot be replayed after it has committed (the rows exist), so its query alone
+is the time its statements took in that recorded run (their results are a few rows).
+verify runs with --full, so that every run checks the whole chain.
 
 Time compared: on SQLite the process's CPU seconds, and the replay's (the database
 works inside the process, and a shared machine's other work does not count); on
