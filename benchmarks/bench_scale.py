@@ -372,7 +372,8 @@ def run_size(
                 )
             )
             say(f"  {db} {n:>9,} {name:<15} {wall:7.2f} 秒（CPU {cpu:.2f}；"
-                f"查询本身 {query:.3f}，{len(statements)} 条语句）")  # fmt: skip
+                f"查询本身 {query:.3f}，{len(statements)} 条语句；"
+                f"峰值内存 {out[-1].rss_mb:.0f} MB）")  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return out
