@@ -7,9 +7,9 @@ thousand cases to a million? (issue 14)
 
 For each size, a store of realistic cases (tests/bulkgen.py: three years, 20 units,
 Chinese matters of 16-49 characters, 3.3% open, every event sealed in the chain) is
-built by bulk insert and kept under the temporary folder (bbc-scale/, one file per
-size, reused by later runs; PostgreSQL stores are built afresh in a throwaway cluster,
-as tests/pg_server.py makes one). Every command runs on a working copy, as its own
+built by bulk insert and kept under the temporary folder (bbc-scale/, one per size,
+reused by later runs; PostgreSQL's as a cluster's data directory, see the end). Every
+command runs on a working copy, as its own
 `python -m banbucheng` process, as a clerk or cron would run it:
 
     overdue, due --within 2, list (the table of the latest 50), list --csv (every case),
@@ -19,12 +19,26 @@ as tests/pg_server.py makes one). Every command runs on a working copy, as its o
 Printed per command and size: wall seconds (median of --runs), the process's CPU
 seconds, its peak memory (getrusage of a parent process of its own), and the ratio
 to its floor: the start-up floor (`python -c "import typer, sqlmodel"`, measured in
-the same run) plus the same query run by the database alone (the raw SQL below,
-timed inside one connection; verify and doctor: reading every event in chain order).
+the same run) plus the command's query run by the database alone.
 
-Time compared: on SQLite the process's CPU seconds (the database works inside it,
-and a shared machine's other work does not count); on PostgreSQL wall seconds (the
-server's work is in another process).
+The query alone is the command's own SQL, not a hand-written stand-in, which drifts
+from what the command runs: at 10^5 the roll-up's stand-in read the JSON of every
+closure and 回访 ever made (3.9 s) where the command adds up the running totals (its
+own SQL: 0.09 s), and overdue's fetched every overdue case where the command shows 50.
+One more run of each command, not timed, records every statement it sends (with its
+parameters, through SQLAlchemy's cursor events); the benchmark then replays them on a
+fresh connection of its own, in one transaction that it rolls back, fetching every
+row, and takes the median of --runs replays. A command that writes (import, register,
+close) cannot be replayed after it has committed (the rows exist), so its query alone
+is the time its statements took in that recorded run (their results are a few rows).
+verify runs with --full, so that every run checks the whole chain. With --gate (CI,
+which needs only the growth exponents) the first timed run is the recorded one
+instead, so each command runs once, as before the replay: the recording adds a few
+microseconds a statement.
+
+Time compared: on SQLite the process's CPU seconds, and the replay's (the database
+works inside the process, and a shared machine's other work does not count); on
+PostgreSQL wall seconds (the server's work is in another process).
 
 Growth exponent between two sizes n1 < n2: log(e2 / e1) / log(n2 / n1), where e is the
 command's time minus the start-up floor, counted as at least NOISE (0.15 s of CPU on
@@ -32,6 +46,10 @@ SQLite; 0.5 s of wall time on PostgreSQL, where a busy machine's waits show): a 
 whose own work stays under that at both sizes shows 0 rather than the noise of a
 shared machine. 1 is linear, 2 quadratic. With --gate G the script exits 1 when any
 exponent exceeds G.
+
+PostgreSQL stores are built once too: the cluster's data directory is kept under
+bbc-scale/ (by server version, size and generator version) and each run starts a
+server on a copy of it.
 """
 
 from __future__ import annotations
@@ -64,76 +82,7 @@ NOISE = {"sqlite": 0.15, "postgres": 0.5}  # seconds of own work below which gro
 GENERATOR = 3  # bump when bulkgen changes, so cached stores are rebuilt
 OPEN = "('registered', 'classified', 'dispatched')"
 SEARCH_TEXT = "社保卡年检 养老金停发"
-
-# The query each command runs, by the database alone. {now} etc. are filled in; the
-# same text runs on SQLite and PostgreSQL unless a pair (sqlite, postgres) is given.
-_J = {  # a JSON field of events.detail
-    "sqlite": "json_extract(detail, '$.after.{k}')",
-    "postgres": "(detail::jsonb -> 'after' ->> '{k}')",
-}
-
-
-def _j(db: str, key: str) -> str:
-    return _J[db].format(k=key)
-
-
-def raw_queries(db: str, search: tuple[str, str]) -> dict[str, list[str]]:
-    now, today, ystd = f"'{NOW}:00'", f"'{TODAY}'", f"'{YESTERDAY}'"
-    if db == "postgres":
-        now = f"TIMESTAMP '{NOW}:00'"
-    month_lo, month_hi = f"'{MONTH}-01'", "'2026-11-01'"
-    day = "date(at)" if db == "sqlite" else "CAST(at AS date)"
-    running = [
-        f"SELECT count(*) FROM cases WHERE received_at < {now}",
-        f"SELECT count(*), sum(CASE WHEN {_j(db, 'outcome')} = 'resolved' THEN 1 ELSE 0 END) "
-        f"FROM events WHERE action = 'close'",
-        f"SELECT {_j(db, 'satisfaction')}, count(*) FROM events WHERE action = 'visit' GROUP BY 1",
-    ]
-
-    def daily(d: str) -> list[str]:
-        return [
-            f"SELECT * FROM cases WHERE status IN {OPEN} OR date(received_at) = {d}"
-            if db == "sqlite"
-            else f"SELECT * FROM cases WHERE status IN {OPEN} OR CAST(received_at AS date) = {d}",
-            f"SELECT * FROM events WHERE at >= {d} AND action IN ('close', 'escalate', 'refer')",
-            *running,
-            f"SELECT {day}, count(*) FROM events WHERE at >= date({d}, '-30 days') GROUP BY 1"
-            if db == "sqlite"
-            else f"SELECT {day}, count(*) FROM events WHERE at >= DATE {d} - 30 GROUP BY 1",
-        ]
-
-    overdue = f"SELECT * FROM cases WHERE status IN {OPEN} AND due_at < {now} ORDER BY due_at"
-    return {
-        "overdue": [overdue],
-        "due": [
-            f"SELECT * FROM cases WHERE status IN {OPEN} AND due_at >= {now} "
-            f"AND due_date <= '2026-12-01' ORDER BY due_at",
-            f"SELECT count(*) FROM cases WHERE status IN {OPEN} AND due_at < {now}",
-        ],
-        "list": [
-            "SELECT * FROM cases ORDER BY received_at DESC, number DESC LIMIT 50",
-            "SELECT count(*) FROM cases",
-        ],
-        "list --csv": ["SELECT * FROM cases ORDER BY received_at, number"],
-        "search": [search[0]],
-        "similar": [search[1]],
-        "daily-report": daily(today),
-        "report --month": [
-            f"SELECT unit_id, count(*) FROM cases WHERE received_at >= {month_lo} "
-            f"AND received_at < {month_hi} GROUP BY unit_id",
-            f"SELECT action, count(*) FROM events WHERE at >= {month_lo} AND "
-            f"action IN ('close', 'visit', 'escalate', 'refer', 'extend', 'reopen') GROUP BY 1",
-            f"SELECT unit_id, count(*) FROM cases WHERE status IN {OPEN} AND due_at < {now} "
-            f"GROUP BY unit_id",
-        ],
-        "export --dir": daily(ystd),
-        "verify": ["SELECT * FROM events ORDER BY seq"],
-        "doctor": ["SELECT * FROM events ORDER BY seq"],
-        "import": [],
-        "register": [],
-        "close": [],
-    }
-
+WRITERS = ("import", "register", "close")  # their query alone: see the docstring
 
 # ---------------------------------------------------------------- stores
 
@@ -197,22 +146,111 @@ def measure(argv: list[str], env: dict[str, str], expect: tuple[int, ...] = (0,)
     return Run(data["wall"], data["cpu"], data["rss_kb"] / 1024)
 
 
-def time_sql(url: str, statements: list[str], runs: int) -> float:
-    """The median time the database takes for the statements (fetching every row)."""
-    if not statements:
-        return 0.0
-    from sqlalchemy import create_engine, text
+# Run as `python -c TRACER TRACE_FILE ARGS...`: the command, with every statement it
+# sends recorded (statement, parameters, many, streamed, seconds) into TRACE_FILE.
+TRACER = """
+import atexit, pickle, runpy, sys, time
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+out, log = sys.argv[1], []
+clock = time.process_time if "sqlite" in sys.argv[2] else time.perf_counter
+@event.listens_for(Engine, "before_cursor_execute")
+def before(conn, cursor, statement, parameters, context, many):
+    conn.info["bbc_scale_t"] = clock()
+@event.listens_for(Engine, "after_cursor_execute")
+def after(conn, cursor, statement, parameters, context, many):
+    options = context.execution_options if context is not None else {}
+    stream = bool(options.get("stream_results") or options.get("yield_per"))
+    log.append((statement, parameters, many, stream, clock() - conn.info.pop("bbc_scale_t")))
+def save():
+    with open(out, "wb") as handle:
+        pickle.dump(log, handle)
+atexit.register(save)
+sys.argv = ["banbucheng", *sys.argv[3:]]
+runpy.run_module("banbucheng", run_name="__main__", alter_sys=True)
+"""
+_WRITES = ("INSERT", "UPDATE", "DELETE")
 
-    engine = create_engine(url)
+
+def _integrity_errors(sqlite: bool) -> type[Exception]:
+    if sqlite:
+        import sqlite3
+
+        return sqlite3.IntegrityError
+    import psycopg
+
+    return psycopg.errors.IntegrityError
+
+
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "END", "SET TRANSACTION")
+
+
+def trace(argv: list[str], env: dict[str, str], codes: tuple[int, ...], folder: Path) -> list:
+    """The statements the command sends, from one run of it (not timed)."""
+    path = folder / "trace.pickle"
+    done = subprocess.run(
+        [sys.executable, "-c", TRACER, str(path), env["BBC_DB"], *argv],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
+    )  # fmt: skip
+    if done.returncode not in codes:
+        raise RuntimeError(f"{' '.join(argv)} → {done.returncode}: {done.stderr[-300:]!r}")
+    return load_trace(path)
+
+
+def load_trace(path: Path) -> list:
+    import pickle
+
+    with path.open("rb") as handle:
+        return pickle.load(handle)
+
+
+def replay(url: str, statements: list, runs: int) -> float:
+    """The median time the database takes for the statements, each run on a fresh
+    connection (as a new process starts with a cold cache of its own) in one
+    transaction rolled back at the end, fetching every row: CPU seconds on SQLite
+    (it runs in this process), wall seconds on PostgreSQL."""
+    work = [s for s in statements if not s[0].lstrip().upper().startswith(_CONTROL)]
+    if not work:
+        return 0.0
+    sqlite = url.startswith("sqlite")
+    clock = time.process_time if sqlite else time.perf_counter
     times = []
-    with engine.connect() as conn:
-        for _ in range(runs + 1):  # the first run warms the cache, as a command's would be
-            started = time.perf_counter()
-            for sql in statements:
-                conn.execute(text(sql.replace(":", r"\:"))).fetchall()
-            times.append(time.perf_counter() - started)
-    engine.dispose()
-    return statistics.median(times[1:])
+    for _ in range(runs):
+        if sqlite:
+            import sqlite3
+
+            conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+            conn.execute("PRAGMA foreign_keys = ON")
+        else:
+            import psycopg
+
+            conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+        try:
+            started = clock()
+            if sqlite:
+                conn.execute("BEGIN")
+            for k, (sql, params, many, stream, _) in enumerate(work):
+                cursor = conn.cursor(name=f"bbc_{k}") if stream and not sqlite else conn.cursor()
+                # A row the recorded run wrote (verify's record of how far it got) is
+                # there now: that write is skipped, the rest goes on.
+                guard = not sqlite and sql.lstrip().upper().startswith(_WRITES)
+                if guard:
+                    conn.execute("SAVEPOINT bbc_replay")
+                try:
+                    (cursor.executemany if many else cursor.execute)(sql, params)
+                except _integrity_errors(sqlite):
+                    if guard:
+                        conn.execute("ROLLBACK TO SAVEPOINT bbc_replay")
+                    continue
+                if cursor.description is not None:
+                    while cursor.fetchmany(2000):  # every row, never all held at once
+                        pass
+                cursor.close()
+            times.append(clock() - started)
+        finally:
+            conn.rollback() if not sqlite else conn.execute("ROLLBACK")
+            conn.close()
+    return statistics.median(times)
 
 
 @dataclass
@@ -229,37 +267,15 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _search_sql(db: str, similar: str) -> tuple[str, str]:
-    from banbucheng.core import bigrams
-
-    results = []
-    for text in (SEARCH_TEXT, similar):
-        terms = sorted(set(bigrams.terms(text)))
-        if db == "sqlite":
-            q = " OR ".join(f'"{t}"' for t in terms)
-            results.append(
-                f"SELECT * FROM cases WHERE id IN (SELECT rowid FROM case_terms_fts WHERE "
-                f"case_terms_fts MATCH '{q}' ORDER BY bm25(case_terms_fts) LIMIT 10)"
-            )
-        else:
-            from banbucheng.knowledge.similar import _PG_VECTOR
-
-            q = " | ".join(f"''{t}''" for t in terms)
-            results.append(
-                f"SELECT * FROM cases WHERE id IN (SELECT case_id FROM case_terms WHERE "
-                f"{_PG_VECTOR} @@ CAST('{q}' AS tsquery) ORDER BY case_id DESC LIMIT 10)"
-            )
-    return results[0], results[1]
-
-
-def import_file(folder: Path) -> Path:
-    path = folder / "台账.csv"
+def import_file(folder: Path, k: int) -> Path:
+    """The k-th file of 20 rows: each run imports rows of its own, never a repeat."""
+    path = folder / f"台账{k}.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["姓名", "电话", "反映事项", "受理时间", "分类", "主办单位"])
         for i in range(20):
             writer.writerow(
-                [f"王{i}", f"1380000{i:04d}", f"第{i}件：不动产登记跑了三次还没办下来，要求说明",
+                [f"王{i}", f"138{k:03d}{i:05d}", f"第{k}-{i}件：不动产登记跑了三次还没办下来",
                  f"2026-11-2{i % 5} 10:{i:02d}", "应办未办", "不动产登记窗口"]
             )  # fmt: skip
     return path
@@ -277,9 +293,11 @@ def commands(folder: Path) -> list[tuple[str, list[str], tuple[int, ...]]]:
         ("daily-report", ["daily-report"], (0,)),
         ("report --month", ["report", "--month", MONTH], (0,)),
         ("export --dir", ["export", "--dir", str(folder / "out"), "--date", YESTERDAY], (0,)),
-        ("verify", ["verify"], (0, 5)),
+        # --full: every run, the recorded one too, checks the whole chain (a plain verify
+        # continues from where the last one stopped).
+        ("verify", ["verify", "--full"], (0, 5)),
         ("doctor", ["doctor"], (0, 5)),
-        ("import", ["import", str(import_file(folder))], (0,)),
+        ("import", ["import", "{import}"], (0,)),
         ("register", REGISTER, (0,)),
         ("close", ["close", "{open}", "--result", "已协调办结"], (0,)),
     ]
@@ -316,22 +334,47 @@ def case_at(url: str, case_id: int) -> tuple[str, str]:
     return number, matter
 
 
-def run_size(db: str, n: int, url: str, runs: int, floor: float) -> list[Result]:
+def run_size(
+    db: str,
+    n: int,
+    url: str,
+    runs: int,
+    floor: float,
+    only: list[str] | None = None,
+    in_run: bool = False,
+) -> list[Result]:
     folder = Path(tempfile.mkdtemp(prefix=f"bbc-scale-{db}-{n}-"))
     env = dict(os.environ, BBC_DB=url, BBC_NOW=NOW, BBC_OPERATOR="窗口甲", BBC_NO_PROMPT="1")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    closable = open_numbers(url, runs)
-    similar_number, similar_matter = case_at(url, n // 2)
-    queries = raw_queries(db, _search_sql(db, similar_matter))
+    closable = open_numbers(url, runs + 1)  # one more for the recorded run
+    similar_number, _ = case_at(url, n // 2)
     out = []
     try:
         for name, args, codes in commands(folder):
-            times = []
-            for r in range(runs):
+            if only is not None and name not in only:
+                continue
+
+            def argv(r: int, args: list[str] = args) -> list[str]:
                 fill = {"{open}": closable[r], "{similar}": similar_number}
-                argv = [sys.executable, "-m", "banbucheng", *[fill.get(a, a) for a in args]]
-                times.append(measure(argv, env, codes))
-            query = time_sql(url, queries[name], runs)
+                if "{import}" in args:
+                    fill["{import}"] = str(import_file(folder, r))
+                return ["-m", "banbucheng", *[fill.get(a, a) for a in args]]
+
+            writes = name in WRITERS
+            if in_run:  # the first timed run records (the gate: one process per command)
+                recorded = folder / "trace.pickle"
+                first = [sys.executable, "-c", TRACER, str(recorded), url, *argv(0)[2:]]
+                times = [measure(first, env, codes)]
+                times += [measure([sys.executable, *argv(r)], env, codes) for r in range(1, runs)]
+                statements = load_trace(recorded)
+            else:
+                if not writes:  # recorded first: it also warms the file cache for the runs
+                    statements = trace(argv(runs)[2:], env, codes, folder)
+                times = [measure([sys.executable, *argv(r)], env, codes) for r in range(runs)]
+                if writes:  # recorded after: the runs timed see the store as it was
+                    statements = trace(argv(runs)[2:], env, codes, folder)
+            # A writer's statements cannot run again (their rows exist): the time they took.
+            query = sum(s[-1] for s in statements) if writes else replay(url, statements, runs)
             wall = statistics.median(t.wall for t in times)
             cpu = statistics.median(t.cpu for t in times)
             out.append(
@@ -344,9 +387,12 @@ def run_size(db: str, n: int, url: str, runs: int, floor: float) -> list[Result]
                     floor=floor + query,
                     query=query,
                     time=cpu if db == "sqlite" else wall,
+                    extra={"statements": len(statements)},
                 )
             )
-            say(f"  {db} {n:>9,} {name:<15} {wall:7.2f} 秒（CPU {cpu:.2f}）")
+            say(f"  {db} {n:>9,} {name:<15} {wall:7.2f} 秒（CPU {cpu:.2f}；"
+                f"查询本身 {query:.3f}，{len(statements)} 条语句；"
+                f"峰值内存 {out[-1].rss_mb:.0f} MB）")  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return out
@@ -398,8 +444,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
     parser.add_argument("--runs", type=int, default=1, help="runs per command (median)")
     parser.add_argument("--gate", type=float, default=None, help="fail above this exponent")
+    parser.add_argument(
+        "--commands", default=None, help="only these, comma-separated (e.g. overdue,list --csv)"
+    )
     args = parser.parse_args(argv)
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
+    only = [c.strip() for c in args.commands.split(",")] if args.commands else None
+    if only and set(only) - set(ORDER):
+        parser.error(f"unknown commands: {', '.join(sorted(set(only) - set(ORDER)))}")
     startup_wall, startup_cpu = startup_floor(args.runs)
     failed = []
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
@@ -408,7 +460,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             for url, done in stores(db, n):
                 try:
-                    results += run_size(db, n, url, args.runs, startup)
+                    results += run_size(
+                        db, n, url, args.runs, startup, only, in_run=args.gate is not None
+                    )
                 finally:
                     done()
         exponents(results, startup, NOISE[db])
@@ -431,34 +485,59 @@ def stores(db: str, n: int) -> list[tuple[str, Callable[[], None]]]:
         pristine = sqlite_store(n)
         work = pristine.with_name(f"work-{os.getpid()}-{pristine.name}")
         shutil.copyfile(pristine, work)
-        return [(f"sqlite:///{work}", lambda: work.unlink(missing_ok=True))]
+
+        def remove() -> None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{work}{suffix}").unlink(missing_ok=True)
+
+        return [(f"sqlite:///{work}", remove)]
+    from pg_server import PgServer
+
+    kept = pg_store(n)
+    about = json.loads((kept / "server.json").read_text())
+    server = PgServer()
+    server.password = about["password"]
+    started = time.perf_counter()
+    server.start(data_from=kept / "data")
+    seconds = time.perf_counter() - started
+    say(f"  PostgreSQL 库 {n:,} 件已就绪（复制保留的数据目录）：{seconds:.0f} 秒")
+    return [(server.url(about["database"]), server.stop)]
+
+
+def pg_store(n: int) -> Path:
+    """The kept PostgreSQL cluster holding the store of n cases (built once, by bulk
+    insert), keyed by the server's major version as well: a data directory is only
+    good for the version that made it."""
     import bulkgen
     from pg_server import PgServer
 
-    server = _pg_server()
-    name = server.create_database()
-    url = server.url(name)
+    server = PgServer()
+    version = subprocess.run(
+        [str(server.bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    major = version.split()[-1].split(".")[0]
+    path = cache_dir() / f"pg{major}-{n}-v{GENERATOR}"
+    if (path / "data").exists():
+        return path
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir()
     started = time.perf_counter()
-    bulkgen.build(url, n)
-    say(f"已生成 PostgreSQL 数据库 {n:,} 件：{time.perf_counter() - started:.0f} 秒")
-    assert isinstance(server, PgServer)
-    return [(url, lambda: server.drop_database(name))]
-
-
-_SERVER: list[Any] = []
-
-
-def _pg_server() -> Any:
-    if not _SERVER:
-        import atexit
-
-        from pg_server import PgServer
-
-        server = PgServer()
-        server.start()
-        atexit.register(server.stop)
-        _SERVER.append(server)
-    return _SERVER[0]
+    server.start()
+    try:
+        name = server.create_database()
+        counts = bulkgen.build(server.url(name), n, log=lambda s: say(f"  …{s}"))
+        (path / "server.json").write_text(
+            json.dumps({"password": server.password, "database": name})
+        )
+        os.chmod(path / "server.json", 0o600)
+        server.keep(path / "building")
+    finally:
+        server.stop()
+    (path / "building").rename(path / "data")
+    seconds = time.perf_counter() - started
+    say(f"已生成 PostgreSQL 数据库 {n:,} 件（{counts['events']:,} 条事件，"
+        f"在办 {counts['open']:,}）：{seconds:.0f} 秒")  # fmt: skip
+    return path
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ dispatch, close, visit), sealed into the event chain in the order they happened,
 `bbc verify` passes; the similar-case index and the citizens' keys are built as the
 migrations would.
 
+On PostgreSQL every batch goes in by COPY (`_Copying`): a row at a time through
+psycopg's pipeline took about an hour for a million cases; COPY takes the server a
+fraction of that. The rows and values are the same either way.
+
 Memory stays bounded whatever the size: cases are made a day at a time, and events
 wait in a heap only until their moment has passed (a few days' worth), so a million
 cases never sit in Python at once. Works on SQLite and PostgreSQL (explicit ids, then
@@ -58,6 +62,59 @@ ACTOR = "窗口甲"
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+class _Copying:
+    """The connection, but a plain INSERT of many rows on PostgreSQL goes in by COPY, in
+    the same transaction: the schema's own bulk fills (index.rebuild, citizens,
+    totals) get it too. Values pass through each column's bind processing first, and
+    columns a row leaves out get their scalar defaults, as an INSERT would give them."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._copy = conn.dialect.name == "postgresql"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def execute(self, stmt: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.sql.dml import Insert
+
+        plain = (
+            type(stmt) is Insert
+            and stmt._post_values_clause is None  # not ON CONFLICT
+            and not stmt._returning
+            and stmt.select is None
+            and not stmt._values
+            and not stmt._multi_values
+        )
+        if not (self._copy and plain and isinstance(params, list) and len(params) > 1):
+            return self._conn.execute(stmt, params, *args, **kwargs)
+        self._copy_rows(stmt.table, params)
+        return None
+
+    def _copy_rows(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        dialect = self._conn.dialect
+        given = list(rows[0])
+        defaults = {
+            c.name: c.default.arg
+            for c in table.columns
+            if c.name not in given and c.default is not None and c.default.is_scalar
+        }
+        names = given + list(defaults)
+        processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
+        columns = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+        raw = self._conn.connection.driver_connection
+        tail = list(defaults.values())
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                values = [row[k] for k in given] + tail
+                copy.write_row(
+                    [v if f is None else f(v) for f, v in zip(processors, values, strict=True)]
+                )
 
 
 def _matters(n: int) -> Iterator[tuple[str, str, str, str | None]]:
@@ -141,7 +198,7 @@ def build(
     day_counters: dict[str, int] = {}
 
     with store.session(write=True) as session:
-        conn = session.connection()
+        conn = _Copying(session.connection())
 
         def flush(name: str, force: bool = False) -> None:
             rows = buffers[name]
@@ -388,8 +445,8 @@ def build(
                         f"(SELECT max(id) FROM {table}))"
                     )
                 )
-        index.rebuild(session)
-        totals.rebuild(session)  # the running totals, as a migration would count them
+        index.rebuild(conn)
+        totals.rebuild(conn)  # the running totals, as a migration would count them
     if conn.dialect.name == "postgresql":
         with store.engine.connect() as raw:
             raw.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")

@@ -113,28 +113,21 @@ class PgServer:
             raise RuntimeError(f"{tool} failed ({result.returncode}): {result.stderr.strip()}")
         return result
 
-    def start(self) -> None:
+    def start(self, *, data_from: Path | None = None) -> None:
+        """Start on a new cluster, or with `data_from` on a copy of a cluster kept by
+        `keep` (self.password must then be the one it was made with)."""
         # /tmp explicitly when root: the server's user must be able to reach the directory.
         self.base = Path(
             tempfile.mkdtemp(prefix="bbc-pg-", dir="/tmp" if self.user is not None else None)
         )
-        pwfile = self.base / "pwfile"
-        pwfile.write_text(self.password + "\n")
         if self.user is not None:
-            for path in (self.base, pwfile):
-                os.chown(path, self.user.pw_uid, self.user.pw_gid)
+            os.chown(self.base, self.user.pw_uid, self.user.pw_gid)
         data = self.base / "data"
-        self._cmd(
-            "initdb",
-            "-D", str(data),
-            "-U", SUPERUSER,
-            "--pwfile", str(pwfile),
-            "--auth", "scram-sha-256",
-            "--encoding", "UTF8",
-            "--locale", "C",  # byte-order collation, like SQLite's default
-            "--no-sync",
-        )  # fmt: skip
-        pwfile.unlink()
+        if data_from is not None:
+            # cp -a keeps the owner and modes the server insists on.
+            subprocess.run(["cp", "-a", str(data_from), str(data)], check=True)
+        else:
+            self._initdb(data)
         log = self.base / "server.log"
         for _ in range(START_ATTEMPTS):  # another process may grab the port first
             self.port = _free_port()
@@ -150,6 +143,33 @@ class PgServer:
                 return
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         raise RuntimeError(f"PostgreSQL did not start: {started.stderr.strip()}\n{tail}")
+
+    def _initdb(self, data: Path) -> None:
+        assert self.base is not None
+        pwfile = self.base / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        if self.user is not None:
+            os.chown(pwfile, self.user.pw_uid, self.user.pw_gid)
+        self._cmd(
+            "initdb",
+            "-D", str(data),
+            "-U", SUPERUSER,
+            "--pwfile", str(pwfile),
+            "--auth", "scram-sha-256",
+            "--encoding", "UTF8",
+            "--locale", "C",  # byte-order collation, like SQLite's default
+            "--no-sync",
+        )  # fmt: skip
+        pwfile.unlink()
+
+    def keep(self, target: Path) -> None:
+        """Stop the server cleanly and move its data directory to `target`, to start
+        copies of it later (`start(data_from=target)`); the rest is deleted."""
+        assert self.base is not None
+        data = self.base / "data"
+        self._cmd("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.move(str(data), str(target))
+        self.stop()
 
     def stop(self) -> None:
         if self.base is None:

@@ -312,9 +312,11 @@ def to_xlsx(doc: Document) -> bytes:
                         cell.alignment = wrap
             widths = []
             for column in section.columns:
-                shown = [_shown_width(column, r) for r in section.rows]
-                natural = max([display_width(column.header), *shown]) + 2
-                widths.append(column.width or min(60, natural))
+                if column.width:  # a set width: the cells need not be measured
+                    widths.append(column.width)
+                    continue
+                shown = max(_shown_width(column, r) for r in section.rows)
+                widths.append(min(60, max(display_width(column.header), shown) + 2))
             ws.auto_filter.ref = ws.dimensions
         for cell in ws[1]:
             cell.font = bold
@@ -396,8 +398,6 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def _save_reproducibly(wb: Any, as_of: datetime, *, creator: str) -> bytes:
-    import zipfile
-
     from openpyxl.writer.excel import ExcelWriter
 
     stamp = as_of.astimezone(UTC).replace(tzinfo=None, microsecond=0)
@@ -405,22 +405,32 @@ def _save_reproducibly(wb: Any, as_of: datetime, *, creator: str) -> bytes:
     wb.properties.modified = stamp
     wb.properties.creator = creator[:60]
     wb.properties.lastModifiedBy = None
-    first = io.BytesIO()
-    with zipfile.ZipFile(first, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).save()
-    # openpyxl stamps zip entries with the current time (and worksheets with a temp
-    # file's); copy every entry, in order, with a fixed time instead.
-    fixed = io.BytesIO()
-    with (
-        zipfile.ZipFile(first) as source,
-        zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+    out = io.BytesIO()
+    ExcelWriter(wb, _fixed_time_zip()(out, "w")).save()  # closes it
+    return out.getvalue()
+
+
+def _fixed_time_zip() -> Any:
+    """A zip whose every entry carries the fixed time and mode, as it is written.
+    openpyxl stamps entries with the current time (and worksheets with a temporary
+    file's); stamping them here, rather than copying a finished zip entry by entry,
+    compresses each part once. (A class made on first use: zipfile is imported only
+    by the XLSX writer.)"""
+    import zipfile
+
+    class FixedTimeZip(zipfile.ZipFile):
+        def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+            name = getattr(zinfo_or_arcname, "filename", zinfo_or_arcname)
+            entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
-            target.writestr(entry, source.read(info))
-    return fixed.getvalue()
+            super().writestr(entry, data.encode("utf-8") if isinstance(data, str) else data)
+
+        def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+            with open(filename, "rb") as handle:
+                self.writestr(arcname or os.path.basename(filename), handle.read())
+
+    return FixedTimeZip
 
 
 # ---------------------------------------------------------------- rendering and files
