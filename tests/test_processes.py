@@ -32,6 +32,35 @@ def test_cli_import_stays_light() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_a_command_that_reads_loads_only_what_it_uses() -> None:
+    """list, overdue and daily-report on the terminal: no export modules, no actions on
+    cases (no deadline is provisional), not the tables they never touch; and the
+    collector, paused while bbc imports, runs again once the store is open."""
+    out = run(
+        "register", "--name", "霍某", "--phone", "13712341111", "--matter", "两证名称不一致",
+        "--category", "应办未办", env={"BBC_NOW": "2021-04-01 10:30"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    unused = (
+        "banbucheng.schema.models_extra", "banbucheng.domain.lifecycle",
+        "banbucheng.reports.exports", "openpyxl", "rich.table",
+    )  # fmt: skip
+    code = (
+        "import atexit, gc, sys\n"
+        f"atexit.register(lambda: print(gc.isenabled(), sorted(m for m in {unused!r} "
+        "if m in sys.modules)))\n"
+        "from banbucheng.cli import run\n"
+        "run()\n"
+    )
+    env = dict(os.environ, BBC_NOW="2021-04-02 17:00")
+    for command in (["list"], ["overdue"], ["daily-report"]):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *command], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == "True []", command
+
+
 def test_installed_command_runs() -> None:
     if BBC is None and os.environ.get("CI"):
         pytest.fail("bbc is not installed in CI")

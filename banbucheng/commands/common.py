@@ -154,8 +154,10 @@ def open_store(*, create: str | None = None, announce: bool = True) -> Any:
         announce_key(store)
     if state.one_command:
         # The modules and tables imported by now live as long as the process: the
-        # collector need not walk them again while the command runs (see cli.run).
+        # collector need not walk them again while the command runs, and it runs
+        # again from here on, for what the command itself makes (see cli.run).
         gc.freeze()
+        gc.enable()
     return store
 
 
@@ -208,7 +210,7 @@ def session(
     from contextlib import ExitStack
 
     from banbucheng.core.clock import now
-    from banbucheng.domain import lifecycle, queries
+    from banbucheng.domain import queries
     from banbucheng.store import FILE
 
     store = open_store(create=create or (FILE if write else None), announce=announce)
@@ -219,14 +221,19 @@ def session(
             if doing is not None:
                 stack.enter_context(store.announce(doing))
             ctx = stack.enter_context(store.context(actor=who, now=moment, write=write))
-            if queries.any_provisional(ctx.session) and lifecycle.pending_recompute(ctx):
-                if write:
-                    refreshed = lifecycle.refresh_provisional(ctx)
-                else:
-                    stack.close()  # the read ends; the refresh is written on its own
-                    with store.context(actor=who, now=moment) as wctx:
-                        _refreshed_notice(lifecycle.refresh_provisional(wctx))
-                    ctx = stack.enter_context(store.context(actor=who, now=moment, write=False))
+            if queries.any_provisional(ctx.session):
+                # Imported only here (usually no deadline is provisional): a command that
+                # only reads does not load the actions.
+                from banbucheng.domain import lifecycle
+
+                if lifecycle.pending_recompute(ctx):
+                    if write:
+                        refreshed = lifecycle.refresh_provisional(ctx)
+                    else:
+                        stack.close()  # the read ends; the refresh is written on its own
+                        with store.context(actor=who, now=moment) as wctx:
+                            _refreshed_notice(lifecycle.refresh_provisional(wctx))
+                        ctx = stack.enter_context(store.context(actor=who, now=moment, write=False))
             yield ctx
         _refreshed_notice(refreshed)
         if announce:

@@ -144,14 +144,14 @@ def output_options(fn: F) -> F:
 
 def emit(doc: Document, out: Output) -> None:
     """Render a report in the chosen format: to the terminal, standard output or a file."""
-    from banbucheng.reports import exports
-
     fmt = out.format
     if fmt is None:
         from banbucheng.reports import render
 
         render.document(doc, source=store_label())
         return
+    from banbucheng.reports import exports  # only for a file format (openpyxl inside)
+
     data = exports.render(doc, fmt)
     target = out.xlsx if fmt == "xlsx" else out.output
     if target is None:

@@ -53,6 +53,7 @@ def upgrade(conn: Connection) -> list[str]:
 
     from banbucheng.schema import models, totals  # noqa: F401  (registers the tables)
 
+    models.define_all()
     applied = _applied(conn)
     if not inspect(conn).has_table("cases"):
         from banbucheng.schema.personal import establish
@@ -87,11 +88,12 @@ def stamp() -> int:
     the full check (is_current) and, if that finds work, an upgrade."""
     import zlib
 
-    from sqlmodel import SQLModel
+    from banbucheng.schema import models, totals
 
-    from banbucheng.schema import models, totals  # noqa: F401  (registers the tables)
-
-    names = [name for name, _ in MIGRATIONS] + sorted(SQLModel.metadata.tables)
+    # The tables' names as listed, not as defined so far (models_extra.py's are defined
+    # only when used): the same number in every process.
+    tables = [*models.TABLE_NAMES, totals.running_totals.name]
+    names = [name for name, _ in MIGRATIONS] + sorted(tables)
     return zlib.crc32("\n".join(names).encode()) & 0x7FFFFFFF
 
 
@@ -124,6 +126,7 @@ def is_current(conn: Connection) -> bool:
 
     from banbucheng.schema import models, totals  # noqa: F401  (registers the tables)
 
+    models.define_all()
     names = set(inspect(conn).get_table_names())
     if "schema_migrations" not in names or not set(SQLModel.metadata.tables) <= names:
         return False

@@ -1,44 +1,18 @@
 """The stored tables. Times are stored as Beijing wall time (UTC+8 all year, no DST,
-so unambiguous) which lets SQL group by the Beijing day with a plain date()."""
+so unambiguous) which lets SQL group by the Beijing day with a plain date().
 
-from __future__ import annotations
+The annotations are evaluated as the classes are made (no `from __future__ import
+annotations`): pydantic and SQLAlchemy then read the types as they are instead of
+evaluating a string for every column, in every process that defines the tables."""
 
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import ConfigDict
-from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field
 
-from banbucheng.core.timeutil import BEIJING, to_beijing
-
-
-class BeijingDateTime(TypeDecorator):
-    """Aware datetimes in, aware Beijing datetimes out; naive Beijing time in the table."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        return to_beijing(value).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=BEIJING)
-
-
-class Table(SQLModel):
-    """The base of every stored table. Pydantic's validator and serializer for a table
-    are built only if something asks for them (defer_build): rows are read and written
-    through SQLAlchemy, so a command does not pay for building them at each start."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-def _when(**kw: object) -> object:
-    return Field(sa_type=BeijingDateTime, **kw)
+# BeijingDateTime: imported from here by the reports and schema/citizens.py.
+from banbucheng.schema.base import BeijingDateTime, Table, when  # noqa: F401
 
 
 class Unit(Table, table=True):
@@ -47,7 +21,7 @@ class Unit(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
     contact: str = ""
-    created_at: datetime = _when()
+    created_at: datetime = when()
 
 
 class Case(Table, table=True):
@@ -67,26 +41,26 @@ class Case(Table, table=True):
     matter: str = Field(sa_column=Column(Text, nullable=False))
     department: str = ""  # the department or window where the matter failed
     channel: str
-    received_at: datetime = _when(index=True)
-    registered_at: datetime = _when()
+    received_at: datetime = when(index=True)
+    registered_at: datetime = when()
     registered_by: str
     category: str | None = Field(default=None, index=True)
     subtype: str | None = None
     unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)
-    dispatched_at: datetime | None = _when(default=None)
+    dispatched_at: datetime | None = when(default=None)
     # The deadline's rule, kept so it can be recomputed when the calendar improves:
     # clock_start + limit_days + extension_days working days, unless due_fixed is set.
-    clock_start: datetime = _when()
+    clock_start: datetime = when()
     limit_days: int | None = None
     extension_days: int = 0
     due_fixed: date | None = None
     due_date: date | None = Field(default=None, index=True)
-    due_at: datetime | None = _when(default=None, index=True)
+    due_at: datetime | None = when(default=None, index=True)
     provisional: bool = Field(default=False, index=True)
-    unit_due_at: datetime | None = _when(default=None)
-    escalated_at: datetime | None = _when(default=None)
-    referred_at: datetime | None = _when(default=None)
-    closed_at: datetime | None = _when(default=None, index=True)
+    unit_due_at: datetime | None = when(default=None)
+    escalated_at: datetime | None = when(default=None)
+    referred_at: datetime | None = when(default=None)
+    closed_at: datetime | None = when(default=None, index=True)
     outcome: str | None = None
     result: str | None = Field(default=None, sa_column=Column(Text))
     mechanism: str | None = Field(default=None, sa_column=Column(Text))
@@ -96,7 +70,7 @@ class Case(Table, table=True):
     # calendar (domain/recompute.py); other closed cases keep the one they were judged by.
     closed_provisional: bool = Field(default=False, index=True)
     satisfaction: str | None = None
-    visited_at: datetime | None = _when(default=None)
+    visited_at: datetime | None = when(default=None)
     reopen_count: int = 0
     # The earlier case of the same citizen about a similar matter (repeats.py).
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
@@ -135,7 +109,7 @@ class Event(Table, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id")
-    at: datetime = _when(index=True)
+    at: datetime = when(index=True)
     actor: str
     action: str = Field(index=True)
     # JSON: {"before": {...}, "after": {...}, "text": "..."}; personal data only masked.
@@ -147,38 +121,6 @@ class Event(Table, table=True):
     hash: str | None = None
     # With a seal key outside the store: HMAC-SHA256 over the hash (chain.event_mac).
     mac: str | None = None
-
-
-class Setting(Table, table=True):
-    __tablename__ = "settings"
-
-    key: str = Field(primary_key=True)
-    value: str
-
-
-class CalendarDay(Table, table=True):
-    """A day the center entered itself from a State Council notice; wins over the package."""
-
-    __tablename__ = "calendar_days"
-
-    day: date = Field(primary_key=True)
-    workday: bool
-    name: str = ""
-    source: str
-    entered_by: str
-    entered_at: datetime = _when()
-
-
-class CalendarYear(Table, table=True):
-    """A year whose State Council notice the center declared completely entered: its
-    deadlines are final, not estimates (domain/calendar.py)."""
-
-    __tablename__ = "calendar_years"
-
-    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    source: str
-    covered_by: str
-    covered_at: datetime = _when()
 
 
 class Counter(Table, table=True):
@@ -199,20 +141,6 @@ class ChainHead(Table, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = ""
-
-
-class ChainVerified(Table, table=True):
-    """How far `bbc verify` last found the chain intact (one row): the next run checks
-    from here on unless asked for a full run (integrity.py). With a seal key its
-    `mac` binds the position and hash, so it cannot be moved without the key."""
-
-    __tablename__ = "chain_verified"
-
-    id: int = Field(default=1, primary_key=True)
-    seq: int = 0
-    hash: str = ""
-    at: datetime = _when()
-    mac: str | None = None
 
 
 class CaseChain(Table, table=True):
@@ -242,9 +170,9 @@ class Mechanism(Table, table=True):
     decider: str = ""
     issued: str = ""
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    created_at: datetime = _when()
+    created_at: datetime = when()
     created_by: str
-    updated_at: datetime | None = _when(default=None)
+    updated_at: datetime | None = when(default=None)
     updated_by: str | None = None
 
 
@@ -257,27 +185,8 @@ class MechanismCase(Table, table=True):
     case_id: int = Field(foreign_key="cases.id", primary_key=True)
     mechanism_id: int = Field(foreign_key="mechanisms.id", index=True)
     role: str
-    linked_at: datetime = _when(index=True)
+    linked_at: datetime = when(index=True)
     linked_by: str
-
-
-class ReplyTemplate(Table, table=True):
-    """A 答复口径: the reply given to citizens whose matter cannot be done."""
-
-    __tablename__ = "reply_templates"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True, index=True)
-    body: str = Field(sa_column=Column(Text, nullable=False))
-    # What the 告知书 cites and offers for such matters (issue 11): the legal or policy
-    # basis and what the citizen can do instead.
-    basis: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    alternative: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    mechanism_id: int | None = Field(default=None, foreign_key="mechanisms.id", index=True)
-    created_at: datetime = _when()
-    created_by: str
-    updated_at: datetime | None = _when(default=None)
-    updated_by: str | None = None
 
 
 class CaseTerms(Table, table=True):
@@ -292,15 +201,6 @@ class CaseTerms(Table, table=True):
     )
     main: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     extra: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-
-
-class SearchTerm(Table, table=True):
-    """How many indexed cases hold each term (for IDF weights); `#docs` counts them all."""
-
-    __tablename__ = "search_terms"
-
-    term: str = Field(primary_key=True)
-    df: int = 0
 
 
 class CitizenKey(Table, table=True):
@@ -344,3 +244,36 @@ def _search_index() -> None:
 
 
 _search_index()
+
+
+# ---------------------------------------------------------------- the other tables
+
+# Every table's name, for the schema's stamp (migrations.stamp), which each process
+# reads as it opens the store: known without defining the tables of models_extra.py.
+TABLE_NAMES = (
+    "units", "cases", "store_info", "case_helpers", "events", "counters", "chain_head",
+    "case_chain", "mechanisms", "mechanism_cases", "case_terms", "citizen_keys",
+    "settings", "calendar_days", "calendar_years", "chain_verified", "reply_templates",
+    "search_terms",
+)  # fmt: skip
+
+_EXTRA = frozenset(
+    ("Setting", "CalendarDay", "CalendarYear", "ChainVerified", "ReplyTemplate", "SearchTerm")
+)
+
+
+def __getattr__(name: str) -> Any:
+    """`from banbucheng.schema.models import Setting` and the like: the tables of
+    models_extra.py, defined when first asked for (see there)."""
+    if name in _EXTRA:
+        from banbucheng.schema import models_extra
+
+        value = getattr(models_extra, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def define_all() -> None:
+    """Every table in SQLModel.metadata: before creating, upgrading or checking a store."""
+    from banbucheng.schema import models_extra  # noqa: F401  (defines its tables)

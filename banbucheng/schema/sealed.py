@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import date, datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from banbucheng.core.labels import TRACKED, snap
@@ -159,8 +160,25 @@ def canonical(values: Iterable[Any], unit: Any, helpers: Iterable[Any], repeat_o
     return out
 
 
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")) gives the same text, but
+# makes an encoder for every call; this one is made once (the C encoder json.dumps
+# itself uses, when the interpreter has it).
+_ENCODE: Any = None
+if c_make_encoder is not None:
+    _ENCODE = c_make_encoder(
+        None, _no_default, encode_basestring, None, ":", ",", False, False, True
+    )
+
+
 def digest(state: list) -> str:
-    text = json.dumps([FORMAT, *state], ensure_ascii=False, separators=(",", ":"))
+    if _ENCODE is not None:
+        text = "".join(_ENCODE([FORMAT, *state], 0))
+    else:
+        text = json.dumps([FORMAT, *state], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
 
 

@@ -4,15 +4,21 @@ Three passes, none of which holds a list of all events or cases in Python:
 
 1. The chain, streamed in order of `seq` through a plain cursor (a server-side one on
    PostgreSQL), in batches: each event's hash recomputed from its fields read as
-   bytes (chain.digest_bytes), its link to the one before, gaps and duplicates, its
-   keyed MAC when a seal key is given. Incremental runs start after the position the
-   last clean run recorded (chain_verified), once that event is found unchanged.
+   bytes (the bytes chain.digest_bytes hashes), its link to the one before, gaps and
+   duplicates, its keyed MAC when a seal key is given. A batch is checked at once, one
+   C-level pass per step (_Walker._clean); a batch with anything unusual is walked
+   again event by event (_Walker._row), which names each finding. Incremental runs
+   start after the position the last clean run recorded (chain_verified), once that
+   event is found unchanged.
 2. The anchors, as set comparisons in SQL: per case, the number of events and the
    last one against case_chain; cases without an anchor.
-3. The rows, streamed with their lead unit, helpers, repeated case and the detail of
-   their last event joined in SQL: the digest of each row against the one the last
-   event recorded (schema/sealed.py). Only a case that disagrees has its events
-   replayed, to name the fields.
+3. The cases, streamed once with their lead unit, helpers, repeated case and the
+   detail of their last event joined in SQL: the digest of each row against the one
+   the last event recorded (schema/sealed.py), and with the store's keys the personal
+   data, which the digest does not cover (trust/personal.py). Only a case that
+   disagrees has its events replayed, to name the fields. On a large store a helper
+   process takes the cases with the lower ids while this one walks the chain
+   (_Helper, _check_cases_split).
 
 Store-level events (calendar, settings, units) are few: they are read apart, by the
 index on (case_id, seq), folded, and compared with the tables (integrity.py).
@@ -22,14 +28,18 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from sqlmodel import Session
 
 from banbucheng.schema import history, sealed
-from banbucheng.schema.chain import GENESIS, digest_bytes, event_mac, stored_at
+from banbucheng.schema.chain import (
+    GENESIS,
+)
 from banbucheng.trust.findings import (  # noqa: F401  (the public names of verify)
     Problem,
+    Problems,
     Report,
     _check_store_state,
     _iso,
@@ -38,7 +48,7 @@ from banbucheng.trust.findings import (  # noqa: F401  (the public names of veri
     anchor_text,
     parse_anchor,
 )
-from banbucheng.trust.personal import check_personal
+from banbucheng.trust.walk import as_text, walk
 
 BATCH = 5000
 VERIFIED_FORMAT = b"bbc-verified-1:"
@@ -58,17 +68,37 @@ class _Sql:
         return f"convert_to({column}, 'UTF8')" if self.postgres else f"CAST({column} AS BLOB)"
 
     def at(self, column: str) -> str:
-        if self.postgres:
-            return f"convert_to(to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), 'UTF8')"
+        if self.postgres:  # as SQLite keeps it, so the walk's usual path takes it
+            return f"convert_to(to_char({column}, 'YYYY-MM-DD HH24:MI:SS.US'), 'UTF8')"
         return f"CAST({column} AS BLOB)"
+
+    def sealed(self, column: str, kind: str) -> str:
+        """A sealed column of `cases` (schema/sealed.py), times and dates on PostgreSQL
+        as the text SQLite keeps: the form sealed.canonical takes without a call."""
+        if self.postgres and kind == "time":
+            return f"to_char({column}, 'YYYY-MM-DD HH24:MI:SS.US')"
+        if self.postgres and kind == "date":
+            return f"to_char({column}, 'YYYY-MM-DD')"
+        return column
 
     def names(self, column: str) -> str:
         if self.postgres:
             return f"string_agg({column}, chr(31))"
         return f"group_concat({column}, char(31))"
 
-    def stream(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        """Rows in batches, never all at once."""
+    def url(self) -> str | None:
+        """The store's URL, for a helper process to open it too (None: in memory)."""
+        url = self.conn.engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
+        return url.render_as_string(hide_password=False)
+
+    @property
+    def empty(self) -> str:
+        return "''::bytea" if self.postgres else "x''"
+
+    def batches(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[list[Any]]:
+        """Rows a batch at a time, never all at once."""
         named = {"name": "bbc_verify"} if self.postgres else {}  # server-side on PostgreSQL
         cursor = self.dbapi.cursor(**named)
         try:
@@ -77,7 +107,20 @@ class _Sql:
                 rows = cursor.fetchmany(BATCH)
                 if not rows:
                     break
-                yield from rows
+                yield rows
+        finally:
+            cursor.close()
+
+    def stream(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Any]:
+        """Rows one by one, read in batches."""
+        for rows in self.batches(sql, params):
+            yield from rows
+
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
         finally:
             cursor.close()
 
@@ -88,19 +131,6 @@ class _Sql:
             return cursor.fetchone()
         finally:
             cursor.close()
-
-
-def _at(value: Any) -> bytes:
-    """An event's time as the canonical text of its hash (chain._at_text)."""
-    if isinstance(value, bytes) and len(value) == 26 and value[10] == 32:
-        return value[:10] + b"T" + value[11:]
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    return stored_at(value)[1].encode("utf-8", "surrogatepass")
-
-
-def _str(value: Any) -> Any:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def verified_mac(key: bytes, seq: int, hash_: str) -> str:
@@ -125,9 +155,7 @@ def verify(
 
     report = Report()
     try:
-        _run(session, report, anchor=anchor, key=key, full=full)
-        for number, text in check_personal(session, keyring):
-            report.problems.append(Problem("personal", text, case=number))
+        _run(session, report, anchor=anchor, key=key, full=full, keyring=keyring)
     except (ValueError, TypeError, OverflowError, StatementError, DBAPIError) as exc:
         if isinstance(exc, DBAPIError) and not _is_data_error(exc):
             raise
@@ -148,6 +176,7 @@ def _run(
     anchor: tuple[int, str] | None,
     key: bytes | None,
     full: bool,
+    keyring: Any,
 ) -> None:
     sql = _Sql(session)
     m = sql.mark
@@ -160,7 +189,13 @@ def _run(
     if full:
         start, prev_hash = 0, GENESIS
     report.checked_from = start
-    anchored = _walk(sql, report, start, prev_hash, key, first_mac, anchor)
+    helper = _Helper.start(sql, report, keyring, report.events - start)
+    try:
+        anchored = walk(sql, report, start, prev_hash, key, first_mac, anchor)
+    except BaseException:
+        if helper is not None:
+            helper.stop()
+        raise
     if key and first_mac is None and report.events:
         report.problems.append(
             Problem(
@@ -170,7 +205,8 @@ def _run(
             )
         )
     _check_anchors(sql, report)
-    _check_rows(sql, report)
+    personal = Problems()
+    _check_cases_split(sql, report, keyring, personal, helper)
     _check_store(sql, session, report)
     if anchor is not None:
         seq, wanted = anchor
@@ -186,6 +222,9 @@ def _run(
             report.problems.append(
                 Problem("anchor", f"与锚点不符：第 {seq} 条事件的校验值已不同，此前的历史被改写")
             )
+    for problem in personal:  # after the rest, as ever
+        report.problems.append(problem)
+    report.problems.more += personal.more
 
 
 def _resume(sql: _Sql, report: Report, key: bytes | None) -> tuple[int, str]:
@@ -218,133 +257,6 @@ def _resume(sql: _Sql, report: Report, key: bytes | None) -> tuple[int, str]:
     if present != seq:
         return 0, GENESIS  # events were deleted or added before it: the walk names them
     return seq, hash_
-
-
-def _walk(
-    sql: _Sql,
-    report: Report,
-    start: int,
-    prev_hash: str,
-    key: bytes | None,
-    first_mac: int | None,
-    anchor: tuple[int, str] | None,
-) -> str | None:
-    """Pass 1 (module docstring). Returns the hash at the anchor's position, if walked."""
-    b, m = sql.blob, sql.mark
-    query = (
-        f"SELECT e.id, e.case_id, e.seq, {b('e.prev_hash')}, e.hash, e.mac, {sql.at('e.at')}, "
-        f"{b('e.actor')}, {b('e.action')}, {b('e.detail')}, {b('c.number')} "
-        f"FROM events e LEFT JOIN cases c ON c.id = e.case_id "
-        f"WHERE e.seq > {m} ORDER BY e.seq"
-    )
-    expected, prev_id, anchored = start + 1, 0, None
-    prev = prev_hash.encode("ascii", "replace")
-    mac_from = first_mac if (key and first_mac is not None) else None
-    anchor_seq = anchor[0] if anchor else None
-    problems = report.problems
-    walked = 0
-
-    def problem(kind: str, message: str, row: Any, number: Any) -> None:
-        problems.append(
-            Problem(
-                kind,
-                message,
-                case=_str(number) or None,
-                event=row[0],
-                seq=row[2],
-                action=_str(row[8]),
-                at=_iso(stored_at(_str(row[6]).replace("T", " "))[0]),
-            )
-        )
-
-    for row in sql.stream(query, (start,)):
-        walked += 1
-        event_id, case_id, seq, prev_b, hash_, mac, at_b, actor, action, detail, number = row
-        if number is None and case_id is None:
-            number = b""  # a store-level event (schema/history.py)
-        if (
-            seq == expected
-            and prev_b == prev
-            and event_id > prev_id
-            and number is not None
-            and type(detail) is bytes
-            and type(at_b) is bytes
-            and len(at_b) == 26
-            and at_b[10] == 32
-        ):  # the usual event, checked without detours
-            at_b = at_b[:10] + b"T" + at_b[11:]
-            if digest_bytes(seq, number, at_b, actor, action, detail, prev_b) != hash_:
-                problem("edited", "内容与校验值不符：事件被修改（或案件编号被改）", row, number)
-        elif not isinstance(seq, int):
-            problem("edited", "链上位置被改为无效的值：事件被修改", row, number)
-            continue
-        else:
-            _odd(problem, row, number, expected, prev, prev_id)
-        if mac_from is not None and seq >= mac_from:
-            if mac is None:
-                problem(
-                    "unsealed", "缺少密钥封印：封印被去除，或事件是绕过本工具写入的", row, number
-                )
-            elif not hmac.compare_digest(str(mac), event_mac(key, str(hash_))):  # type: ignore[arg-type]
-                problem(
-                    "mac", "密钥封印不符：事件或此前的历史被改写（或用了别的密钥）", row, number
-                )
-        if seq == anchor_seq:
-            anchored = hash_ or ""
-        if type(hash_) is not str:
-            hash_ = repr(hash_)
-        expected, prev_id, prev = seq + 1, event_id, hash_.encode("utf-8", "replace")
-    report.walked = walked
-    last_seq = expected - 1
-    report.head_seq, report.head_hash = last_seq, prev.decode("utf-8", "replace")
-
-    for row in sql.stream(
-        f"SELECT e.id, e.case_id, e.seq, NULL, NULL, NULL, {sql.at('e.at')}, NULL, "
-        f"{b('e.action')}, NULL, {b('c.number')} FROM events e "
-        "LEFT JOIN cases c ON c.id = e.case_id WHERE e.seq IS NULL ORDER BY e.id"
-    ):
-        problem("inserted", "没有校验值：不是由本工具写入，是直接插入数据库的", row, row[10])
-
-    head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
-    head_seq, head_hash = (head[0], head[1]) if head else (0, GENESIS)
-    if head_seq > last_seq:
-        problems.append(
-            Problem(
-                "deleted", f"事件链末尾缺少{_span(last_seq + 1, head_seq)}事件：最后的事件被删除"
-            )
-        )
-    elif head_seq < last_seq:
-        problems.append(
-            Problem(
-                "inserted",
-                f"链头记录为第 {head_seq} 条，而链上有 {last_seq} 条：末尾有事件是插入的",
-            )
-        )
-    elif head_hash != report.head_hash:
-        problems.append(Problem("edited", "链头与最后一条事件不符：最后一条事件被替换"))
-    return anchored
-
-
-def _odd(problem: Any, row: Any, number: Any, expected: int, prev: bytes, prev_id: int) -> None:
-    """An event off the usual path: out of place, relinked, orphaned, or with values
-    of unusual form; each finding named."""
-    event_id, case_id, seq, prev_b, hash_, _, at_b, actor, action, detail, _ = row
-    if seq > expected:
-        problem("deleted", f"此前缺少链上{_span(expected, seq - 1)}事件：被删除", row, number)
-    elif seq < expected:
-        problem("inserted", f"与前一事件重复使用第 {seq} 条的位置：是插入的", row, number)
-    elif prev_b != prev:
-        problem(
-            "relinked", "与链上前一事件的链接不符：前一事件被替换，或此事件是插入的", row, number
-        )
-    if event_id <= prev_id:
-        problem("reordered", "事件编号的顺序与链上顺序不符：编号被改动", row, number)
-    if number is None:
-        problem("orphaned", f"所属案件（内部编号 {case_id}）不存在：案件记录被删除", row, number)
-        return
-    fields = [v if isinstance(v, bytes) else str(v).encode() for v in (actor, action, detail)]
-    if digest_bytes(seq, number, _at(at_b), *fields, prev_b or b"") != hash_:
-        problem("edited", "内容与校验值不符：事件被修改（或案件编号被改）", row, number)
 
 
 def _check_anchors(sql: _Sql, report: Report) -> None:
@@ -380,62 +292,242 @@ def _check_anchors(sql: _Sql, report: Report) -> None:
             message, where = "最后一条事件与记录不符：被替换", number
         kind = "case_deleted" if case_id is None else ("edited" if have == events else (
             "deleted" if have < events else "inserted"))  # fmt: skip
-        report.problems.append(Problem(kind, message, case=_str(where)))
+        report.problems.append(Problem(kind, message, case=as_text(where)))
     for (number,) in sql.stream(
         "SELECT c.number FROM cases c LEFT JOIN case_chain a ON a.case_id = c.id "
         "WHERE a.case_id IS NULL ORDER BY c.id"
     ):
         report.problems.append(
-            Problem("inserted", "不在事件链中：案件是直接插入数据库的", case=_str(number))
+            Problem("inserted", "不在事件链中：案件是直接插入数据库的", case=as_text(number))
         )
 
 
-def _check_rows(sql: _Sql, report: Report) -> None:
-    """Pass 3: every case row against the digest its last event recorded."""
-    from banbucheng.core.labels import FIELD_LABELS
+def _check_cases(
+    sql: _Sql,
+    report: Report,
+    keyring: Any,
+    personal: Problems,
+    ids: tuple[int, int | None] | None = None,
+) -> None:
+    """Pass 3, one stream over the cases: every row against the digest its last event
+    recorded and, with the key, its personal data (trust/personal.py; found problems
+    go to `personal`, reported after the rest, as they always were). The personal
+    fields are not in the digest (sealed.py), so their tokens must still be opened:
+    AES-GCM is what binds them to the case and the field."""
+    from banbucheng.schema.personal import FIELDS
 
-    columns = ", ".join(f"c.{name}" for name, _ in sealed.COLUMNS)
+    columns = ", ".join(sql.sealed(f"c.{name}", kind) for name, kind in sealed.COLUMNS)
+    private = "".join(f", c.{enc}, c.{mask}" for enc, mask, _ in FIELDS.values())
     query = (
         f"SELECT c.id, c.number, {columns}, u.name, "
         f"(SELECT {sql.names('h2.name')} FROM case_helpers h "
         "JOIN units h2 ON h2.id = h.unit_id WHERE h.case_id = c.id), r.number, "
         f"(SELECT {sql.blob('e.detail')} FROM events e WHERE e.case_id = c.id "
-        "AND e.seq IS NOT NULL ORDER BY e.seq DESC LIMIT 1) "
+        f"AND e.seq IS NOT NULL ORDER BY e.seq DESC LIMIT 1){private if keyring else ''} "
         "FROM cases c LEFT JOIN units u ON u.id = c.unit_id "
-        "LEFT JOIN cases r ON r.id = c.repeat_of_id ORDER BY c.id"
+        "LEFT JOIN cases r ON r.id = c.repeat_of_id"
     )
+    m = sql.mark
+    params: tuple[int, ...] = ()
+    if ids is not None:  # a share of them (_check_cases_split)
+        low, high = ids
+        query += f" WHERE c.id >= {m}" + (f" AND c.id <= {m}" if high is not None else "")
+        params = (low,) if high is None else (low, high)
+    query += " ORDER BY c.id"
     width = len(sealed.COLUMNS)
+    tail = 4 + width
     canonical, digest, recorded_digest = sealed.canonical, sealed.digest, sealed.recorded_digest
-    for row in sql.stream(query):
-        last = row[-1]
-        if last is None:
-            continue  # no event at all: reported as not in the chain
-        values = row[2 : 2 + width]
-        unit, names, repeat = row[2 + width : 5 + width]
-        helpers = names.split("\x1f") if isinstance(names, str) and names else []
-        if recorded_digest(last) == digest(canonical(values, unit, helpers, repeat)):
-            continue
-        shown = sealed.shown_state(values, unit, helpers, repeat)
-        recorded = sealed.replay(sealed.case_events(sql.conn, row[0]))
-        fields = sealed.differences(recorded, shown)
-        if not fields:
-            report.problems.append(
-                Problem(
-                    "state",
-                    "案件记录与事件链封存的状态不符（无法确定是哪一项）：案件记录被直接修改",
-                    case=_str(row[1]),
-                )
+    checker = found_keys = None
+    if keyring is not None:
+        from banbucheng.trust.personal import Checker
+
+        checker, found_keys = Checker(keyring), {}
+    for rows in sql.batches(query, params):
+        if checker is not None:
+            found_keys = {}
+            keys = f"SELECT key, case_id FROM citizen_keys WHERE case_id BETWEEN {m} AND {m}"
+            for key, case_id in sql.all(keys, (rows[0][0], rows[-1][0])):
+                found_keys.setdefault(case_id, set()).add(key)
+            found: list[tuple[str, str]] = []
+        for row in rows:
+            last = row[tail + 1]
+            values = row[2 : 2 + width]
+            if last is None:
+                pass  # no event at all: reported as not in the chain
+            else:
+                unit, names, repeat = row[2 + width : tail + 1]
+                helpers = names.split("\x1f") if isinstance(names, str) and names else ()
+                if recorded_digest(last) != digest(canonical(values, unit, helpers, repeat)):
+                    _name_fields(sql, report, row, values)
+            if checker is not None:
+                checker.case(row[1], row[tail + 2 :], found_keys.get(row[0], _NONE), found)
+        if checker is not None:
+            for number, text in found:
+                personal.append(Problem("personal", text, case=number))
+
+
+_NONE: frozenset[str] = frozenset()
+
+# Splitting the work between two processes (a helper process started by verify itself,
+# not a pool): the helper checks the cases with the lower ids while this process walks
+# the chain and then checks the rest; each share is about the same CPU time, by these
+# weights (CPU time measured per event walked and per case checked, with the key).
+PARALLEL_FROM = 150_000  # units of work below which one process does it all (a second
+# process costs its start-up, ~0.3 s here)
+CASE_WEIGHT = 4  # one case (row digest and personal data) costs about four events
+HELPER_START = 80_000  # the helper's start-up (its imports), in events
+_HELPER = (
+    "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
+    "from banbucheng.trust.integrity import _helper_main; _helper_main()"
+)
+
+
+class _Helper:
+    """The helper process and what it was given: the cases with ids in [low, high]."""
+
+    def __init__(self, process: Any, low: int, high: int, head: Any) -> None:
+        self.process, self.low, self.high, self.head = process, low, high, head
+
+    @classmethod
+    def start(cls, sql: _Sql, report: Report, keyring: Any, walk: int) -> _Helper | None:
+        import pickle
+        import subprocess
+        import sys
+
+        work = walk + CASE_WEIGHT * report.cases
+        url = sql.url()
+        if work < PARALLEL_FROM or url is None:
+            return None
+        low, high = sql.one("SELECT min(id), max(id) FROM cases")
+        if not (isinstance(low, int) and isinstance(high, int)):
+            return None
+        # The helper's share of the cases: half of all the work (less what its start-up
+        # costs), or all the cases.
+        share = min(1.0, (work - HELPER_START) / (2 * CASE_WEIGHT * report.cases))
+        cut = low + int((high - low + 1) * share) - 1
+        if cut < low:
+            return None
+        head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
+        process = subprocess.Popen(
+            [sys.executable, "-c", _HELPER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert process.stdin is not None
+            pickle.dump(list(sys.path), process.stdin)
+            pickle.dump((url, keyring, low, cut), process.stdin)
+            process.stdin.close()
+        except OSError:
+            process.kill()
+            process.wait()
+            return None
+        return cls(process, low, cut, tuple(head) if head else None)
+
+    def result(self) -> dict[str, Any] | None:
+        """What the helper found, or None if it could not finish."""
+        import pickle
+
+        try:
+            assert self.process.stdout is not None
+            found = pickle.load(self.process.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            found = None
+        self.stop()
+        return found if isinstance(found, dict) else None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _helper_main() -> None:
+    """The helper process: the cases in [low, high] in a transaction of its own; what
+    it found goes back pickled, with the chain head it saw (see _check_cases_split)."""
+    import pickle
+    import sys
+
+    from banbucheng.store import Store
+
+    url, keyring, low, high = pickle.load(sys.stdin.buffer)
+    found: dict[str, Any] = {"ok": False}
+    store = Store(url)
+    try:
+        with store.session(write=False) as session:
+            sql = _Sql(session)
+            head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
+            report, personal = Report(), Problems()
+            try:
+                _check_cases(sql, report, keyring, personal, (low, high))
+            except Exception:  # the parent process does them again, and reports
+                pass
+            else:
+                found = {
+                    "ok": True,
+                    "head": tuple(head) if head else None,
+                    "state": list(report.problems),
+                    "state_more": report.problems.more,
+                    "personal": list(personal),
+                    "personal_more": personal.more,
+                }
+    finally:
+        store.close()
+    pickle.dump(found, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
+def _check_cases_split(
+    sql: _Sql, report: Report, keyring: Any, personal: Problems, helper: _Helper | None
+) -> None:
+    """Pass 3, shared with the helper process when there is one. Its transaction began
+    a moment after this one: its findings count only if it saw the same chain head,
+    i.e. no event was written in between (every change the tool makes writes one);
+    otherwise this process checks its share too, as without a helper."""
+    found = helper.result() if helper is not None else None
+    if helper is None or found is None or not found["ok"] or found["head"] != helper.head:
+        _check_cases(sql, report, keyring, personal)
+        return
+    for problem in found["state"]:
+        report.problems.append(problem)
+    report.problems.more += found["state_more"]
+    for problem in found["personal"]:
+        personal.append(problem)
+    personal.more += found["personal_more"]
+    _check_cases(sql, report, keyring, personal, (helper.high + 1, None))
+
+
+def _name_fields(sql: _Sql, report: Report, row: Any, values: Any) -> None:
+    """A row whose digest differs: its events replayed, to name the fields."""
+    from banbucheng.core.labels import FIELD_LABELS
+
+    width = len(sealed.COLUMNS)
+    unit, names, repeat = row[2 + width : 5 + width]
+    helpers = names.split("\x1f") if isinstance(names, str) and names else []
+    shown = sealed.shown_state(values, unit, helpers, repeat)
+    recorded = sealed.replay(sealed.case_events(sql.conn, row[0]))
+    fields = sealed.differences(recorded, shown)
+    if not fields:
+        report.problems.append(
+            Problem(
+                "state",
+                "案件记录与事件链封存的状态不符（无法确定是哪一项）：案件记录被直接修改",
+                case=as_text(row[1]),
             )
-        for key in fields:
-            label = FIELD_LABELS.get(key, key)
-            report.problems.append(
-                Problem(
-                    "state",
-                    f"「{label}」为 {_shown(shown.get(key))}，时间线记录为 "
-                    f"{_shown(recorded.get(key))}：案件记录被直接修改",
-                    case=_str(row[1]),
-                )
+        )
+    for key in fields:
+        label = FIELD_LABELS.get(key, key)
+        report.problems.append(
+            Problem(
+                "state",
+                f"「{label}」为 {_shown(shown.get(key))}，时间线记录为 "
+                f"{_shown(recorded.get(key))}：案件记录被直接修改",
+                case=as_text(row[1]),
             )
+        )
 
 
 def _check_store(sql: _Sql, session: Session, report: Report) -> None:

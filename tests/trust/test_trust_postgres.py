@@ -76,6 +76,42 @@ def test_tampering_on_postgres_is_named(bbc: PgBbc, pg_url: str) -> None:
     assert "PostgreSQL" in checks["integrity"]["message"]
 
 
+def test_the_fast_paths_on_postgres_find_what_the_careful_ones_find(
+    bbc: PgBbc, pg_url: str, monkeypatch
+) -> None:
+    """As tests/trust/test_verify_split.py on SQLite: batches walked at once or event by
+    event, the cases shared with a helper process, the same findings."""
+    from banbucheng.trust import integrity
+
+    numbers = [_register(bbc, f"事项{i}") for i in range(4)]
+    for number in numbers:
+        bbc("note", number, "进展", now=NOW)
+    assert bbc.json("verify", "--full")["ok"]
+    with _connect(pg_url) as conn:
+        conn.execute("UPDATE events SET actor = '别人' WHERE id = 4")
+        conn.execute("UPDATE cases SET due_date = '2030-01-01' WHERE number = %s", (numbers[1],))
+        conn.execute("UPDATE cases SET phone_mask = '137****9999' WHERE number = %s", (numbers[3],))
+    plain = bbc.json("verify", "--full", code=5)
+    kinds = {(p["kind"], p["case"]) for p in plain["problems"]}
+    assert {("state", numbers[1]), ("personal", numbers[3])} <= kinds
+    monkeypatch.setattr(integrity, "BATCH", 2)
+    assert bbc.json("verify", "--full", code=5) == plain
+    monkeypatch.setattr(integrity, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(integrity, "HELPER_START", 0)
+    shares: list[int] = []
+    result = integrity._Helper.result
+
+    def seen(helper: integrity._Helper) -> dict | None:
+        found = result(helper)
+        assert found is not None and found["ok"] and found["head"] == helper.head
+        shares.append(helper.high)
+        return found
+
+    monkeypatch.setattr(integrity._Helper, "result", seen)
+    assert bbc.json("verify", "--full", code=5) == plain
+    assert shares  # the helper did its share
+
+
 def test_the_chain_step_upgrades_a_postgres_store(bbc: PgBbc, pg_url: str) -> None:
     """Turn a store back into what it was before m002 (no chain columns or anchors, the
     step not recorded), then let the upgrade seal its history."""

@@ -1,0 +1,156 @@
+"""`bbc verify`'s faster paths find exactly what the careful ones find: the chain
+checked a batch at a time (and event by event when a batch is not clean), the cases
+shared with a helper process, the MAC and the row digest computed their faster way
+(trust/integrity.py, schema/sealed.py)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from banbucheng.schema import sealed
+from banbucheng.schema.chain import event_mac
+from banbucheng.trust import integrity, walk
+
+BROKEN = 5
+
+
+def sql(db: Path, statement: str, *params: object) -> None:
+    con = sqlite3.connect(db)
+    try:
+        con.execute(statement, params)
+        con.commit()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def numbers(bbc, isolated: Path) -> list[str]:
+    """Seven cases in several states, and a store-level event between them."""
+    out = []
+    for i in range(7):
+        number = bbc(
+            "register", "--name", f"群众{i}", "--phone", f"1390000{i:04d}",
+            "--matter", f"第{i}件：营业执照变更办不下来", "--category", "应办未办",
+            now=f"2021-04-0{1 + i % 5} 09:3{i}",
+        ).stdout.strip()  # fmt: skip
+        out.append(number)
+        if i % 2:
+            bbc("dispatch", number, "--unit", "市场监管局", now=f"2021-04-0{1 + i % 5} 10:00")
+        if i == 3:
+            bbc("config", "set", "limit.hard", "10", now="2021-04-05 11:00")
+    bbc("close", out[1], "--result", "已办结", now="2021-04-08 11:00")
+    bbc("visit", out[1], "--satisfaction", "满意", now="2021-04-09 10:00")
+    assert bbc.json("verify", "--full")["ok"] is True
+    return out
+
+
+def _id(db: Path, number: str) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT id FROM cases WHERE number = ?", (number,)).fetchone()[0]
+    finally:
+        con.close()
+
+
+EDITS = [
+    "UPDATE cases SET matter = '别的事项' WHERE id = {a}",
+    "UPDATE cases SET limit_days = 15 WHERE id = {b}",
+    "UPDATE cases SET provisional = 1 WHERE id = {b}",
+    "UPDATE cases SET phone_mask = '139****9999' WHERE id = {a}",
+    "UPDATE cases SET citizen_enc = (SELECT citizen_enc FROM cases WHERE id = {b}) WHERE id = {a}",
+    "DELETE FROM citizen_keys WHERE case_id = {b}",
+    "UPDATE events SET detail = replace(detail, '09:3', '08:3') WHERE case_id = {a}",
+    "UPDATE events SET actor = '窗口乙' WHERE case_id = {b}",
+    "UPDATE events SET mac = NULL WHERE case_id = {a}",
+    "UPDATE events SET mac = 'x' WHERE case_id = {b}",
+    "UPDATE events SET hash = '0' WHERE seq = 5",
+    "DELETE FROM events WHERE seq = 4",
+    "UPDATE events SET at = '2021-04-05T11:00:00' WHERE case_id = {a}",
+    "UPDATE events SET detail = 7 WHERE seq = 6",
+    "INSERT INTO case_helpers VALUES ({a}, 1)",
+]
+
+
+def _report(bbc, *args: str) -> dict:
+    out = bbc("verify", "--json", "--full", *args, code=BROKEN)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_the_fast_paths_find_what_the_careful_ones_find(
+    bbc, isolated: Path, numbers: list[str], monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    a, b = _id(isolated, numbers[2]), _id(isolated, numbers[5])
+    sql(isolated, edit.format(a=a, b=b))
+    plain = _report(bbc)
+    assert plain["problems"]
+    # Every batch of the walk three events long: edits on and off batch edges, the
+    # clean batches taken at once, the others event by event.
+    monkeypatch.setattr(integrity, "BATCH", 3)
+    assert _report(bbc) == plain
+    # And the cases shared with a helper process, whatever the size of the store.
+    monkeypatch.setattr(integrity, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(integrity, "HELPER_START", 0)
+    assert _report(bbc) == plain
+    monkeypatch.setattr(integrity, "BATCH", 5000)
+    assert _report(bbc) == plain
+
+
+def test_the_helper_is_used_and_a_changed_head_means_checking_again(
+    bbc, isolated: Path, numbers: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper's findings count only if it saw the same chain head (no event was
+    written in between); otherwise this process checks its share itself."""
+    sql(isolated, "UPDATE cases SET matter = '改' WHERE id = ?", _id(isolated, numbers[0]))
+    sql(isolated, "UPDATE cases SET matter = '改' WHERE id = ?", _id(isolated, numbers[6]))
+    plain = _report(bbc)
+    monkeypatch.setattr(integrity, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(integrity, "HELPER_START", 0)
+    used: list[tuple[int, int]] = []
+    result = integrity._Helper.result
+
+    def seen(helper: integrity._Helper) -> dict | None:
+        found = result(helper)
+        assert found is not None and found["ok"]
+        used.append((helper.low, helper.high))
+        return found
+
+    monkeypatch.setattr(integrity._Helper, "result", seen)
+    assert _report(bbc) == plain
+    assert used and used[0][0] == 1 <= used[0][1] < _id(isolated, numbers[6])  # a real share
+
+    def moved(helper: integrity._Helper) -> dict | None:
+        found = seen(helper)
+        assert found is not None
+        return {**found, "head": (0, "moved"), "state": [], "personal": []}
+
+    monkeypatch.setattr(integrity._Helper, "result", moved)
+    assert _report(bbc) == plain
+
+
+def test_the_mac_from_precomputed_states_is_the_hmac() -> None:
+    for key in (b"k" * 32, b"", b"x" * 64, b"y" * 65, bytes(range(40))):
+        mac = walk._Mac(key)
+        for hash_ in ("0" * 64, "9f2c01ab33d4e5f6" * 4, "é"):
+            raw = hash_.encode("ascii", "replace")
+            assert mac(raw) == event_mac(key, hash_)
+            assert hmac.compare_digest(mac(raw), event_mac(key, raw))
+
+
+def test_the_row_digest_is_json_dumps_of_the_canonical_form() -> None:
+    import hashlib
+
+    states = [
+        ["closed", 'a"b\\c\n\x01\x7f\u2028', None, True, False, 0, 15, ["x", "李"], "?5.0"],
+        [None] * 33,
+        ["李海清" * 40, "", "\ud800"],
+    ]
+    for state in states:
+        text = json.dumps([sealed.FORMAT, *state], ensure_ascii=False, separators=(",", ":"))
+        wanted = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        assert sealed.digest(state) == wanted[: sealed.DIGEST_CHARS]
