@@ -54,7 +54,8 @@ _SYNONYM_RE = re.compile("|".join(sorted(map(re.escape, SYNONYMS), key=len, reve
 
 # Han ideographs (CJK unified, extension A, compatibility, extensions B and later).
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f〇"
-_RUN = re.compile(rf"[{_HAN}]+|[0-9a-z]+")
+# A run: its Han characters in the first group, or a Latin/digit word in the second.
+_RUNS = re.compile(rf"([{_HAN}]+)|([0-9a-z]+)")
 _HAN_RUN = re.compile(rf"[{_HAN}]+")
 # A run of this many digits is a phone, ID or account number: never put into the index.
 _LONG_NUMBER = re.compile(r"[0-9]{7,}")
@@ -62,8 +63,18 @@ _LONG_NUMBER = re.compile(r"[0-9]{7,}")
 MAX_QUERY_CHARS = 500
 
 
+# The full-width punctuation of nearly every typed matter (，（）：；？！ and the
+# ideographic space), each replaced by its compatibility decomposition (NFKD, one ASCII
+# character) before NFKC: the result is the same (the decomposed text is), and NFKC,
+# finding nothing left to change in most texts, returns at its quick check instead of
+# decomposing and recomposing the whole text.
+_WIDE = tuple((c, unicodedata.normalize("NFKD", c)) for c in "，（）：；？！\u3000")
+
+
 def normalize(text: str, *, fold: bool = True) -> str:
     """Full-width to half-width, lower case, equivalent words folded."""
+    for wide, narrow in _WIDE:
+        text = text.replace(wide, narrow)
     value = unicodedata.normalize("NFKC", text).lower()
     return _SYNONYM_RE.sub(lambda m: SYNONYMS[m.group(0)], value) if fold else value
 
@@ -73,14 +84,14 @@ def terms(text: str, *, fold: bool = True) -> list[str]:
     character where a run has only one, and Latin/digit words (years, 12345);
     long numbers are left out, so personal numbers never reach the index."""
     out: list[str] = []
-    for run in _RUN.findall(normalize(text, fold=fold)):
-        if _HAN_RUN.fullmatch(run):
-            if len(run) == 1:
-                out.append(run)
+    for han, word in _RUNS.findall(normalize(text, fold=fold)):
+        if han:
+            if len(han) == 1:
+                out.append(han)
             else:
-                out.extend(run[i : i + 2] for i in range(len(run) - 1))
-        elif not _LONG_NUMBER.search(run):
-            out.append(run)
+                out += [han[i : i + 2] for i in range(len(han) - 1)]
+        elif not _LONG_NUMBER.search(word):
+            out.append(word)
     return out
 
 

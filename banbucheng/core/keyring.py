@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
+import functools
 import hmac
 import json
 import os
@@ -33,6 +33,7 @@ import secrets
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from banbucheng.core.errors import BbcError, InvalidInput
 
@@ -72,26 +73,36 @@ class Keyring:
 
     # ------------------------------------------------------------ encryption
 
-    def encrypt(self, value: str, aad: str) -> str:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    @functools.cached_property
+    def _ciphers(self) -> dict[str, Any]:
+        """AES-GCM contexts by key id, made on first use and kept with the keyring (one
+        is reused for any number of values; `bbc import` encrypts tens of thousands)."""
+        return {}
 
+    def _cipher(self, key_id: str) -> Any:
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            cipher = self._ciphers[key_id] = AESGCM(self.data_keys[key_id])
+        return cipher
+
+    def encrypt(self, value: str, aad: str) -> str:
         nonce = secrets.token_bytes(12)
-        sealed = AESGCM(self.data_keys[self.current]).encrypt(
+        sealed = self._cipher(self.current).encrypt(
             nonce, value.encode("utf-8"), aad.encode("utf-8")
         )
         return f"{self.current}:{base64.b64encode(nonce + sealed).decode('ascii')}"
 
     def decrypt(self, token: str, aad: str) -> str:
         from cryptography.exceptions import InvalidTag
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         key_id, _, body = token.partition(":")
-        key = self.data_keys.get(key_id)
-        if key is None:
+        if key_id not in self.data_keys:
             raise DecryptFailed(f"密钥中没有加密这项个人信息所用的密钥 {key_id or '（空）'}")
         try:
             raw = base64.b64decode(body.encode("ascii"), validate=True)
-            clear = AESGCM(key).decrypt(raw[:12], raw[12:], aad.encode("utf-8"))
+            clear = self._cipher(key_id).decrypt(raw[:12], raw[12:], aad.encode("utf-8"))
         except (InvalidTag, ValueError, UnicodeError):
             raise DecryptFailed(
                 "个人信息无法解密：密文被改动、被换到别的案件或字段，或密钥不对"
@@ -105,7 +116,7 @@ class Keyring:
     def lookup(self, kind: str, value: str) -> str:
         """The keyed hash of a normalised value (32 hex characters, 128 bits)."""
         message = f"{kind}:{value}".encode()
-        return hmac.new(self.lookup_key, message, hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self.lookup_key, message, "sha256").hex()[:32]
 
     # ------------------------------------------------------------ keys
 

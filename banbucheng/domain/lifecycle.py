@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any, Protocol
 
 from sqlmodel import Session, select
@@ -24,6 +25,7 @@ from banbucheng.core.labels import (
     ROLES,
     SATISFACTION,
     STATUS_LABELS,
+    TRACKED,
     snap,
     tracked_state,
 )
@@ -142,25 +144,28 @@ def check_record(session: Session, case: Case) -> None:
 
 
 _json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # json.dumps, made once
+_tracked = attrgetter(*TRACKED)  # what tracked_state snaps, unsnapped: cheap to take
 
 
 def _record(
     ctx: Ctx,
     case: Case,
     action: str,
-    before: dict[str, Any],
+    before: tuple | dict[str, Any] | None,
     *,
     text: str = "",
     extra_before: dict[str, Any] | None = None,
     extra_after: dict[str, Any] | None = None,
 ) -> Event | None:
-    after = tracked_state(case)
-    changed = [k for k in after if before.get(k) != after[k]]
-    detail = {
-        "before": {k: before.get(k) for k in changed} | (extra_before or {}),
-        "after": {k: after[k] for k in changed} | (extra_after or {}),
-        "text": text,
-    }
+    was: dict[str, Any] = {}  # before: _tracked(case) or tracked_state(case); None if
+    now: dict[str, Any] = {}  # the event is about something else (nothing tracked changes)
+    if before is not None:  # what tracked_state's dicts show, snapping only what differs
+        old = before if isinstance(before, tuple) else tuple(map(before.get, TRACKED))
+        for k, b, a in zip(TRACKED, old, _tracked(case), strict=True):
+            if b != a and snap(b) != snap(a):  # times a microsecond apart snap alike
+                was[k], now[k] = snap(b), snap(a)
+    extra_before, extra_after = extra_before or {}, extra_after or {}
+    detail = {"before": was | extra_before, "after": now | extra_after, "text": text}
     if ctx.batch is not None:  # bbc import: written with the batch (domain/batch.py)
         ctx.batch.event(case, at=ctx.now, actor=ctx.actor, action=action, detail=detail)
         return None
@@ -308,7 +313,7 @@ def register(
         registered_by=ctx.actor,
         clock_start=received,
     )
-    before = tracked_state(case)
+    before = _tracked(case)
     earlier = learning.registered(ctx, case)
     personal = masked(case)
     repeat = {"repeat_of": earlier.number} if earlier is not None else {}
@@ -345,7 +350,7 @@ def classify(ctx: Ctx, case: Case, *, category: str, subtype: str | None = None)
     check_allowed(case, "classify")
     if subtype and category != "unhandled":
         raise InvalidInput("子类（很难办、不作为/吃拿卡要）只用于「应办未办」")
-    before = tracked_state(case)
+    before = _tracked(case)
     case.category, case.subtype = category, subtype
     case.limit_days = ctx.policy.limit_for(category, subtype)
     case.extension_days, case.due_fixed = 0, None
@@ -367,7 +372,7 @@ def dispatch(
     """Send the case to a lead unit (and helpers). Returns notices about new units."""
     check_allowed(case, "dispatch")
     helpers = helpers or []
-    before = tracked_state(case)
+    before = _tracked(case)
     old_unit = unit_name(ctx.session, case.unit_id)
     old_helpers = helper_names(ctx, case)
     notices: list[str] = []
@@ -424,12 +429,12 @@ def _set_helpers(ctx: Ctx, case: Case, units: list[Unit]) -> None:
 
 def note(ctx: Ctx, case: Case, *, text: str) -> None:
     check_allowed(case, "note")
-    _record(ctx, case, "note", tracked_state(case), text=text)
+    _record(ctx, case, "note", None, text=text)
 
 
 def escalate(ctx: Ctx, case: Case, *, reason: str) -> None:
     check_allowed(case, "escalate")
-    before = tracked_state(case)
+    before = _tracked(case)
     if case.escalated_at is None:
         case.escalated_at = ctx.now
     _record(ctx, case, "escalate", before, text=reason)
@@ -442,7 +447,7 @@ def refer(ctx: Ctx, case: Case, *, reason: str) -> None:
             f"案件 {case.number} 不是「不作为/吃拿卡要」类，不能移交纪检组；"
             "如属此类，请先分类：bbc classify --subtype misconduct"
         )
-    before = tracked_state(case)
+    before = _tracked(case)
     if case.referred_at is None:
         case.referred_at = ctx.now
     _record(ctx, case, "refer", before, text=reason)
@@ -468,7 +473,7 @@ def extend(
             f"案件 {case.number} 已于 {case.due_at:%Y-%m-%d %H:%M} 到期，延期须在到期前申请；"
             "确需补办延期请加 --force（将记录在案）"
         )
-    before = tracked_state(case)
+    before = _tracked(case)
     if days is not None:
         if days < 1:
             raise InvalidInput("延长的工作日数应至少为1")
@@ -519,7 +524,7 @@ def close(
         result = learning.reply_text(ctx, case, kind, template, result)
     if not result.strip():
         raise InvalidInput("缺少办理结果（--result）")
-    before = tracked_state(case)
+    before = _tracked(case)
     case.outcome = kind
     case.result = result
     case.mechanism = learning.closing_mechanism(ctx, case, mechanism, template)
@@ -538,7 +543,7 @@ def visit(
     visited_at = at or ctx.now
     if visited_at > ctx.now or (case.closed_at and visited_at < case.closed_at):
         raise InvalidInput("回访时间应在办结之后、当前时间之前")
-    before = tracked_state(case)
+    before = _tracked(case)
     case.satisfaction, case.visited_at = satisfaction, visited_at
     _record(ctx, case, "visit", before, text=text)
 
@@ -549,7 +554,7 @@ def reopen(ctx: Ctx, case: Case, *, reason: str, days: int | None = None) -> Non
     if days is not None and days < 1:
         raise InvalidInput("办理时限应至少为1个工作日")
     assert case.category is not None
-    before = tracked_state(case)
+    before = _tracked(case)
     case.clock_start = ctx.now
     case.limit_days = days or ctx.policy.limit_for(case.category, case.subtype)
     case.extension_days, case.due_fixed, case.unit_due_at = 0, None, None
@@ -571,26 +576,21 @@ def record_reveal(ctx: Ctx, case: Case) -> None:
     fields = shown_fields(case)
     shown = "、".join(PERSONAL_FIELDS[f] for f in fields)
     text, after = f"查看了未遮盖的个人信息（{shown}）", {"revealed": fields}
-    _record(ctx, case, "reveal", tracked_state(case), text=text, extra_after=after)
+    _record(ctx, case, "reveal", None, text=text, extra_after=after)
 
 
 def record_import(ctx: Ctx, case: Case, *, source: str, row: int) -> None:
     """The provenance of an imported case: which file (name and digest) and which row."""
-    _record(ctx, case, "import", tracked_state(case), text=f"自文件 {source} 第 {row} 行导入")
+    _record(ctx, case, "import", None, text=f"自文件 {source} 第 {row} 行导入")
 
 
 def record_mechanism(ctx: Ctx, case: Case, *, mechanism_id: int, name: str, role: str) -> None:
     """A case tied to a mechanism other than by closing it (bbc mechanism add --case)."""
     text = f"关联长效机制 #{mechanism_id}「{name}」（{ROLES[role]}）"
-    _record(ctx, case, "mechanism", tracked_state(case), text=text, extra_after={"mechanism": name})
+    _record(ctx, case, "mechanism", None, text=text, extra_after={"mechanism": name})
 
 
 def record_print(ctx: Ctx, case: Case, *, kind: str, file: str, revealed: list[str]) -> None:
     """A handed-out document is on the record, with the fields it shows unmasked."""
-    _record(
-        ctx,
-        case,
-        "print",
-        tracked_state(case),
-        extra_after={"document": kind, "file": file, "revealed": revealed},
-    )
+    after = {"document": kind, "file": file, "revealed": revealed}
+    _record(ctx, case, "print", None, extra_after=after)

@@ -46,6 +46,27 @@ def metrics(action: str, detail: str) -> tuple[date, list[str]] | None:
         after = json.loads(detail).get("after", {})
     except (ValueError, AttributeError):
         return None
+    return _metrics(action, after)
+
+
+# A case event's detail as the lifecycle writes it (json.dumps with sort_keys and the
+# default separators) starts with its "after" member, the only one counted here.
+_AFTER = '{"after": '
+_decode_at = json.JSONDecoder().raw_decode
+
+
+def _written_metrics(action: str, detail: str) -> tuple[date, list[str]] | None:
+    """metrics() of an event this process has just written: only its "after" member is
+    parsed (the rest, before and text, is most of the JSON)."""
+    if detail.startswith(_AFTER):
+        try:
+            return _metrics(action, _decode_at(detail, len(_AFTER))[0])
+        except ValueError:
+            pass
+    return metrics(action, detail)
+
+
+def _metrics(action: str, after: Any) -> tuple[date, list[str]] | None:
     if not isinstance(after, dict):
         return None
     if action == "close":
@@ -66,10 +87,10 @@ def metrics(action: str, detail: str) -> tuple[date, list[str]] | None:
         return None
 
 
-def _tally(events: Iterable[tuple[str, str]]) -> Counter[tuple[date, str]]:
+def _tally(events: Iterable[tuple[str, str]], measure: Any = metrics) -> Counter[tuple[date, str]]:
     counts: Counter[tuple[date, str]] = Counter()
     for action, detail in events:
-        found = metrics(action, detail)
+        found = measure(action, detail)
         if found:
             day, names = found
             counts.update((day, name) for name in names)
@@ -98,7 +119,8 @@ def count(session: Any, events: Iterable[Event]) -> None:
 
 def count_rows(session: Any, rows: Iterable[dict[str, Any]]) -> None:
     """The same for events written by bulk insert (domain/batch.py), as row dicts."""
-    _add(session, _tally((r["action"], r["detail"]) for r in rows if r["action"] in COUNTED))
+    counted = ((r["action"], r["detail"]) for r in rows if r["action"] in COUNTED)
+    _add(session, _tally(counted, _written_metrics))
 
 
 def recount(session: Any) -> Counter[tuple[date, str]]:

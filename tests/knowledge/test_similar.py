@@ -75,6 +75,22 @@ def test_terms_are_bigrams_of_what_people_type() -> None:
     assert bigrams.term_set("营业执照名字不一样") >= {"名称", "不一", "一致"}
 
 
+def test_normalize_is_nfkc_whatever_follows_the_full_width_punctuation() -> None:
+    """normalize() replaces the commonest full-width punctuation before NFKC (a shortcut):
+    the text must come out as NFKC alone makes it, also where a combining mark, a
+    half-width voicing mark or another compatibility character follows."""
+    import random
+    import unicodedata
+
+    marks = ["\u0301", "\u0308", "\u3099", "\uff9e", "ｶ", "①", "㍻", "ﬁ", "Ａ", "\u3000"]
+    pool = [*"，（）：；？！社会保障卡年审名字a1 ", *marks, chr(0x20000)]
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randrange(1, 10)))
+        nfkc = unicodedata.normalize("NFKC", text).lower()
+        assert bigrams.normalize(text, fold=False) == nfkc, repr(text)
+
+
 def test_personal_numbers_never_reach_the_index() -> None:
     text = "本人电话13712341111，身份证33010219800101002X，要求补发"
     terms = bigrams.terms(text)

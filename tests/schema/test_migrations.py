@@ -22,6 +22,13 @@ def _columns(engine) -> dict[str, set[str]]:
     return {t: {c["name"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
 
 
+def _indexes(engine, table: str) -> set[tuple[str, tuple[str, ...], bool]]:
+    return {
+        (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+        for i in inspect(engine).get_indexes(table)
+    }
+
+
 def test_new_store_has_the_models_schema_and_every_step_recorded(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'new.sqlite3'}")
     cols = _columns(store.engine)
@@ -48,6 +55,12 @@ def test_release_0_1_0_store_upgrades_and_keeps_everything(tmp_path: Path, bbc) 
     cols = _columns(store.engine)
     for table in SQLModel.metadata.sorted_tables:
         assert cols[table.name] >= {c.name for c in table.columns}, table.name
+    # m009: the events are indexed as a new store's are (case_id only through case_seq).
+    new = Store(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    for table in ("events", "cases"):
+        assert _indexes(store.engine, table) == _indexes(new.engine, table), table
+    assert "ix_events_case_id" not in _indexes(store.engine, "events")
+    new.close()
     with store.engine.connect() as conn:
         assert schema_version(conn) == MIGRATIONS[-1][0]
     store.close()
