@@ -101,7 +101,9 @@ SHOWN = 50  # a long list's table shows 50 (`list` on a terminal: a screenful); 
 
 
 def more_note(hidden: int) -> str:
-    return f"另有 {hidden} 件未显示，用 --all 查看全部"
+    from banbucheng.core.labels import more_note as note  # the reports' tables say it too
+
+    return note(hidden)
 
 
 def write_chunks(chunks: Iterable[str]) -> None:

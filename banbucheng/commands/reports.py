@@ -170,6 +170,7 @@ def _provisional_notice(rows: list[dict[str, Any]]) -> None:
 
 
 UnitOpt = Annotated[str | None, typer.Option("--unit", help="只看某个主办单位")]
+AllOpt = Annotated[bool, typer.Option("--all", help="表格显示全部（默认只显示前 50 件）")]
 
 
 # ---------------------------------------------------------------- the daily roll-up
@@ -183,6 +184,9 @@ def daily_report(
         str | None,
         typer.Option("--pdf", metavar="FILE", help="写入一页 A4 的 PDF（供领导小组办公室存档）"),
     ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="案件表显示全部（默认每表只显示前 50 件）")
+    ] = False,
     *,
     out: Output,
 ) -> None:
@@ -193,6 +197,8 @@ def daily_report(
 
     过去的日期按当日24时统计，每次结果相同；今天则截至现在。
     --pdf 写出一页 A4：汇总、有超期案件的单位、超期案件（最多12件）与近30天趋势图。
+    终端上每个案件表只显示前 50 件，并说明另有多少件（汇总数字不受影响）；--all 显示全部。
+    --json、--csv、--md、--xlsx、--pdf 输出全部。
 
     例：bbc daily-report --date 2021-04-06 --xlsx 每日汇总.xlsx
     """
@@ -201,9 +207,13 @@ def daily_report(
 
     if pdf is not None and out.format is not None:
         raise InvalidInput("--pdf 不能与 --json、--csv、--md、--xlsx 同时使用")
+    # Only the terminal's tables are cut short; every file and format holds every case.
+    limit = None if show_all or pdf is not None or out.format is not None else SHOWN
     with session(write=False) as ctx:
         target = opt_date(day, "日期") or ctx.now.astimezone(BEIJING).date()
-        data = daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, ctx.now)
+        data = daily.daily_rollup(
+            ctx.session, ctx.policy, ctx.calendar, target, ctx.now, limit=limit
+        )
     doc = layouts.daily_document(data)
     if pdf is not None:
         from banbucheng.reports import exports, paper
@@ -212,7 +222,12 @@ def daily_report(
         notice(f"已写入 {pdf}")
     else:
         emit(doc, out)
-    _provisional_notice(data["open_cases"])
+    _daily_provisional_notice(data)
+
+
+def _daily_provisional_notice(data: dict[str, Any]) -> None:
+    # The figure, not the listed cases: the terminal lists only the first of them.
+    _provisional_notice([{"provisional": bool(data["provisional"])}])
 
 
 def print_daily_report(day: str | None) -> None:
@@ -222,15 +237,14 @@ def print_daily_report(day: str | None) -> None:
 
     with session(write=False) as ctx:
         target = opt_date(day, "日期") or ctx.now.astimezone(BEIJING).date()
-        data = daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, ctx.now)
+        data = daily.daily_rollup(
+            ctx.session, ctx.policy, ctx.calendar, target, ctx.now, limit=SHOWN
+        )
     render.document(layouts.daily_document(data))
-    _provisional_notice(data["open_cases"])
+    _daily_provisional_notice(data)
 
 
 # ---------------------------------------------------------------- 督办 lists
-
-
-AllOpt = Annotated[bool, typer.Option("--all", help="表格显示全部（默认只显示前 50 件）")]
 
 
 @app.command()
@@ -307,12 +321,15 @@ def due(
         ),
     ] = None,
     unit: UnitOpt = None,
+    show_all: AllOpt = False,
     *,
     out: Output,
 ) -> None:
     """即将到期的案件（督办）：尚未超期、N 个工作日内到期（0 = 今日到期）。
 
     按主办单位分组，最紧急的在前，附单位联系方式。
+    表格只显示最紧急的 50 件，并说明另有多少件；--all 显示全部。
+    --json、--csv、--md、--xlsx 输出全部。
 
     退出码：有超期案件为 4（另见 bbc overdue）；没有超期但有即将到期的为 5；都没有为 0。
 
@@ -320,15 +337,25 @@ def due(
     """
     from banbucheng.reports import layouts, supervision
 
+    limit = None if show_all or out.format is not None else SHOWN
     with session(write=False) as ctx:
         horizon = ctx.policy.due_soon_days if within is None else within
         rows, late = supervision.supervision(
-            ctx.session, ctx.calendar, ctx.now, within=horizon, unit=unit
+            ctx.session, ctx.calendar, ctx.now, within=horizon, unit=unit, limit=limit
         )
+        total = len(rows)
+        if limit is not None and total == limit:  # cut short: count them all in SQL
+            total = supervision.due_count(
+                ctx.session, ctx.calendar, ctx.now, within=horizon, unit=unit
+            )
         center = ctx.policy.center_name
         now = ctx.now
-    doc = layouts.supervision_document(rows, kind="due", now=now, within=horizon, center=center)
+    doc = layouts.supervision_document(
+        rows, kind="due", now=now, within=horizon, center=center, total=total
+    )
     emit(doc, out)
+    if total > len(rows):
+        notice(more_note(total - len(rows)))
     _provisional_notice(rows)
     if late:
         notice(f"另有 {late} 件案件已超期：bbc overdue" + (f" --unit {unit}" if unit else ""))

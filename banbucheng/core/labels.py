@@ -113,6 +113,11 @@ PERSONAL_FIELDS = {"citizen": "姓名", "phone": "电话", "id_number": "身份�
 ROLES = {"source": "由此形成", "served": "按机制办理"}  # a case's tie to a mechanism
 
 
+def more_note(hidden: int) -> str:
+    """Under a list cut short on the terminal: how many cases it leaves out."""
+    return f"另有 {hidden} 件未显示，用 --all 查看全部"
+
+
 _PLAIN = frozenset({type(None), str, int, bool, float})
 
 

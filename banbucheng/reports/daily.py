@@ -84,10 +84,20 @@ def _case_row(
 
 
 def daily_rollup(
-    session: Session, policy: Policy, calendar: WorkCalendar, day: date, now: datetime
+    session: Session,
+    policy: Policy,
+    calendar: WorkCalendar,
+    day: date,
+    now: datetime,
+    *,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """The day's roll-up as of the end of that day (or now, for today); the first
-    twelve keys are the original `daily-report --json` contract."""
+    twelve keys are the original `daily-report --json` contract.
+
+    `limit` (the terminal's view, never an export): each list of cases holds only its
+    first `limit` cases, read so from the database, and the extra key `hidden` says
+    how many each leaves out; the figures are the same either way."""
     check_not_future(day, now)
     start, end = day_start(day), day_start(day + timedelta(days=1))
     cut = cutoff(end, now)
@@ -158,6 +168,7 @@ def daily_rollup(
         .where(closed_today)
         .with_hint(e, BY_TIME, dialect_name="sqlite")
         .order_by(closed_at, state.c.number)
+        .limit(limit)
     ).all()
     closed_cases = [
         {
@@ -182,6 +193,7 @@ def daily_rollup(
         .join(Case, Case.id == e2.case_id)
         .where(col(e2.action).in_(("escalate", "refer")), e2.at >= start, e2.at < cut.before)
         .order_by(e2.at, e2.id)
+        .limit(limit)
     ).all()
     actions = [
         {
@@ -198,21 +210,37 @@ def daily_rollup(
     # The open cases (and today's new ones), listed with the state as of the cutoff.
     # `+ 0`: the few listed rows of the state drive the join, each case found by its
     # key; the temporary table has no statistics, so SQLite would rather scan every case.
-    listed = session.execute(
-        select(state, Case.citizen_mask, Case.matter, Unit.contact)
-        .join(Case, Case.id == state.c.id + 0)
-        .join(Unit, Unit.name == state.c.unit, isouter=True)
-        .where(or_(f.open, today))
-        .order_by(state.c.due_at.is_(None), state.c.due_at, state.c.number)
-    ).all()
-    rows = [
-        _case_row(r, r.citizen_mask, r.matter, r.contact or "", day, calendar, cut) for r in listed
-    ]
-    open_cases = [r for r in rows if not r["closed"]]
-    new_cases = sorted(
-        (r for r in rows if r["received_at"] >= iso_time(start)), key=lambda r: r["number"]
-    )
+    def listed(where: Any, *order: Any) -> list[dict[str, Any]]:
+        found = session.execute(
+            select(state, Case.citizen_mask, Case.matter, Unit.contact)
+            .join(Case, Case.id == state.c.id + 0)
+            .join(Unit, Unit.name == state.c.unit, isouter=True)
+            .where(where)
+            .order_by(*order)
+            .limit(limit)
+        ).all()
+        return [
+            _case_row(r, r.citizen_mask, r.matter, r.contact or "", day, calendar, cut)
+            for r in found
+        ]
 
+    by_due = (state.c.due_at.is_(None), state.c.due_at, state.c.number)
+    if limit is None:
+        rows = listed(or_(f.open, today), *by_due)
+        open_cases = [r for r in rows if not r["closed"]]
+        new_cases = sorted(
+            (r for r in rows if r["received_at"] >= iso_time(start)), key=lambda r: r["number"]
+        )
+        overdue_cases = [r for r in open_cases if r["overdue"]]
+        due_next_cases = [
+            r for r in open_cases if not r["overdue"] and r["due_date"] == next_day.isoformat()
+        ]
+    else:
+        # Each list's first `limit` cases, in the order the whole list has.
+        open_cases = listed(f.open, *by_due)
+        new_cases = listed(today, state.c.number)
+        overdue_cases = listed(f.overdue, *by_due)
+        due_next_cases = listed(due_next, *by_due)
     # Per unit: open and overdue at the cutoff, closed today.
     per_unit: dict[str | None, dict[str, int]] = {}
     for unit, o, d in session.execute(
@@ -250,7 +278,7 @@ def daily_rollup(
     ]
     by_unit.sort(key=lambda r: (r["unit"] is None, -r["overdue"], -r["open"], r["unit"] or ""))
 
-    return {
+    data: dict[str, Any] = {
         "date": day.isoformat(),
         "as_of": cut.as_of_iso,
         "registered": registered,
@@ -273,14 +301,27 @@ def daily_rollup(
         "new_cases": new_cases,
         "closed_cases": closed_cases,
         "open_cases": open_cases,
-        "overdue_cases": [r for r in open_cases if r["overdue"]],
-        "due_next_workday_cases": [
-            r for r in open_cases if not r["overdue"] and r["due_date"] == next_day.isoformat()
-        ],
+        "overdue_cases": overdue_cases,
+        "due_next_workday_cases": due_next_cases,
         "actions": actions,
         "running": running,
         "trend": trend(session, tl, calendar, day, cut),
     }
+    if limit is not None:
+        # How many each list leaves out: its figure, counted in SQL, less those listed.
+        figures = {
+            "new_cases": registered,
+            "closed_cases": closed_n,
+            "open_cases": open_n,
+            "overdue_cases": overdue_n,
+            "due_next_workday_cases": due_next_n,
+            "actions": sum(action_counts.values()),
+        }
+        data["hidden"] = {
+            key: max(0, n - len(data[key])) if len(data[key]) == limit else 0
+            for key, n in figures.items()
+        }
+    return data
 
 
 # ---------------------------------------------------------------- the trend

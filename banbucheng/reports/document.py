@@ -50,6 +50,7 @@ class Section:
     group_label: str | None = None  # key of a row field shown beside the group's name
     facts: bool = False
     note: str = ""  # shown under the title (e.g. how a figure is defined)
+    hidden: int = 0  # rows left out of `rows` (a terminal view); the terminal says so
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,19 @@ def daily_document(data: dict[str, Any]) -> Document:
             trend_rows,
         ),
     ]
+    # The terminal's view (daily_rollup with a limit) lists only the first cases of
+    # each list and says how many more there are.
+    hidden = data.get("hidden", {})
+    lists = {
+        "overdue": "overdue_cases",
+        "due_next": "due_next_workday_cases",
+        "open": "open_cases",
+        "new": "new_cases",
+        "closed": "closed_cases",
+        "actions": "actions",
+    }
+    for section in sections:
+        section.hidden = hidden.get(lists.get(section.key, ""), 0)
     first, last = data["trend"][0]["date"], data["trend"][-1]["date"]
     chart = Chart(
         title=f"近{TREND_DAYS}天新登记与办结（{first} 至 {last}）",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import islice, zip_longest
 from typing import Any
 
-from banbucheng.core.labels import OUTCOMES, SATISFACTION
+from banbucheng.core.labels import OUTCOMES, SATISFACTION, more_note
 from banbucheng.core.text import ellipsize, longest_word, width, wrap
 from banbucheng.core.timeutil import human
 from banbucheng.reports.document import Document, cell_text, chart_lines, groups
@@ -566,6 +566,8 @@ def document(doc: Document, *, source: str | None = None) -> None:
             cells = [[cell_text(c, r) for c in columns_] for r in rows]
             styles = ["red" if r.get("overdue") else None for r in rows]
             table(cols, cells, title=title, styles=styles)
+        if section.hidden:
+            say(more_note(section.hidden), "dim")
         if section.note:
             say(clean(section.note))
     for chart in doc.charts:

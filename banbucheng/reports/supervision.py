@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, func
 
 from banbucheng.core.errors import InvalidInput, NotFound
 from banbucheng.core.labels import OPEN_STATUSES
@@ -51,6 +51,36 @@ def overdue_rows(
     return rows(), late
 
 
+def _due_soon(calendar: WorkCalendar, now: datetime, within: int, unit_id: int | None) -> list[Any]:
+    """The conditions of the due-soon list: open, not yet overdue, due within `within`
+    working days."""
+    if within < 0:
+        raise InvalidInput("--within 应为0或正整数（工作日）")
+    until = calendar.add_workdays(now.astimezone(BEIJING).date(), within)
+    where = [
+        col(Case.status).in_(OPEN_STATUSES),
+        col(Case.due_at) >= now,
+        col(Case.due_date) <= until,
+    ]
+    if unit_id is not None:
+        where.append(Case.unit_id == unit_id)
+    return where
+
+
+def due_count(
+    session: Session,
+    calendar: WorkCalendar,
+    now: datetime,
+    *,
+    within: int,
+    unit: str | None = None,
+) -> int:
+    """How many cases the due-soon list (supervision with `within`) holds, counted by
+    the database: the terminal shows only the first of them."""
+    where = _due_soon(calendar, now, within, _unit_id(session, unit))
+    return session.execute(select(func.count()).select_from(Case).where(*where)).scalar_one()
+
+
 def supervision(
     session: Session,
     calendar: WorkCalendar,
@@ -64,7 +94,8 @@ def supervision(
     overdue that are due within `within` working days (0: today). Most urgent first,
     masked, with the lead unit's contact. Also returns how many cases are overdue
     (for the same unit filter), which the exit code reports. `limit`: only the first
-    so many overdue cases (the count is still of them all)."""
+    so many cases of the list (the overdue count is still of them all; due_count
+    counts a due-soon list)."""
     from banbucheng.domain.queries import overdue_cases, overdue_count
     from banbucheng.domain.views import case_dicts
 
@@ -75,20 +106,13 @@ def supervision(
         if limit is not None and late == limit:
             late = overdue_count(session, now, unit_id=unit_id)
     else:
-        if within < 0:
-            raise InvalidInput("--within 应为0或正整数（工作日）")
-        until = calendar.add_workdays(now.astimezone(BEIJING).date(), within)
         stmt = (
             select(Case)
-            .where(
-                col(Case.status).in_(OPEN_STATUSES),
-                col(Case.due_at) >= now,
-                col(Case.due_date) <= until,
-            )
+            .where(*_due_soon(calendar, now, within, unit_id))
             .order_by(col(Case.due_at), col(Case.number))
         )
-        if unit_id is not None:
-            stmt = stmt.where(Case.unit_id == unit_id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         cases = list(session.execute(stmt).scalars().all())
         late = overdue_count(session, now, unit_id=unit_id)  # counted, never loaded
     rows = case_dicts(session, cases, now=now, calendar=calendar)

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,110 @@ def test_a_long_list_needs_no_more_memory(small, large):
     for args in (("list", "--csv"), ("list", "--json"), ("list", "--all"), ("overdue", "--csv")):
         few, many = _peak_kb(small, *args), _peak_kb(large, *args)
         assert many < few * 1.15 + 4096, (args, few, many)
+
+
+def _case_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("BB")]
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """The daily roll-up's terminal text cut at its section titles: the lines of each."""
+    titles = ("超期案件", "下一工作日到期", "在办案件", "今日新登记", "今日办结", "今日上报与移交")
+    parts: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        named = next((t for t in titles if line.startswith(t)), None)
+        if named:
+            current = named
+            parts[current] = []
+        elif current is not None:
+            parts[current].append(line)
+    return parts
+
+
+def test_due_shows_fifty_and_gives_every_case_to_files(large):
+    store = large
+    every = json.loads(_bbc(store, "due", "--within", "5", "--json").stdout)
+    assert len(every) > 50  # enough to be cut short
+    table = _bbc(store, "due", "--within", "5")
+    assert table.returncode in (4, 5), table.stderr
+    assert f"（{len(every)} 件）" in table.stdout.splitlines()[0]  # the title counts them all
+    shown = _case_lines(table.stdout)
+    assert len(shown) == 50
+    assert {line.split()[0] for line in shown} == {r["number"] for r in every[:50]}
+    assert f"另有 {len(every) - 50} 件未显示，用 --all 查看全部" in table.stderr
+
+    full = _bbc(store, "due", "--within", "5", "--all")
+    assert full.returncode == table.returncode
+    assert len(_case_lines(full.stdout)) == len(every) and "未显示" not in full.stderr
+    rows = list(csv.reader(io.StringIO(_bbc(store, "due", "--within", "5", "--csv").stdout[1:])))
+    assert [r[0] for r in rows[1:]] == [r["number"] for r in every]
+    md = _bbc(store, "due", "--within", "5", "--md").stdout
+    assert all(r["number"] in md for r in every)
+
+    few = _bbc(store, "due", "--within", "1")
+    n = len(json.loads(_bbc(store, "due", "--within", "1", "--json").stdout))
+    assert n <= 50 and len(_case_lines(few.stdout)) == n and "未显示" not in few.stderr
+
+
+def test_daily_report_lists_fifty_a_table_and_exports_every_case(small, tmp_path):
+    store = small
+    data = json.loads(_bbc(store, "daily-report", "--json").stdout)
+    assert len(data["open_cases"]) == data["open"] > 50
+    assert len(data["overdue_cases"]) == data["overdue"] > 50
+
+    table = _bbc(store, "daily-report")
+    assert table.returncode == 0, table.stderr
+    parts = _sections(table.stdout)
+    for title, key in (("在办案件", "open_cases"), ("超期案件", "overdue_cases")):
+        rows = _case_lines("\n".join(parts[title]))
+        assert [line.split()[0] for line in rows] == [r["number"] for r in data[key][:50]]
+        assert f"另有 {len(data[key]) - 50} 件未显示，用 --all 查看全部" in parts[title]
+    shorter = _case_lines("\n".join(parts["下一工作日到期"]))
+    assert len(shorter) == data["due_next_workday"] <= 50
+    assert not any("未显示" in line for line in parts["下一工作日到期"])
+    # The figures count every case, not the ones listed.
+    assert re.search(rf"│ 在办 +│ +{data['open']} │", table.stdout)
+    assert re.search(rf"│ 超期 +│ +{data['overdue']} │", table.stdout)
+
+    full = _bbc(store, "daily-report", "--all")
+    assert "未显示" not in full.stdout
+    parts = _sections(full.stdout)
+    assert len(_case_lines("\n".join(parts["在办案件"]))) == data["open"]
+    assert len(_case_lines("\n".join(parts["超期案件"]))) == data["overdue"]
+
+    # Every file holds every case: CSV, Markdown and the cron export.
+    text = _bbc(store, "daily-report", "--csv").stdout
+    md = _bbc(store, "daily-report", "--md").stdout
+    assert all(r["number"] in text and r["number"] in md for r in data["open_cases"])
+    done = _bbc(store, "export", "--dir", str(tmp_path), "--date", "2026-11-27")
+    assert done.returncode == 0, done.stderr
+    exported = json.loads((tmp_path / "2026-11-27-每日汇总.json").read_text(encoding="utf-8"))
+    assert len(exported["open_cases"]) == exported["open"] == data["open"]
+
+
+def test_the_cut_roll_up_has_the_same_figures_and_first_cases(small):
+    """daily_rollup with a limit (the terminal's) reads only the first cases of each
+    list, in the order of the whole list, and says how many each leaves out."""
+    from datetime import date, datetime
+
+    from banbucheng.core.timeutil import BEIJING
+    from banbucheng.reports import daily
+    from banbucheng.store import Store, load_calendar, load_policy
+
+    now = datetime(2026, 11, 27, 17, 45, tzinfo=BEIJING)
+    store = Store(f"sqlite:///{small}")
+    with store.session(write=False) as s:
+        policy, calendar = load_policy(s), load_calendar(s)
+        for day in (date(2026, 11, 26), date(2026, 11, 27)):
+            whole = daily.daily_rollup(s, policy, calendar, day, now)
+            assert "hidden" not in whole
+            for limit in (1, 3, 50):
+                cut = daily.daily_rollup(s, policy, calendar, day, now, limit=limit)
+                assert cut.keys() - {"hidden"} == whole.keys()
+                for key, value in whole.items():
+                    if isinstance(value, list) and key not in ("trend", "by_unit"):
+                        assert cut[key] == value[:limit], (day, limit, key)
+                        assert cut["hidden"][key] == len(value) - len(cut[key]), (day, limit, key)
+                    else:
+                        assert cut[key] == value, (day, limit, key)

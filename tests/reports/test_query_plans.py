@@ -64,8 +64,12 @@ def _report_plans(
                 return plans
             day = (now - timedelta(days=10)).date()
             daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, day, now)
+            # The terminal's view: the first cases of each list, and the due list's count.
+            daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, day, now, limit=50)
             period.period_stats(ctx.session, ctx.policy, None, now, now)
             supervision.supervision(ctx.session, ctx.calendar, now)
+            supervision.supervision(ctx.session, ctx.calendar, now, within=5, limit=50)
+            supervision.due_count(ctx.session, ctx.calendar, now, within=5)
     finally:
         store.close()
     return plans
