@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -49,17 +50,23 @@ BATCH = 500  # rows fetched, made into dicts and written at a time when streamin
 
 def iter_cases(
     session: Session, *, batch: int = BATCH, limit: int | None = None, **filters: Any
-) -> Iterator[list[Case]]:
+) -> Iterator[list[Any]]:
     """list_cases in order of receipt, a batch at a time, as the database gives them
     (yield_per: a server-side cursor on PostgreSQL): a list of a million cases never
-    sits in memory."""
-    stmt = select(Case).where(
+    sits in memory. Plain rows of the case's columns (attributes named as on Case),
+    not ORM entities: building and tracking an entity per case was most of the time
+    of `list --csv/--json`, and these rows are only read."""
+    stmt = select(*Case.__table__.columns).where(  # type: ignore[attr-defined]
         *_filters(session, *_filter_args(filters)), *_citizen(filters.get("citizen_keys", ()))
     )
     stmt = stmt.order_by(col(Case.received_at), col(Case.number))
     if limit:
         stmt = stmt.limit(limit)
-    yield from _batches(session, stmt, batch)
+    result = session.connection().execute(stmt.execution_options(yield_per=batch))
+    # A named tuple per case: read by attribute ten times faster than a Row.
+    plain = namedtuple("CaseRow", result.keys())  # type: ignore[misc]
+    for part in result.partitions(batch):
+        yield [plain._make(row) for row in part]
 
 
 def _batches(session: Session, stmt: Any, batch: int) -> Iterator[list[Case]]:

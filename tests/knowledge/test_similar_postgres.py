@@ -16,6 +16,7 @@ from typing import Any
 import casegen
 import pytest
 from pg_server import PgServer, Unavailable
+from sqlalchemy import event
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -129,6 +130,45 @@ def test_lookup_uses_the_gin_index(stores: dict[str, tuple[Store, dict]]) -> Non
             " @@ CAST('''社保'' | ''年检''' AS tsquery)"
         ).all()
     assert "ix_case_terms_search" in "\n".join(r[0] for r in plan)
+
+
+def test_every_lookup_plan_uses_the_gin_index(stores: dict[str, tuple[Store, dict]]) -> None:
+    """On a store never analysed, with no planner setting made by the test: every kind
+    of retrieval (ranked, one term, single characters, excluding a case) reads the GIN
+    index, and the planner settings it needs are put back for the rest of the transaction."""
+    store, numbers = stores["postgresql"]
+    plans: list[str] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "case_terms" in statement and "tsquery" in statement and "EXPLAIN" not in statement:
+            cursor.execute("EXPLAIN " + statement, parameters)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+
+    with store.session(write=False) as session:
+        conn = session.connection()
+        never = conn.exec_driver_sql(
+            "SELECT last_analyze IS NULL AND last_autoanalyze IS NULL FROM pg_stat_user_tables"
+            " WHERE relname = 'case_terms'"
+        ).scalar()
+        assert never, "the fixture's case_terms was analysed; the test needs it not to be"
+        event.listen(conn, "before_cursor_execute", explain)
+        try:
+            for query, _cls in casegen.QUERIES[:2]:
+                assert similar.search(session, query)
+            assert similar.search(session, casegen.TWO_CHAR[0])
+            assert similar.search(session, "证")
+            case = session.exec(select(Case).where(Case.number == numbers["li"])).one()
+            similar.similar_to(session, case, earlier_only=True)
+        finally:
+            event.remove(conn, "before_cursor_execute", explain)
+        settings = conn.exec_driver_sql(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')"
+        ).one()
+    assert len(plans) == 5
+    for plan in plans:
+        assert "Bitmap Index Scan on ix_case_terms_search" in plan, plan
+        assert "Seq Scan" not in plan and "case_terms_pkey" not in plan, plan
+    assert tuple(settings) == ("on", "on")
 
 
 def test_walkthrough_on_postgres(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
