@@ -582,8 +582,14 @@ def _facts(title: str, rows: list[tuple[str, str]]) -> None:
     rows = [(clean(label), clean(text)) for label, text in rows]
     left = max(width(label) for label, _ in rows)
     right = max(width(text) for _, text in rows)
+    # Too wide for the terminal (a rate with its counts, at 80 columns): a value wraps
+    # inside its cell, between words, never inside a number or a date.
+    right = max(8, min(right, columns() - left - 7))
     say(clean(title), "bold")
     say(f"┌{'─' * (left + 2)}┬{'─' * (right + 2)}┐")
     for label, text in rows:
-        say(f"│ {styled(_pad(label, left, 'left'), 'bold')} │ {_pad(text, right, 'right')} │")
+        parts = wrap(text, right) if width(text) > right else [text]
+        for part, name in zip(parts, [label, *[""] * (len(parts) - 1)], strict=True):
+            shown = styled(_pad(name, left, "left"), "bold")
+            say(f"│ {shown} │ {_pad(part, right, 'right')} │")
     say(f"└{'─' * (left + 2)}┴{'─' * (right + 2)}┘")
