@@ -34,7 +34,6 @@ from banbucheng.deadlines import compute_deadline, working_days_used
 from banbucheng.domain.queries import check_record as check_record
 from banbucheng.domain.queries import events_of as events_of
 from banbucheng.domain.queries import get_case as get_case
-from banbucheng.domain.units import ensure_unit, helper_names, new_unit_notice, unit_name
 from banbucheng.schema.models import Case, CaseHelper, Event, Unit
 from banbucheng.schema.personal import masked, personal_columns, shown_fields
 from banbucheng.store import Ctx, next_case_number
@@ -320,6 +319,10 @@ def dispatch(
     unit_days: int | None = None,
 ) -> list[str]:
     """Send the case to a lead unit (and helpers). Returns notices about new units."""
+    # Imported here: the unit directory brings its change history's tables, which
+    # registering and closing a case never touch.
+    from banbucheng.domain.units import ensure_unit, helper_names, new_unit_notice, unit_name
+
     check_allowed(case, "dispatch")
     helpers = helpers or []
     before = tracked_state(case)
