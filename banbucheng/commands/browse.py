@@ -37,16 +37,18 @@ def show(
 
     例：bbc show BB20210401-001
     """
-    from banbucheng.domain import lifecycle
+    from banbucheng.domain.queries import events_of, get_case
     from banbucheng.domain.views import event_dicts
     from banbucheng.reports import render
 
     with session(write=reveal) as ctx:
-        case = lifecycle.get_case(ctx.session, number, for_update=reveal)
+        case = get_case(ctx.session, number, for_update=reveal)
         if reveal:
+            from banbucheng.domain import lifecycle  # only to record who looked
+
             lifecycle.record_reveal(ctx, case)  # the event holds no personal data
         data = case_out(ctx, case, False, reveal=reveal)
-        data["events"] = event_dicts(lifecycle.events_of(ctx.session, case.id))
+        data["events"] = event_dicts(events_of(ctx.session, case.id))
     if as_json:
         print_json(data)
     else:

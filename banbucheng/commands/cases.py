@@ -151,7 +151,9 @@ def register(
 
     with session(write=True) as ctx:
         case = case_service.register(ctx, **fields)
-        data = case_out(ctx, case, False)
+        # The whole case (helpers, mechanism, links) only for JSON; the lines on a
+        # terminal need a few fields, taken from the case in hand.
+        data = case_out(ctx, case, False) if as_json else _registered(ctx, case)
         data["similar"] = suggestions(ctx.session, case)
     if as_json:
         print_json(data)
@@ -535,6 +537,25 @@ def reopen(
 
 
 # ---------------------------------------------------------------- what the knowledge base says
+
+
+def _registered(ctx: Any, case: Any) -> dict[str, Any]:
+    """What register prints without --json, with the values case_out would give."""
+    from banbucheng.domain.views import iso
+    from banbucheng.schema.models import Case
+
+    repeat = None
+    if case.repeat_of_id is not None:
+        earlier = ctx.session.get(Case, case.repeat_of_id)
+        repeat = earlier.number if earlier is not None else None
+    return {
+        "number": case.number,
+        "category": case.category,
+        "due_date": iso(case.due_date),
+        "due_at": iso(case.due_at),
+        "provisional": case.provisional,
+        "repeat_of": repeat,
+    }
 
 
 def _register_notices(data: dict[str, Any]) -> None:

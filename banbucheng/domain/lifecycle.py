@@ -9,14 +9,13 @@ any error, so a refused command leaves the store as it was.
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Any, Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from banbucheng.core.errors import InvalidInput, NotFound, WrongState
+from banbucheng.core.errors import InvalidInput, WrongState
 from banbucheng.core.labels import (
     ACTION_LABELS,
     CHANNELS,
@@ -31,8 +30,12 @@ from banbucheng.core.labels import (
 )
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.deadlines import compute_deadline, working_days_used
-from banbucheng.domain.units import ensure_unit, helper_names, new_unit_notice, unit_name
-from banbucheng.schema import sealed
+
+# The lookups live in domain/queries.py, so that reading a case (bbc show) need not
+# import the lifecycle; named here too for the callers that act on a case.
+from banbucheng.domain.queries import check_record as check_record
+from banbucheng.domain.queries import events_of as events_of
+from banbucheng.domain.queries import get_case as get_case
 from banbucheng.schema.models import Case, CaseHelper, Event, Unit
 from banbucheng.schema.personal import masked, personal_columns, shown_fields
 from banbucheng.store import Ctx, next_case_number
@@ -96,50 +99,6 @@ def check_allowed(case: Case, action: str) -> None:
         raise WrongState(f"案件 {case.number} 本轮已回访（{SATISFACTION[case.satisfaction]}）")
 
 
-# ---------------------------------------------------------------- lookups
-
-
-def get_case(
-    session: Session, number: str, *, for_update: bool = False, checked: bool | None = None
-) -> Case:
-    """The case by number. One fetched to act on (for_update, or checked) must agree
-    with its own history first (check_record)."""
-    wanted = number.strip().upper()
-    # Typed bytes that are not text (lone surrogates) or control characters can be
-    # neither looked up nor echoed back safely.
-    if not wanted.isprintable() or len(wanted) > 40:
-        raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
-    # Prefixes are stored upper-case (policy), so this compares on the unique index.
-    stmt = select(Case).where(Case.number == wanted)
-    if for_update:
-        stmt = stmt.with_for_update()
-    case = session.exec(stmt).first()
-    if case is None:
-        # Echo it only when it looks like a case number: anything else typed here (a
-        # phone number, a name) is not repeated back.
-        if re.fullmatch(r"[A-Z\u4e00-\u9fff]{1,8}\d{8}-\d{3,}", wanted):
-            raise NotFound(f"没有编号为 {wanted} 的案件")
-        raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
-    if for_update if checked is None else checked:
-        check_record(session, case)
-    return case
-
-
-def check_record(session: Session, case: Case) -> None:
-    """Refuse to act on a case whose row disagrees with its own events: a deadline
-    computed from a forged start would otherwise become history (sealed.py)."""
-    from banbucheng.core.errors import Tampered
-    from banbucheng.core.labels import FIELD_LABELS
-
-    fields = sealed.check_case(session, case)
-    if fields:
-        shown = "、".join(FIELD_LABELS.get(f, f) for f in fields[:3])
-        raise Tampered(
-            f"案件 {case.number} 的记录与其历史不符（字段：{shown}），"
-            "请先运行 bbc verify 查明，不能在被改动的记录上继续办理"
-        )
-
-
 # ---------------------------------------------------------------- events
 
 
@@ -176,11 +135,6 @@ def _record(
     ctx.session.add(event)
     ctx.session.flush()
     return event
-
-
-def events_of(session: Session, case_id: int) -> list[Event]:
-    stmt = select(Event).where(Event.case_id == case_id).order_by(Event.id)
-    return list(session.exec(stmt).all())
 
 
 # ---------------------------------------------------------------- deadlines
@@ -370,6 +324,10 @@ def dispatch(
     unit_days: int | None = None,
 ) -> list[str]:
     """Send the case to a lead unit (and helpers). Returns notices about new units."""
+    # Imported here: the unit directory brings its change history's tables, which
+    # registering and closing a case never touch.
+    from banbucheng.domain.units import ensure_unit, helper_names, new_unit_notice, unit_name
+
     check_allowed(case, "dispatch")
     helpers = helpers or []
     before = _tracked(case)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
@@ -13,7 +14,7 @@ from banbucheng.core.errors import NotFound
 from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.core.validate import masked_echo
-from banbucheng.schema.models import Case, CitizenKey, Unit
+from banbucheng.schema.models import Case, CitizenKey, Event, Unit
 
 
 def list_cases(
@@ -165,3 +166,53 @@ def any_provisional(session: Session) -> bool:
     """Whether any case has a provisional deadline: usually none, found by one small
     statement before lifecycle.pending_recompute loads them."""
     return session.exec(select(Case.id).filter_by(provisional=True).limit(1)).first() is not None
+
+
+# ---------------------------------------------------------------- one case
+
+
+def get_case(
+    session: Session, number: str, *, for_update: bool = False, checked: bool | None = None
+) -> Case:
+    """The case by number. One fetched to act on (for_update, or checked) must agree
+    with its own history first (check_record)."""
+    wanted = number.strip().upper()
+    # Typed bytes that are not text (lone surrogates) or control characters can be
+    # neither looked up nor echoed back safely.
+    if not wanted.isprintable() or len(wanted) > 40:
+        raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
+    # Prefixes are stored upper-case (policy), so this compares on the unique index.
+    stmt = select(Case).where(Case.number == wanted)
+    if for_update:
+        stmt = stmt.with_for_update()
+    case = session.exec(stmt).first()
+    if case is None:
+        # Echo it only when it looks like a case number: anything else typed here (a
+        # phone number, a name) is not repeated back.
+        if re.fullmatch(r"[A-Z\u4e00-\u9fff]{1,8}\d{8}-\d{3,}", wanted):
+            raise NotFound(f"没有编号为 {wanted} 的案件")
+        raise NotFound("没有这个编号的案件（编号应形如 BB20210401-001）")
+    if for_update if checked is None else checked:
+        check_record(session, case)
+    return case
+
+
+def check_record(session: Session, case: Case) -> None:
+    """Refuse to act on a case whose row disagrees with its own events: a deadline
+    computed from a forged start would otherwise become history (sealed.py)."""
+    from banbucheng.core.errors import Tampered
+    from banbucheng.core.labels import FIELD_LABELS
+    from banbucheng.schema import sealed
+
+    fields = sealed.check_case(session, case)
+    if fields:
+        shown = "、".join(FIELD_LABELS.get(f, f) for f in fields[:3])
+        raise Tampered(
+            f"案件 {case.number} 的记录与其历史不符（字段：{shown}），"
+            "请先运行 bbc verify 查明，不能在被改动的记录上继续办理"
+        )
+
+
+def events_of(session: Session, case_id: int) -> list[Event]:
+    stmt = select(Event).where(Event.case_id == case_id).order_by(Event.id)
+    return list(session.exec(stmt).all())

@@ -140,12 +140,22 @@ def seal(session: Session, event: Event, case: Case | None, key: bytes | None = 
     session.add(head)
     if event.case_id is None:  # a store-level event (history.py): in the chain, no case
         return
-    anchor = session.get(CaseChain, event.case_id) or CaseChain(
-        case_id=event.case_id, number=number
-    )
+    anchor = _anchor(session, event.case_id, number)
     anchor.events += 1
     anchor.last_seq, anchor.last_hash = event.seq, event.hash
     session.add(anchor)
+
+
+def _anchor(session: Session, case_id: int, number: str) -> CaseChain:
+    """The case's anchor, kept in the session once read or made: the identity map
+    holds objects only weakly, so a case with several events in one transaction
+    (register, then classify) would otherwise read its anchor again for each."""
+    kept: dict[int, CaseChain] = session.info.setdefault("bbc_case_chain", {})
+    anchor = kept.get(case_id)
+    if anchor is None or anchor not in session:  # after a rollback, read it again
+        anchor = session.get(CaseChain, case_id) or CaseChain(case_id=case_id, number=number)
+        kept[case_id] = anchor
+    return anchor
 
 
 def seal_new_cases(
