@@ -4,7 +4,7 @@
 
 For each size, makes that many matters in the fixture's words (tests/casegen.py's
 wordings with a place and an ending, as the bulk stores hold), weighs their terms by
-IDF over the same matters, times `analysis.cluster` alone (no store: the SQL around it
+IDF over the same matters, times `clustering.cluster` alone (no store: the SQL around it
 is measured by bench_scale.py), and prints the seconds, the types found and the growth
 exponent between consecutive sizes (log t2/t1 over log n2/n1: 1 linear, 2 quadratic).
 
@@ -28,7 +28,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import casegen  # noqa: E402
 
 from banbucheng.core import bigrams  # noqa: E402
-from banbucheng.reports import analysis  # noqa: E402
+from banbucheng.reports import clustering  # noqa: E402
 
 
 def measure(n: int) -> tuple[float, int]:
@@ -37,7 +37,7 @@ def measure(n: int) -> tuple[float, int]:
     df = Counter(t for d in docs.values() for t in set(d))
     weight = {t: bigrams.weight(t, k, n) for t, k in df.items()}
     t0 = time.process_time()
-    groups = analysis.cluster(docs, weight)
+    groups = clustering.cluster(docs, weight)
     return time.process_time() - t0, len(groups)
 
 

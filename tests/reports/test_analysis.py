@@ -12,7 +12,7 @@ import casegen
 import pytest
 
 from banbucheng.core import bigrams
-from banbucheng.reports import analysis
+from banbucheng.reports import analysis, clustering
 from banbucheng.schema.index import Weights
 from banbucheng.store import Store
 
@@ -75,7 +75,7 @@ def test_matter_types_group_rewordings_without_chaining(fixture_db: tuple[Path, 
             docs = {i: bigrams.terms(s.matter) for i, s in enumerate(specs)}
             weights = Weights(session)
             weights.load(t for d in docs.values() for t in d)
-            groups = analysis.cluster(docs, weights)
+            groups = clustering.cluster(docs, weights)
     finally:
         store.close()
     group_of = {i: g for g, members in enumerate(groups) for i in members}

@@ -1,4 +1,4 @@
-"""analysis.cluster groups matters exactly as the all-pairs version it replaced (issue 14)."""
+"""clustering.cluster groups matters exactly as the all-pairs version it replaced (issue 14)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from banbucheng.core import bigrams
-from banbucheng.reports import analysis
+from banbucheng.reports import clustering
 
 
 def reference(
@@ -73,13 +73,13 @@ VOCABULARY = [f"词{i}" for i in range(40)]
         max_size=60,
     ),
     weights=st.lists(st.floats(0.05, 8.0), min_size=len(VOCABULARY), max_size=len(VOCABULARY)),
-    threshold=st.sampled_from([analysis.TYPE_MIN, 0.05, 0.3, 0.6]),
+    threshold=st.sampled_from([clustering.TYPE_MIN, 0.05, 0.3, 0.6]),
 )
 def test_same_types_as_all_pairs_on_random_sets(
     docs: dict[int, list[str]], weights: list[float], threshold: float
 ) -> None:
     weight = dict(zip(VOCABULARY, weights, strict=True))
-    assert analysis.cluster(docs, weight, threshold) == reference(docs, weight, threshold)
+    assert clustering.cluster(docs, weight, threshold) == reference(docs, weight, threshold)
 
 
 @settings(max_examples=15, deadline=None)
@@ -88,4 +88,4 @@ def test_same_types_as_all_pairs_on_matters(n: int, seed: int) -> None:
     docs = {i * 7: bigrams.terms(m[0]) for i, m in enumerate(casegen.bulk_matters(n, seed))}
     df = Counter(t for d in docs.values() for t in set(d))
     weight = {t: bigrams.weight(t, k, n) for t, k in df.items()}
-    assert analysis.cluster(docs, weight) == reference(docs, weight, analysis.TYPE_MIN)
+    assert clustering.cluster(docs, weight) == reference(docs, weight, clustering.TYPE_MIN)
