@@ -139,11 +139,7 @@ def seal_events(
         )
         if case_id is None:
             continue
-        anchor = anchors.get(case_id)
-        if anchor is None:
-            anchor = anchors[case_id] = {"case_id": case_id, "number": number, "events": 0}
-        anchor["events"] += 1
-        anchor["last_seq"], anchor["last_hash"] = seq, hash_
+        chain.count_anchor(anchors, case_id, number, seq, hash_)
     head.seq, head.hash = seq, hash_
     return list(anchors.values())
 

@@ -158,6 +158,17 @@ def _anchor(session: Session, case_id: int, number: str) -> CaseChain:
     return anchor
 
 
+def count_anchor(
+    anchors: dict[int, dict[str, Any]], case_id: int, number: str, seq: int, hash_: str
+) -> None:
+    """One more event of a case sealed: its anchor's count of events and its last one."""
+    anchor = anchors.get(case_id)
+    if anchor is None:
+        anchor = anchors[case_id] = {"case_id": case_id, "number": number, "events": 0}
+    anchor["events"] += 1
+    anchor["last_seq"], anchor["last_hash"] = seq, hash_
+
+
 def seal_new_cases(
     session: Session,
     events: list[dict[str, Any]],
@@ -183,11 +194,7 @@ def seal_new_cases(
         ev["mac"] = event_mac(key, hash_) if key else None
         if case_id is None:
             continue
-        anchor = anchors.get(case_id)
-        if anchor is None:
-            anchor = anchors[case_id] = {"case_id": case_id, "number": number, "events": 0}
-        anchor["events"] += 1
-        anchor["last_seq"], anchor["last_hash"] = seq, hash_
+        count_anchor(anchors, case_id, number, seq, hash_)
     head.seq, head.hash = seq, hash_
     session.add(head)
     return list(anchors.values())
