@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Callable
@@ -104,7 +103,8 @@ def seal_events(
     the chain's end (chain._head), moved here."""
     seq, hash_ = head.seq, head.hash or chain.GENESIS
     anchors: dict[int, dict[str, Any]] = {}
-    digest_bytes, mac_prefix = chain.digest_bytes, chain.MAC_FORMAT
+    digest_bytes = chain.digest_bytes
+    mac = chain.EventMac(key) if key else None
     plain: dict[str, bytes | None] = {}  # number, action -> UTF-8, None if JSON escapes it
     for ev in events:
         case_id = ev["case_id"]
@@ -133,10 +133,7 @@ def seal_events(
                 detail=detail, prev_hash=prev,
             )  # fmt: skip
         ev["seq"], ev["prev_hash"], ev["hash"] = seq, prev, hash_
-        # chain.event_mac: HMAC-SHA256 over the hash (hmac.digest: the same, one call)
-        ev["mac"] = (
-            hmac.digest(key, mac_prefix + hash_.encode("ascii"), "sha256").hex() if key else None
-        )
+        ev["mac"] = mac(hash_.encode("ascii")) if mac else None
         if case_id is None:
             continue
         chain.count_anchor(anchors, case_id, number, seq, hash_)
