@@ -34,6 +34,12 @@ from banbucheng.core.validate import WORKING_DAYS
 
 app = typer.Typer()
 
+
+def _days(help_text: str) -> Any:
+    """--days: a count of working days, bounded as core/validate.WORKING_DAYS says."""
+    return typer.Option("--days", min=WORKING_DAYS[0], max=WORKING_DAYS[1], help=help_text)
+
+
 _CHANNEL_CHOICES = [("窗口", "窗口"), ("线上", "线上"), ("电话", "电话"), ("12345", "12345")]
 _SATISFACTION_CHOICES = [
     ("非常满意", "非常满意"),
@@ -229,15 +235,7 @@ def dispatch(
     due: Annotated[
         str | None, typer.Option("--due", help="单位自己的到期日（不晚于案件期限）")
     ] = None,
-    days: Annotated[
-        int | None,
-        typer.Option(
-            "--days",
-            min=WORKING_DAYS[0],
-            max=WORKING_DAYS[1],
-            help="单位办理时限（自派单次日起的工作日数）",
-        ),
-    ] = None,
+    days: Annotated[int | None, _days("单位办理时限（自派单次日起的工作日数）")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """派单给主办单位（可加协办单位）；新单位自动加入名录。
@@ -358,10 +356,7 @@ def refer(
 def extend(
     number: NumberArg,
     to: Annotated[str | None, typer.Option("--to", help="新的到期日")] = None,
-    days: Annotated[
-        int | None,
-        typer.Option("--days", min=WORKING_DAYS[0], max=WORKING_DAYS[1], help="延长的工作日数"),
-    ] = None,
+    days: Annotated[int | None, _days("延长的工作日数")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="延期理由")] = None,
     approver: Annotated[str | None, typer.Option("--approver", help="批准人")] = None,
     force: Annotated[bool, typer.Option("--force", help="到期后补办延期（记录在案）")] = False,
@@ -508,15 +503,7 @@ def visit(
 def reopen(
     number: NumberArg,
     reason: Annotated[str | None, typer.Option("--reason", help="重新办理的原因")] = None,
-    days: Annotated[
-        int | None,
-        typer.Option(
-            "--days",
-            min=WORKING_DAYS[0],
-            max=WORKING_DAYS[1],
-            help="新的办理时限（工作日，默认按分类）",
-        ),
-    ] = None,
+    days: Annotated[int | None, _days("新的办理时限（工作日，默认按分类）")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """群众不满意时重新办理，自今日起重新计算期限。
