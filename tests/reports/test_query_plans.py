@@ -180,9 +180,7 @@ def test_past_month_reads_through_the_intended_indexes(window):
     # of change, and the join of the result.
     by_key = "USING INTEGER PRIMARY KEY (rowid=?)"
     assert [d for d in stored if d.split()[1] == "cases"] == [f"SEARCH cases {by_key}"] * 10
-    assert [d for d in stored if d.split()[1] == "units"] == [
-        f"SEARCH units {by_key} LEFT-JOIN"
-    ]
+    assert [d for d in stored if d.split()[1] == "units"] == [f"SEARCH units {by_key} LEFT-JOIN"]
     events = [d for d in stored if d.split()[1].startswith("events")]
     assert len(events) == 7 and all(
         d.endswith("USING INDEX ix_events_case_seq (case_id=?)") for d in events
