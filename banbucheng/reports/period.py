@@ -112,17 +112,20 @@ def period_state(session: Session, tl: Timeline, cut: Cutoff, start: datetime | 
     conn = session.connection()
     among = _temporary(conn, tl, f"bbc_period_among_{n}", [_id()])
     conn.execute(among.insert().from_select(["id"], candidates(cut, start)))
-    # The cases received before the cutoff with anything recorded since, found through
-    # the index on `at` (most events since are of cases received since: left out).
+    # The cases received before the cutoff with anything recorded since: those with
+    # events since, through the index on `at`, less those received since (most of
+    # them), through the index on received_at. (Joining the events to the cases had
+    # PostgreSQL read every case to hash them.)
     busy = _temporary(conn, tl, f"bbc_period_busy_{n}", [_id()])
     since_cut = (
         select(Event.case_id)
-        .join(Case, Case.id == Event.case_id)
-        .where(Event.at >= cut.before, Case.received_at < cut.before)
+        .where(Event.at >= cut.before, col(Event.case_id).is_not(None))
         .distinct()
         .with_hint(Event, BY_TIME, dialect_name="sqlite")
     )
     conn.execute(busy.insert().from_select(["id"], since_cut))
+    received_since = select(Case.id).where(Case.received_at >= cut.before)
+    conn.execute(busy.delete().where(busy.c.id.in_(received_since)))
     _analyse(conn, tl, among, busy)
     quiet = select(among.c.id).where(among.c.id.not_in(select(busy.c.id)))
     # Every one is a candidate (it has events since the period began).
