@@ -33,10 +33,11 @@ def _forget_statistics(db: Any) -> None:
 
 
 def _report_plans(
-    db: Any, reports: Any = None, at: str = LATER
+    db: Any, reports: Any = None, at: str = LATER, statements: list[str] | None = None
 ) -> list[list[tuple[int, int, str]]]:
     """The plan of every query the reports run, taken on their own connection just
-    before each runs (the state's temporary table exists only there)."""
+    before each runs (the state's temporary table exists only there); with
+    `statements`, each planned statement's text is appended to it."""
     from sqlalchemy import event
 
     from banbucheng.core.validate import parse_datetime
@@ -48,17 +49,25 @@ def _report_plans(
 
     @event.listens_for(store.engine, "before_cursor_execute")
     def explain(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith(("SELECT", "INSERT INTO BBC_")):
+        if (
+            statement.lstrip()
+            .upper()
+            .startswith(("SELECT", "INSERT INTO BBC_", "DELETE FROM BBC_"))
+        ):
             raw = cursor.connection
             rows = raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
             # The planner must not have read any statistics either.
             assert raw.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] == 0
             plans.append([(r[0], r[1], r[3]) for r in rows])
+            if statements is not None:
+                statements.append(" ".join(statement.split()))
 
     now = parse_datetime(at)
     try:
         with store.context(actor="测试", now=now, write=False) as ctx:
             plans.clear()
+            if statements is not None:
+                statements.clear()
             if reports is not None:
                 reports(ctx, now)
                 return plans
@@ -137,3 +146,55 @@ def test_month_report_reads_only_the_month(window, month, at):
             if detail.startswith("SCAN ") and words[1].rstrip("_0123456789") in _WHOLE_STORE:
                 raise AssertionError(f"whole table read:\n{text}")
             assert "ix_events_action" not in detail, text
+
+
+def test_past_month_reads_through_the_intended_indexes(window):
+    """A past month (records made since its end, so its state is not the cases' rows
+    as they are now) on a store never analysed: its candidates through the indexes on
+    status, received_at and events.at; the few with events since its end through
+    events.at; the state read by primary key, and the replayed cases' events by
+    ix_events_case_seq; the month's closures, 回访 and other events through events.at."""
+    _forget_statistics(window)
+    texts: list[str] = []
+    plans = _report_plans(
+        window, lambda ctx, now: _month(ctx, now, "2026-09"), LATER, statements=texts
+    )
+
+    def plan(prefix: str) -> list[str]:
+        found = [p for t, p in zip(texts, plans, strict=True) if t.startswith(prefix)]
+        assert len(found) == 1, (prefix, texts)
+        return [d for _, _, d in found[0]]
+
+    among = plan("INSERT INTO bbc_period_among")
+    assert any("USING COVERING INDEX ix_cases_status (status=?)" in d for d in among), among
+    assert any("INDEX ix_cases_received_at (received_at>? AND" in d for d in among), among
+    assert any(d.startswith("SEARCH events USING INDEX ix_events_at (at>?)") for d in among)
+
+    busy = plan("INSERT INTO bbc_period_busy")
+    assert busy[0] == "SEARCH events USING INDEX ix_events_at (at>?)", busy
+    # ... less the cases received since the cutoff.
+    received = plan("DELETE FROM bbc_period_busy")
+    assert any("INDEX ix_cases_received_at (received_at>?)" in d for d in received), received
+
+    state = plan("INSERT INTO bbc_period_state")
+    reads = [d for d in state if d.startswith(_ACCESS)]
+    stored = [d for d in reads if d.split()[1].rstrip("_0123456789") in _WHOLE_STORE]
+    # Every case and unit by its key, every replayed case's events by the case: the
+    # cases of the rows part; of the replay, its row per case, each of its seven kinds
+    # of change, and the join of the result.
+    by_key = "USING INTEGER PRIMARY KEY (rowid=?)"
+    assert [d for d in stored if d.split()[1] == "cases"] == [f"SEARCH cases {by_key}"] * 10
+    assert [d for d in stored if d.split()[1] == "units"] == [f"SEARCH units {by_key} LEFT-JOIN"]
+    events = [d for d in stored if d.split()[1].startswith("events")]
+    assert len(events) == 7 and all(
+        d.endswith("USING INDEX ix_events_case_seq (case_id=?)") for d in events
+    ), events
+
+    dated = [
+        [d for _, _, d in p]
+        for t, p in zip(texts, plans, strict=True)
+        if t.startswith("SELECT") and " FROM events AS " in t
+    ]
+    assert len(dated) == 3  # closures, 回访, the other events
+    for details in dated:
+        assert details[0].startswith("SEARCH events_1 USING INDEX ix_events_at (at>?"), details
