@@ -10,13 +10,18 @@ file or the new one, never half of one; each is created 0600 (or BBC_FILE_MODE).
 openpyxl is imported only by the XLSX writer.
 
 A list too long to hold (every case, every overdue case) is written as it is read:
-`json_array` and `csv_stream` give the same text a row at a time.
+`json_array` and `csv_stream` give the same text a row at a time. A report's files
+(`bbc export`) are written as they are made: `render_stream` gives its JSON and CSV
+a piece at a time, and the workbook's sheets are written a row at a time (openpyxl's
+write-only mode): of a list of every open case only the zipped workbook, about 80
+bytes a case, is held.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -59,18 +64,12 @@ def json_chunks(doc: Document) -> Iterator[str]:
     yield "\n"
 
 
-def _pieces(parts: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
-    """Many small strings joined into pieces of about `size` characters."""
-    held: list[str] = []
-    length = 0
-    for part in parts:
-        held.append(part)
-        length += len(part)
-        if length >= size:
-            yield "".join(held)
-            held, length = [], 0
-    if held:
-        yield "".join(held)
+def _pieces(parts: Iterable[str], count: int = 8192) -> Iterator[str]:
+    """Many small strings (the encoder's tokens, the CSV's lines) joined `count` at a
+    time: pieces of a megabyte or two at most, with no Python step per token."""
+    parts = iter(parts)
+    while batch := list(itertools.islice(parts, count)):
+        yield "".join(batch)
 
 
 # ---------------------------------------------------------------- CSV
@@ -446,16 +445,17 @@ def _dimension(ws: Any, ref: str) -> None:
 
 
 def _widths(section: Section) -> list[float]:
-    """Each column's width: a set width, or the widest cell as shown (one pass over
-    the rows), at most 60."""
-    widths: list[float] = []
-    for column in section.columns:
-        if column.width:  # a set width: the cells need not be measured
-            widths.append(column.width)
-            continue
-        shown = max(_shown_width(column, r) for r in section.rows)
-        widths.append(min(60, max(display_width(column.header), shown) + 2))
-    return widths
+    """Each column's width: a set width, or the widest cell as shown, at most 60. One
+    pass over the rows (each row of a Rows view is made anew when read)."""
+    measured = [c for c in section.columns if not c.width]  # a set width is not measured
+    widest = dict.fromkeys((c.key for c in measured), 0)
+    for row in section.rows:
+        for column in measured:
+            widest[column.key] = max(widest[column.key], _shown_width(column, row))
+    return [
+        column.width or min(60, max(display_width(column.header), widest[column.key]) + 2)
+        for column in section.columns
+    ]
 
 
 def _fact_value(fact: dict[str, Any]) -> tuple[Any, str | None, str]:
