@@ -263,14 +263,17 @@ def _shown_width(column: Column, row: dict[str, Any]) -> int:
 class _Cells:
     """Cells for one write-only sheet. A plain number or text goes in as the value
     itself; a cell that needs more (a number format, an alignment, a style, text that
-    could be read as a formula or an error code) is a WriteOnlyCell made here, each
-    written as soon as its row is appended."""
+    could be read as a formula or an error code) is a WriteOnlyCell, written as soon
+    as its row is appended. A table's styled cells are kept a column (`slot`) and
+    style at a time and given each row's value: a row is written before the next is
+    made, and a styled cell costs more to make than to write."""
 
     def __init__(self, ws: Any) -> None:
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.cell.cell import ERROR_CODES
 
         self.ws, self._make, self._errors = ws, WriteOnlyCell, ERROR_CODES
+        self._kept: dict[tuple[int, str | None, int], Any] = {}
 
     def __call__(
         self,
@@ -280,15 +283,37 @@ class _Cells:
         *,
         font: Any = None,
         fill: Any = None,
+        slot: int | None = None,
     ) -> Any:
         """Text is always a string cell: a text that looks like a formula (=, +, -, @)
         stays text, shown as typed (quotePrefix keeps it text when edited)."""
         text = isinstance(value, str)
         formula = text and value.startswith(_FORMULA_START)
+        error = text and value in self._errors
         dated = isinstance(value, date)  # a datetime is a date too
         styled = number_format or alignment is not None or font is not None or fill is not None
-        if not (styled or formula or dated or (text and value in self._errors)):
+        if not (styled or formula or dated or error):
             return value
+        shown_format = number_format if value is not None and not text else None
+        # Kept: a table's cell in its column, not text to guard, not an unformatted date
+        # (which takes openpyxl's own date format).
+        if (
+            slot is not None
+            and font is None
+            and fill is None
+            and not (formula or error)
+            and (shown_format is not None or not dated)
+        ):
+            key = (slot, shown_format, id(alignment))
+            cell = self._kept.get(key)
+            if cell is None:
+                cell = self._kept[key] = self._make(self.ws)
+                if shown_format is not None:
+                    cell.number_format = shown_format
+                if alignment is not None:
+                    cell.alignment = alignment
+            cell.value = value  # a str is a string cell: neither formula nor error
+            return cell
         cell = self._make(self.ws, value)
         if text:
             cell.data_type = "s"
@@ -402,7 +427,10 @@ def to_xlsx(doc: Document) -> bytes:
                 if column.kind == "due" and row.get("provisional"):
                     fmt = PROVISIONAL_FORMAT
                 value = _spreadsheet_value(column, row)
-                values.append(cells(value, fmt, align) if value is not None or align else None)
+                if value is None and align is None:
+                    values.append(None)
+                else:
+                    values.append(cells(value, fmt, align, slot=len(values)))
             ws.append(values)
     for chart_spec in doc.charts:
         section = doc.section(chart_spec.section)
