@@ -152,12 +152,12 @@ def emit(doc: Document, out: Output) -> None:
         return
     from banbucheng.reports import exports  # only for a file format (openpyxl inside)
 
-    data = exports.render(doc, fmt)
     target = out.xlsx if fmt == "xlsx" else out.output
     if target is None:
-        typer.echo(data, nl=False)
+        typer.echo(exports.render(doc, fmt), nl=False)
         return
-    exports.write_file(Path(target), data)
+    # To a file as it is made (JSON and CSV a piece at a time), never held whole.
+    exports.write_file(Path(target), exports.render_stream(doc, fmt))
     notice(f"已写入 {target}")
 
 
