@@ -19,7 +19,10 @@ command runs on a working copy, as its own
 Printed per command and size: wall seconds (median of --runs), the process's CPU
 seconds, its peak memory (getrusage of a parent process of its own), and the ratio
 to its floor: the start-up floor (`python -c "import typer, sqlmodel"`, measured in
-the same run) plus the command's query run by the database alone.
+the same run) plus the command's query run by the database alone. `export --dir` is
+also set against the reports whose files it writes (daily-report --xlsx, --csv,
+--json and --pdf, each run as its own command in the same run): a line after the
+table gives its time over their sum (issue 14: at most 2).
 
 The query alone is the command's own SQL, not a hand-written stand-in, which drifts
 from what the command runs: at 10^5 the roll-up's stand-in read the JSON of every
@@ -411,9 +414,52 @@ def run_size(
             say(f"  {db} {n:>9,} {name:<15} {wall:7.2f} 秒（CPU {cpu:.2f}；"
                 f"查询本身 {query:.3f}，{len(statements)} 条语句；"
                 f"峰值内存 {out[-1].rss_mb:.0f} MB）")  # fmt: skip
+            if name == "export --dir":
+                out[-1].extra["parts"] = export_parts(db, n, folder, env, runs)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return out
+
+
+# ---------------------------------------------------------------- export and its reports
+
+
+def export_part_commands(folder: Path) -> list[tuple[str, list[str]]]:
+    """The reports whose files `export --dir` writes (the day's roll-up as XLSX, CSV,
+    JSON and the one-page PDF), each as the `daily-report` a clerk would run for it."""
+    day = ["daily-report", "--date", YESTERDAY]
+    part = folder / "parts"
+    part.mkdir(exist_ok=True)
+    return [
+        ("daily-report --xlsx", [*day, "--xlsx", str(part / "汇总.xlsx")]),
+        ("daily-report --csv", [*day, "--csv", "--output", str(part / "汇总.csv")]),
+        ("daily-report --json", [*day, "--json", "--output", str(part / "汇总.json")]),
+        ("daily-report --pdf", [*day, "--pdf", str(part / "汇总.pdf")]),
+    ]
+
+
+def export_parts(db: str, n: int, folder: Path, env: dict[str, str], runs: int) -> dict[str, float]:
+    """Each report's time (as compared: CPU seconds on SQLite, wall on PostgreSQL),
+    the median of `runs`, measured in the same run as `export --dir`."""
+    parts = {}
+    for name, args in export_part_commands(folder):
+        times = [measure([sys.executable, "-m", "banbucheng", *args], env) for _ in range(runs)]
+        parts[name] = statistics.median(t.cpu if db == "sqlite" else t.wall for t in times)
+        say(f"  {db} {n:>9,} {name:<19} {parts[name]:.2f} 秒"
+            f"（峰值内存 {max(t.rss_mb for t in times):.0f} MB）")  # fmt: skip
+    return parts
+
+
+def print_export_ratio(results: list[Result]) -> None:
+    """`export --dir` against the sum of its reports (issue 14: at most 2×)."""
+    for r in sorted(results, key=lambda r: r.n):
+        parts = r.extra.get("parts")
+        if r.command != "export --dir" or not parts:
+            continue
+        total = sum(parts.values())
+        each = " + ".join(f"{name.split()[-1]} {t:.2f}" for name, t in parts.items())
+        print(f"\n`export --dir` {r.n:,} 件：{r.time:.2f} 秒，其各报表之和 {total:.2f} 秒"
+              f"（daily-report {each}），之比 {r.time / total:.2f}")  # fmt: skip
 
 
 def startup_floor(runs: int) -> tuple[float, float]:
@@ -486,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
                     done()
         exponents(results, startup, NOISE[db])
         print_table(db, results, startup)
+        print_export_ratio(results)
         if args.gate is not None:
             failed += [
                 f"{db} {r.command} {r.n:,}: {r.exponent:.2f}"

@@ -152,12 +152,12 @@ def emit(doc: Document, out: Output) -> None:
         return
     from banbucheng.reports import exports  # only for a file format (openpyxl inside)
 
-    data = exports.render(doc, fmt)
     target = out.xlsx if fmt == "xlsx" else out.output
     if target is None:
-        typer.echo(data, nl=False)
+        typer.echo(exports.render(doc, fmt), nl=False)
         return
-    exports.write_file(Path(target), data)
+    # To a file as it is made (JSON and CSV a piece at a time), never held whole.
+    exports.write_file(Path(target), exports.render_stream(doc, fmt))
     notice(f"已写入 {target}")
 
 
@@ -478,10 +478,11 @@ def export(
         data = daily.daily_rollup(ctx.session, ctx.policy, ctx.calendar, target, end_of_day)
     doc = layouts.daily_document(data)
     names = exports.export_names(target.isoformat())
-    # Everything is made before anything is written: a missing font writes nothing.
-    files = {name: exports.render(doc, fmt) for fmt, name in names.items() if fmt != "pdf"}
-    files[names["pdf"]] = paper.daily_pdf(doc)
-    for name, content in files.items():
+    # The page first: a missing font writes nothing. The other files are written as
+    # they are made, never held whole (a list of every open case).
+    page = paper.daily_pdf(doc)
+    for fmt, name in names.items():
+        content = page if fmt == "pdf" else exports.render_stream(doc, fmt)
         exports.write_atomic(target_dir / name, content)
     typer.echo(
         f"已导出 {target.isoformat()} 每日汇总到 {target_dir}："

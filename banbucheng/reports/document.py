@@ -11,9 +11,10 @@ section's rows by unit (`groups`) and the plain-text drawing of a chart
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,33 @@ class Column:
     width: int | None = None  # XLSX column width in characters; measured when None
 
 
+class Rows(Sequence[dict[str, Any]]):
+    """A section's rows made from the report's own as they are read: each row of
+    `source` passed through `shape` (a new dict with what the columns show). The list
+    of every open case is then held once, in the report's data, not copied into
+    every section that shows it."""
+
+    def __init__(
+        self, source: Sequence[dict[str, Any]], shape: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
+        self.source, self.shape = source, shape
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(self.shape, self.source)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self.shape(r) for r in self.source[index]]
+        return self.shape(self.source[index])
+
+
 @dataclass
 class Section:
     """A titled table; `facts` sections are label/value pairs shown as a grid.
@@ -45,7 +73,7 @@ class Section:
     key: str
     title: str
     columns: list[Column]
-    rows: list[dict[str, Any]]
+    rows: Sequence[dict[str, Any]]  # a list, or Rows made as they are read
     group_by: str | None = None  # terminal and Markdown: one sub-table per value
     group_label: str | None = None  # key of a row field shown beside the group's name
     facts: bool = False

@@ -10,17 +10,22 @@ file or the new one, never half of one; each is created 0600 (or BBC_FILE_MODE).
 openpyxl is imported only by the XLSX writer.
 
 A list too long to hold (every case, every overdue case) is written as it is read:
-`json_array` and `csv_stream` give the same text a row at a time.
+`json_array` and `csv_stream` give the same text a row at a time. A report's files
+(`bbc export`) are written as they are made: `render_stream` gives its JSON and CSV
+a piece at a time, and the workbook's sheets are written a row at a time (openpyxl's
+write-only mode): of a list of every open case only the zipped workbook, about 80
+bytes a case, is held.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +53,23 @@ class ExportError(files.CannotWrite):
 
 def to_json(doc: Document) -> bytes:
     """The JSON contract, UTF-8, keys in a fixed order, ending in a newline."""
-    return (json.dumps(doc.data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return "".join(json_chunks(doc)).encode("utf-8")
+
+
+def json_chunks(doc: Document) -> Iterator[str]:
+    """to_json's text a piece at a time (for a file): the whole text of every open
+    case is never held at once."""
+    encoder = json.JSONEncoder(ensure_ascii=False, indent=2)
+    yield from _pieces(encoder.iterencode(doc.data))
+    yield "\n"
+
+
+def _pieces(parts: Iterable[str], count: int = 8192) -> Iterator[str]:
+    """Many small strings (the encoder's tokens, the CSV's lines) joined `count` at a
+    time: pieces of a megabyte or two at most, with no Python step per token."""
+    parts = iter(parts)
+    while batch := list(itertools.islice(parts, count)):
+        yield "".join(batch)
 
 
 # ---------------------------------------------------------------- CSV
@@ -69,25 +90,41 @@ def to_csv(doc: Document) -> bytes:
     document of several parts (the daily roll-up, the period report) has one block
     per part: a row 【title】, the header row, the rows, then an empty row.
     """
+    return "".join(csv_chunks(doc)).encode("utf-8")
+
+
+def csv_chunks(doc: Document) -> Iterator[str]:
+    """to_csv's text a piece at a time (for a file)."""
+    return _pieces(_csv_lines(doc))
+
+
+def _csv_lines(doc: Document) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+
+    def line(cells: list[Any]) -> str:
+        out.seek(0)
+        out.truncate()
+        writer.writerow(cells)
+        return out.getvalue()
+
+    yield BOM
     tables = doc.sections
     if len(tables) == 1 and not tables[0].facts:
-        writer.writerows(_table_rows(tables[0]))
-    else:
-        writer.writerow([safe_cell(f"【{doc.title}】"), safe_cell(doc.subtitle)])
-        writer.writerow([])
-        for section in tables:
-            writer.writerow([safe_cell(f"【{section.title}】")])
-            if section.facts:
-                for row in section.rows:
-                    writer.writerow([safe_cell(row["label"]), safe_cell(row["text"])])
-            elif section.rows:
-                writer.writerows(_table_rows(section))
-            else:
-                writer.writerow(["无"])
-            writer.writerow([])
-    return (BOM + out.getvalue()).encode("utf-8")
+        yield from map(line, _table_rows(tables[0]))
+        return
+    yield line([safe_cell(f"【{doc.title}】"), safe_cell(doc.subtitle)])
+    yield line([])
+    for section in tables:
+        yield line([safe_cell(f"【{section.title}】")])
+        if section.facts:
+            for row in section.rows:
+                yield line([safe_cell(row["label"]), safe_cell(row["text"])])
+        elif section.rows:
+            yield from map(line, _table_rows(section))
+        else:
+            yield line(["无"])
+        yield line([])
 
 
 # ---------------------------------------------------------------- streamed lists
@@ -223,18 +260,74 @@ def _shown_width(column: Column, row: dict[str, Any]) -> int:
     return display_width(cell_text(column, row))
 
 
-def _put(ws: Any, row: int, col: int, value: Any, number_format: str | None = None) -> Any:
-    """Write a cell. Text is always a string cell: a text that looks like a formula
-    (=, +, -, @) stays text, shown as typed (quotePrefix keeps it text when edited)."""
-    cell = ws.cell(row=row, column=col)
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if value.startswith(_FORMULA_START):
-            cell.quotePrefix = True
-    if number_format and value is not None and not isinstance(value, str):
-        cell.number_format = number_format
-    return cell
+class _Cells:
+    """Cells for one write-only sheet. A plain number or text goes in as the value
+    itself; a cell that needs more (a number format, an alignment, a style, text that
+    could be read as a formula or an error code) is a WriteOnlyCell, written as soon
+    as its row is appended. A table's styled cells are kept a column (`slot`) and
+    style at a time and given each row's value: a row is written before the next is
+    made, and a styled cell costs more to make than to write."""
+
+    def __init__(self, ws: Any) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ERROR_CODES
+
+        self.ws, self._make, self._errors = ws, WriteOnlyCell, ERROR_CODES
+        self._kept: dict[tuple[int, str | None, int], Any] = {}
+
+    def __call__(
+        self,
+        value: Any,
+        number_format: str | None = None,
+        alignment: Any = None,
+        *,
+        font: Any = None,
+        fill: Any = None,
+        slot: int | None = None,
+    ) -> Any:
+        """Text is always a string cell: a text that looks like a formula (=, +, -, @)
+        stays text, shown as typed (quotePrefix keeps it text when edited)."""
+        text = isinstance(value, str)
+        formula = text and value.startswith(_FORMULA_START)
+        error = text and value in self._errors
+        dated = isinstance(value, date)  # a datetime is a date too
+        styled = number_format or alignment is not None or font is not None or fill is not None
+        if not (styled or formula or dated or error):
+            return value
+        shown_format = number_format if value is not None and not text else None
+        # Kept: a table's cell in its column, not text to guard, not an unformatted date
+        # (which takes openpyxl's own date format).
+        if (
+            slot is not None
+            and font is None
+            and fill is None
+            and not (formula or error)
+            and (shown_format is not None or not dated)
+        ):
+            key = (slot, shown_format, id(alignment))
+            cell = self._kept.get(key)
+            if cell is None:
+                cell = self._kept[key] = self._make(self.ws)
+                if shown_format is not None:
+                    cell.number_format = shown_format
+                if alignment is not None:
+                    cell.alignment = alignment
+            cell.value = value  # a str is a string cell: neither formula nor error
+            return cell
+        cell = self._make(self.ws, value)
+        if text:
+            cell.data_type = "s"
+            if formula:
+                cell.quotePrefix = True
+        if number_format and value is not None and not text:
+            cell.number_format = number_format
+        if alignment is not None:
+            cell.alignment = alignment
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        return cell
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -249,8 +342,9 @@ def _page_setup(ws: Any, doc: Document, *, width: float, one_page: bool = False)
     when `one_page`), the header row repeated, the report's title and date at the top
     of every page and 第 N 页 共 M 页 at the bottom."""
     from openpyxl.worksheet.page import PageMargins
+    from openpyxl.worksheet.worksheet import Worksheet
 
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.orientation = "portrait" if width <= _PORTRAIT_WIDTH else "landscape"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
@@ -275,6 +369,11 @@ def to_xlsx(doc: Document) -> bytes:
     holding just the chart: LibreOffice does not show openpyxl's chart sheets). Every
     sheet is set up for A4 (_page_setup); an empty part is one line, 无.
 
+    Written as it is made (openpyxl's write-only workbook): each row goes to the
+    sheet's file as it is appended, so a list of every open case costs its rows on
+    disk, not a cell object each in memory. The widths are measured in a pass over
+    the rows first, because a streamed sheet states them before its rows.
+
     The bytes depend only on the document: the workbook's created and modified times
     are the report's as-of time, and every zip entry carries a fixed timestamp.
     """
@@ -283,50 +382,56 @@ def to_xlsx(doc: Document) -> bytes:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor=_HEADER_FILL)
+    wb = Workbook(write_only=True)
+    head = {
+        "font": Font(bold=True),
+        "fill": PatternFill("solid", fgColor=_HEADER_FILL),
+        "alignment": Alignment(vertical="center"),
+    }
     wrap = Alignment(wrap_text=True, vertical="top")
     sheets = {}
     for section in doc.sections:
         ws = wb.create_sheet(_sheet_title(section.title))
+        cells = _Cells(ws)
         sheets[section.key] = ws
         if not section.rows:
-            _put(ws, 1, 1, "无")
+            _dimension(ws, "A1:A1")
             ws.column_dimensions["A"].width = 12
             _page_setup(ws, doc, width=12)
+            ws.append([cells("无")])
             continue
         if section.facts:
-            widths = _facts_sheet(ws, section)
+            headers, widths = ["项目", "数值", "说明"], _facts_widths(section)
+            _dimension(ws, f"A1:C{len(section.rows) + 1}")
         else:
-            for i, column in enumerate(section.columns, start=1):
-                _put(ws, 1, i, column.header)
-            for r, row in enumerate(section.rows, start=2):
-                for i, column in enumerate(section.columns, start=1):
-                    fmt = _NUMBER_FORMATS.get(column.kind)
-                    if column.kind == "due" and row.get("provisional"):
-                        fmt = PROVISIONAL_FORMAT
-                    cell = _put(ws, r, i, _spreadsheet_value(column, row), fmt)
-                    if column.width:
-                        cell.alignment = wrap
-            widths = []
-            for column in section.columns:
-                if column.width:  # a set width: the cells need not be measured
-                    widths.append(column.width)
-                    continue
-                shown = max(_shown_width(column, r) for r in section.rows)
-                widths.append(min(60, max(display_width(column.header), shown) + 2))
-            ws.auto_filter.ref = ws.dimensions
-        for cell in ws[1]:
-            cell.font = bold
-            cell.fill = fill
-            cell.alignment = Alignment(vertical="center")
+            headers, widths = [c.header for c in section.columns], _widths(section)
+            last = get_column_letter(len(section.columns))
+            ws.auto_filter.ref = f"A1:{last}{len(section.rows) + 1}"
+            _dimension(ws, ws.auto_filter.ref)
+        # What a streamed sheet writes before its rows: the frozen pane, the widths.
         ws.freeze_panes = "A2"
         ws.print_title_rows = "1:1"
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
         _page_setup(ws, doc, width=sum(widths), one_page=section.facts)
+        ws.append([cells(h, **head) for h in headers])
+        if section.facts:
+            for fact_row in _facts_rows(section, cells):
+                ws.append(fact_row)
+            continue
+        formats = [_NUMBER_FORMATS.get(c.kind) for c in section.columns]
+        aligns = [wrap if c.width else None for c in section.columns]
+        for row in section.rows:
+            values = []
+            for column, fmt, align in zip(section.columns, formats, aligns, strict=True):
+                if column.kind == "due" and row.get("provisional"):
+                    fmt = PROVISIONAL_FORMAT
+                value = _spreadsheet_value(column, row)
+                if value is None and align is None:
+                    values.append(None)
+                else:
+                    values.append(cells(value, fmt, align, slot=len(values)))
+            ws.append(values)
     for chart_spec in doc.charts:
         section = doc.section(chart_spec.section)
         if not section.rows:
@@ -355,38 +460,63 @@ def to_xlsx(doc: Document) -> bytes:
         chart.set_categories(Reference(ws, min_col=x_col, min_row=2, max_row=n + 1))
         sheet = wb.create_sheet(_sheet_title(chart_spec.sheet))
         sheet.sheet_view.showGridLines = False
+        _dimension(sheet, "A1:A1")
         sheet.add_chart(chart, "A1")
         _page_setup(sheet, doc, width=_PORTRAIT_WIDTH + 1, one_page=True)
     return _save_reproducibly(wb, doc.as_of, creator=doc.title)
 
 
-def _facts_sheet(ws: Any, section: Section) -> list[float]:
-    """Key figures as 项目 | 数值 | 说明: counts are numbers, rates percentages, times
-    dates; what a figure is made of (按期 16 ÷ …) is in its own column."""
-    for i, header in enumerate(("项目", "数值", "说明"), start=1):
-        _put(ws, 1, i, header)
+def _dimension(ws: Any, ref: str) -> None:
+    """The range a streamed sheet fills, stated at its top as a whole sheet states it
+    (openpyxl asks a worksheet for calculate_dimension; a write-only one has none)."""
+    ws.calculate_dimension = lambda: ref
+
+
+def _widths(section: Section) -> list[float]:
+    """Each column's width: a set width, or the widest cell as shown, at most 60. One
+    pass over the rows (each row of a Rows view is made anew when read)."""
+    measured = [c for c in section.columns if not c.width]  # a set width is not measured
+    widest = dict.fromkeys((c.key for c in measured), 0)
+    for row in section.rows:
+        for column in measured:
+            widest[column.key] = max(widest[column.key], _shown_width(column, row))
+    return [
+        column.width or min(60, max(display_width(column.header), widest[column.key]) + 2)
+        for column in section.columns
+    ]
+
+
+def _fact_value(fact: dict[str, Any]) -> tuple[Any, str | None, str]:
+    """A key figure's cell (value, number format) and its 说明: counts are numbers,
+    rates percentages, times dates; what a figure is made of (按期 16 ÷ …) is the note."""
+    value, kind = fact.get("value"), fact.get("kind", "int")
+    note = fact.get("note", "")
+    fmt = None
+    if kind == "datetime" and isinstance(value, str):
+        value, fmt = _date_cell(value, with_time=True), DATETIME_FORMAT
+    elif kind == "rate":
+        value, fmt = ("—", None) if value is None else (value, "0.0%")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not note and fact["text"] not in (str(value), f"{value} 件", f"{value} 项"):
+            note = fact["text"]  # e.g. 3 件（上期 2，+1）
+    else:
+        value = fact["text"]
+    return value, fmt, note
+
+
+def _facts_rows(section: Section, cells: _Cells) -> Iterator[list[Any]]:
+    """Key figures as 项目 | 数值 | 说明, a number right-aligned."""
     from openpyxl.styles import Alignment
 
-    notes = []
-    for r, fact in enumerate(section.rows, start=2):
-        value, kind = fact.get("value"), fact.get("kind", "int")
-        note = fact.get("note", "")
-        fmt = None
-        if kind == "datetime" and isinstance(value, str):
-            value, fmt = _date_cell(value, with_time=True), DATETIME_FORMAT
-        elif kind == "rate":
-            value, fmt = ("—", None) if value is None else (value, "0.0%")
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            if not note and fact["text"] not in (str(value), f"{value} 件", f"{value} 项"):
-                note = fact["text"]  # e.g. 3 件（上期 2，+1）
-        else:
-            value = fact["text"]
-        _put(ws, r, 1, fact["label"])
-        cell = _put(ws, r, 2, value, fmt)
-        if not isinstance(value, str):
-            cell.alignment = Alignment(horizontal="right")
-        _put(ws, r, 3, note or None)
-        notes.append(note)
+    right = Alignment(horizontal="right")
+    for fact in section.rows:
+        value, fmt, note = _fact_value(fact)
+        align = None if isinstance(value, str) else right
+        yield [cells(fact["label"]), cells(value, fmt, align), cells(note or None)]
+
+
+def _facts_widths(section: Section) -> list[float]:
+    notes = [_fact_value(f)[2] for f in section.rows]
     label_width = max(display_width(str(f["label"])) for f in section.rows) + 2
     note_width = max([display_width(n) for n in notes] + [4]) + 2
     return [max(label_width, 8), 20, min(60, max(note_width, 10))]
@@ -416,19 +546,26 @@ def _fixed_time_zip() -> Any:
     file's); stamping them here, rather than copying a finished zip entry by entry,
     compresses each part once. (A class made on first use: zipfile is imported only
     by the XLSX writer.)"""
+    import shutil
     import zipfile
 
     class FixedTimeZip(zipfile.ZipFile):
         def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:
-            name = getattr(zinfo_or_arcname, "filename", zinfo_or_arcname)
-            entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
+            entry = self._entry(getattr(zinfo_or_arcname, "filename", zinfo_or_arcname))
             super().writestr(entry, data.encode("utf-8") if isinstance(data, str) else data)
 
         def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
-            with open(filename, "rb") as handle:
-                self.writestr(arcname or os.path.basename(filename), handle.read())
+            # A worksheet's file (the rows of a long list), copied in pieces.
+            entry = self._entry(arcname or os.path.basename(filename))
+            with open(filename, "rb") as source, self.open(entry, "w") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+
+        @staticmethod
+        def _entry(name: str) -> zipfile.ZipInfo:
+            entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            return entry
 
     return FixedTimeZip
 
@@ -439,6 +576,13 @@ def _fixed_time_zip() -> Any:
 def render(doc: Document, fmt: str) -> bytes:
     writers = {"json": to_json, "csv": to_csv, "md": to_markdown, "xlsx": to_xlsx}
     return writers[fmt](doc)
+
+
+def render_stream(doc: Document, fmt: str) -> bytes | Iterator[str]:
+    """What render gives, for a file (write_atomic): JSON and CSV a piece at a time,
+    so that writing every open case never holds its whole text."""
+    streams = {"json": json_chunks, "csv": csv_chunks}
+    return streams[fmt](doc) if fmt in streams else render(doc, fmt)
 
 
 def write_atomic(path: Path, data: bytes | Iterable[str]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from banbucheng.core.timeutil import BEIJING, human
 from banbucheng.reports.daily import TREND_DAYS, category_label
-from banbucheng.reports.document import Chart, Column, Document, Section
+from banbucheng.reports.document import Chart, Column, Document, Rows, Section
 
 UNDISPATCHED = "（未派单）"
 
@@ -53,7 +53,8 @@ LIST_COLUMNS = [
 
 
 def list_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A case of a list (views.case_dicts) with what the list's columns show."""
+    """A case of a list (views.case_dicts) with what the list's columns show: a new
+    dict (the list's own row is its JSON)."""
     return _with_received_date([dict(row)])[0]
 
 
@@ -72,6 +73,21 @@ def _with_received_date(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # own category_label (views.case_dicts) is the category alone.
         r["category_label"] = category_label(r.get("category"), r.get("subtype"))
     return rows
+
+
+def _case_rows(rows: list[dict[str, Any]]) -> Rows:
+    """A list of cases as shown, made as it is read: not a copy of every case."""
+    return Rows(rows, list_row)
+
+
+def _open_shown(row: dict[str, Any]) -> dict[str, Any]:
+    r = list_row(row)
+    r["left_text"] = (
+        f"超期{r['days_overdue']}个工作日"
+        if r["overdue"]
+        else ("—" if r["days_left"] is None else f"剩{r['days_left']}个工作日")
+    )
+    return r
 
 
 def _pct(value: float | None) -> str:
@@ -129,13 +145,7 @@ def daily_document(data: dict[str, Any]) -> Document:
         ),
     ]
     unit_rows = [dict(r, unit=r["unit"] or UNDISPATCHED) for r in data["by_unit"]]
-    open_rows = _with_received_date([dict(r) for r in data["open_cases"]])
-    for r in open_rows:
-        r["left_text"] = (
-            f"超期{r['days_overdue']}个工作日"
-            if r["overdue"]
-            else ("—" if r["days_left"] is None else f"剩{r['days_left']}个工作日")
-        )
+    open_rows = Rows(data["open_cases"], _open_shown)
     closed_rows = [
         dict(r, on_time_text="按期" if r["on_time"] else "超期") for r in data["closed_cases"]
     ]
@@ -158,13 +168,13 @@ def daily_document(data: dict[str, Any]) -> Document:
             "overdue",
             "超期案件",
             _cols("number", "unit", "contact", "category", "due", "late", "citizen", "matter"),
-            _with_received_date([dict(r) for r in data["overdue_cases"]]),
+            _case_rows(data["overdue_cases"]),
         ),
         Section(
             "due_next",
             f"下一工作日到期（{data['next_workday']}）",
             _cols("number", "unit", "contact", "category", "due", "citizen", "matter"),
-            _with_received_date([dict(r) for r in data["due_next_workday_cases"]]),
+            _case_rows(data["due_next_workday_cases"]),
         ),
         Section(
             "open",
@@ -180,7 +190,7 @@ def daily_document(data: dict[str, Any]) -> Document:
             "new",
             "今日新登记",
             _cols("number", "category", "unit", "due", "citizen", "matter"),
-            _with_received_date([dict(r) for r in data["new_cases"]]),
+            _case_rows(data["new_cases"]),
         ),
         Section(
             "closed",
@@ -265,7 +275,7 @@ def supervision_document(
     total: int | None = None,
 ) -> Document:
     """The 督办 list; `total`, when only the first rows are given, is how many there are."""
-    data, rows = rows, _with_received_date([dict(r) for r in rows])
+    data, shown_rows = rows, _case_rows(rows)
     shown = len(rows) if total is None else total
     if kind == "overdue":
         title = f"{center} 超期案件（{shown} 件）"
@@ -277,7 +287,7 @@ def supervision_document(
         kind,
         "超期案件" if kind == "overdue" else "即将到期",
         columns,
-        rows,
+        shown_rows,
         group_by="unit",
         group_label="unit_contact",
     )

@@ -301,11 +301,18 @@ class _Page:
         self.rest(len(late) - UNIT_ROWS, "个单位")
 
     def overdue(self, doc: Document) -> None:
+        import heapq
+
         section = doc.section("overdue")
-        cases = sorted(
-            section.rows, key=lambda r: (-(r.get("days_overdue") or 0), r.get("due_date") or "")
+        # Only the first OVERDUE_ROWS are listed: just those are kept (nsmallest gives
+        # what sorted()[:n] gives, equals in their order), not every overdue case.
+        cases = heapq.nsmallest(
+            OVERDUE_ROWS,
+            section.rows,
+            key=lambda r: (-(r.get("days_overdue") or 0), r.get("due_date") or ""),
         )
-        self.heading(f"三、超期案件（{len(cases)} 件，超期最久的在前）")
+        total = len(section.rows)
+        self.heading(f"三、超期案件（{total} 件，超期最久的在前）")
         if not cases:
             self.font(9.5)
             self.pdf.cell(_W, 6, "无。", new_x="LMARGIN", new_y="NEXT")
@@ -333,7 +340,7 @@ class _Page:
             ],
             rows,
         )
-        self.rest(len(cases) - OVERDUE_ROWS, "件")
+        self.rest(total - OVERDUE_ROWS, "件")
 
     def rest(self, more: int, unit: str) -> None:
         if more > 0:
