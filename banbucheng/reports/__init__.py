@@ -11,7 +11,9 @@ Modules, lowest first
 ---------------------
 document     the document model (Document, Section, Column, Chart), the text of a
              cell, rows grouped by unit, charts drawn as text
-exports      the writers: JSON, CSV, Markdown, XLSX; report files written atomically
+workbook     the XLSX writer (openpyxl's write-only mode, a row at a time)
+exports      the writers: JSON, CSV, Markdown, and XLSX through workbook; report
+             files written atomically
 render       the terminal (rich): case tables and details, registers, any Document
 timeline     the cases' state as of a cutoff, rebuilt in SQL from their events; the
              cutoff helpers and the look-ups every report shares
@@ -27,7 +29,8 @@ Who may import whom
 A module imports only modules above it in that list, and only these:
 
     document     (nothing in reports)
-    exports      document
+    workbook     document
+    exports      document, workbook
     render       document
     timeline     (nothing in reports)
     period       timeline
@@ -43,6 +46,6 @@ domain, knowledge, deadlines and store, but never commands, cli, trust, window o
 services: those use reports, not the other way round.
 
 Import cost: nothing here is imported by `bbc --help`. rich is imported only by
-render, openpyxl only inside exports.to_xlsx, fpdf2 only inside paper.daily_pdf;
-document, exports and paper import neither rich nor SQLAlchemy.
+render, openpyxl only inside workbook.to_xlsx, fpdf2 only inside paper.daily_pdf;
+document, workbook, exports and paper import neither rich nor SQLAlchemy.
 """

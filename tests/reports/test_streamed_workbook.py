@@ -1,4 +1,4 @@
-"""The streamed workbook (exports.to_xlsx, openpyxl's write-only mode) against the
+"""The streamed workbook (workbook.to_xlsx, openpyxl's write-only mode) against the
 whole-sheet workbook it replaced, both read back with openpyxl: the same sheets, cell
 values, types, number formats and styles, column widths, frozen header, filter and
 print titles; on a document with every kind of cell and on the day's roll-up of a
@@ -16,7 +16,7 @@ import bulkgen
 import pytest
 
 from banbucheng.core.timeutil import BEIJING
-from banbucheng.reports import exports, layouts
+from banbucheng.reports import exports, layouts, workbook
 from banbucheng.reports.document import Chart, Column, Document, Section, display_width
 
 NOW = "2026-11-27 17:45"  # bulkgen.NOW
@@ -26,7 +26,7 @@ NOW = "2026-11-27 17:45"  # bulkgen.NOW
 
 
 def _whole_sheet(doc: Document) -> Any:
-    """The cells as exports.to_xlsx made them before it streamed: every cell of every
+    """The cells as workbook.to_xlsx made them before it streamed: every cell of every
     sheet held by a (normal) openpyxl workbook. Page setup and charts, unchanged by
     streaming, are left out."""
     from openpyxl import Workbook
@@ -48,7 +48,7 @@ def _whole_sheet(doc: Document) -> Any:
     wb.remove(wb.active)
     wrap = Alignment(wrap_text=True, vertical="top")
     for section in doc.sections:
-        ws = wb.create_sheet(exports._sheet_title(section.title))
+        ws = wb.create_sheet(workbook._sheet_title(section.title))
         if not section.rows:
             put(ws, 1, 1, "无")
             ws.column_dimensions["A"].width = 12
@@ -62,8 +62,8 @@ def _whole_sheet(doc: Document) -> Any:
                 note = fact.get("note", "")
                 fmt = None
                 if kind == "datetime" and isinstance(value, str):
-                    value = exports._date_cell(value, with_time=True)
-                    fmt = exports.DATETIME_FORMAT
+                    value = workbook._date_cell(value, with_time=True)
+                    fmt = workbook.DATETIME_FORMAT
                 elif kind == "rate":
                     value, fmt = ("—", None) if value is None else (value, "0.0%")
                 elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -85,10 +85,10 @@ def _whole_sheet(doc: Document) -> Any:
                 put(ws, 1, i, column.header)
             for r, row in enumerate(section.rows, start=2):
                 for i, column in enumerate(section.columns, start=1):
-                    fmt = exports._NUMBER_FORMATS.get(column.kind)
+                    fmt = workbook._NUMBER_FORMATS.get(column.kind)
                     if column.kind == "due" and row.get("provisional"):
-                        fmt = exports.PROVISIONAL_FORMAT
-                    cell = put(ws, r, i, exports._spreadsheet_value(column, row), fmt)
+                        fmt = workbook.PROVISIONAL_FORMAT
+                    cell = put(ws, r, i, workbook._spreadsheet_value(column, row), fmt)
                     if column.width:
                         cell.alignment = wrap
             widths = []
@@ -96,12 +96,12 @@ def _whole_sheet(doc: Document) -> Any:
                 if column.width:
                     widths.append(column.width)
                     continue
-                shown = max(exports._shown_width(column, r) for r in section.rows)
+                shown = max(workbook._shown_width(column, r) for r in section.rows)
                 widths.append(min(60, max(display_width(column.header), shown) + 2))
             ws.auto_filter.ref = ws.dimensions
         for cell in ws[1]:
             cell.font = Font(bold=True)
-            cell.fill = PatternFill("solid", fgColor=exports._HEADER_FILL)
+            cell.fill = PatternFill("solid", fgColor=workbook._HEADER_FILL)
             cell.alignment = Alignment(vertical="center")
         ws.freeze_panes = "A2"
         ws.print_title_rows = "1:1"
@@ -178,8 +178,8 @@ def _sheet(ws: Any) -> dict[str, Any]:
 
 
 def _assert_same_as_whole_sheet(doc: Document) -> Any:
-    streamed, whole = _read(exports.to_xlsx(doc)), _read(_whole_sheet(doc))
-    charts = [exports._sheet_title(c.sheet) for c in doc.charts if doc.section(c.section).rows]
+    streamed, whole = _read(workbook.to_xlsx(doc)), _read(_whole_sheet(doc))
+    charts = [workbook._sheet_title(c.sheet) for c in doc.charts if doc.section(c.section).rows]
     assert streamed.sheetnames == whole.sheetnames + charts
     for name in whole.sheetnames:
         assert _sheet(streamed[name]) == _sheet(whole[name]), name
@@ -259,7 +259,7 @@ def _varied() -> Document:
 
 def test_a_varied_document_streams_to_the_same_cells():
     wb = _assert_same_as_whole_sheet(_varied())
-    cases = wb[exports._sheet_title("案件[全部]：*?/\\")]
+    cases = wb[workbook._sheet_title("案件[全部]：*?/\\")]
     assert cases.max_row == 41 and cases["A2"].value == "=SUM(A1:A2)"
     assert cases["A2"].data_type == "s" and cases["A2"].quotePrefix
     assert cases["A6"].value == "#N/A" and cases["A6"].data_type == "s"
@@ -284,7 +284,7 @@ def test_the_roll_up_of_a_store_streams_to_the_same_cells(bbc, store, monkeypatc
     # The export writes the same workbook as the report does.
     bbc("export", "--dir", str(tmp_path / "out"), "--date", "2026-11-26", now=NOW)
     written = (tmp_path / "out" / "2026-11-26-每日汇总.xlsx").read_bytes()
-    assert written == exports.to_xlsx(doc)
+    assert written == workbook.to_xlsx(doc)
     assert os.stat(tmp_path / "out" / "2026-11-26-每日汇总.xlsx").st_mode & 0o777 == 0o600
 
 
