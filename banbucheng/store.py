@@ -223,20 +223,27 @@ def _with_driver(url: str) -> str:
 
 
 def _postgres_setup(engine: Engine, store: Store) -> None:
-    from psycopg import IsolationLevel
+    # psycopg (3), which plain postgresql:// URLs use: what it already knows saves
+    # round trips. Another driver named in the URL gets SQLAlchemy's own ways.
+    psycopg3 = engine.dialect.driver == "psycopg"
+    if psycopg3:
+        from psycopg import IsolationLevel
 
-    _answer_probes(engine.dialect)
+        _answer_probes(engine.dialect)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get("bbc_write")
-        raw = conn.connection.dbapi_connection
-        if not raw.autocommit:
-            # A reader sees one snapshot, as on SQLite, so a report's counts agree.
-            # psycopg begins the transaction with the first statement: the isolation
-            # level goes into that BEGIN (a SET TRANSACTION would be one more round
-            # trip); every other transaction has the server's default.
-            raw.isolation_level = IsolationLevel.REPEATABLE_READ if write is False else None
+        # A reader sees one snapshot, as on SQLite, so a report's counts agree.
+        if psycopg3:
+            raw = conn.connection.dbapi_connection
+            if not raw.autocommit:
+                # psycopg begins the transaction with the first statement: the level
+                # goes into that BEGIN (SET TRANSACTION would be one more round trip);
+                # every other transaction has the server's default.
+                raw.isolation_level = IsolationLevel.REPEATABLE_READ if write is False else None
+        elif write is False:
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if write:
             # What BEGIN IMMEDIATE gives on SQLite: writers queue on one lock first, so
             # two windows never both read and then collide (the same new unit or
