@@ -193,6 +193,12 @@ class _Wait:
         self.store.waiting(waited, self.store.writer())
 
 
+def _store_id(conn: Any) -> str | None:
+    from banbucheng.schema.personal import store_id
+
+    return store_id(conn)
+
+
 def _stamp_if_free(conn: Any) -> None:
     """A current store made by an earlier release gets this release's stamp, so the
     next command reads one number instead of checking every table. Only if the write
@@ -217,26 +223,88 @@ def _with_driver(url: str) -> str:
 
 
 def _postgres_setup(engine: Engine, store: Store) -> None:
+    # psycopg (3), which plain postgresql:// URLs use: what it already knows saves
+    # round trips. Another driver named in the URL gets SQLAlchemy's own ways.
+    psycopg3 = engine.dialect.driver == "psycopg"
+    if psycopg3:
+        from psycopg import IsolationLevel
+
+        _answer_probes(engine.dialect)
+
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get("bbc_write")
+        # A reader sees one snapshot, as on SQLite, so a report's counts agree.
+        if psycopg3:
+            raw = conn.connection.dbapi_connection
+            if not raw.autocommit:
+                # psycopg begins the transaction with the first statement: the level
+                # goes into that BEGIN (SET TRANSACTION would be one more round trip);
+                # every other transaction has the server's default.
+                raw.isolation_level = IsolationLevel.REPEATABLE_READ if write is False else None
+        elif write is False:
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if write:
             # What BEGIN IMMEDIATE gives on SQLite: writers queue on one lock first, so
             # two windows never both read and then collide (the same new unit or
             # setting, the same provisional case recomputed twice, the schema). Tried
-            # without blocking, so a writer waiting for another can say so.
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_S}s'")
+            # without blocking, so a writer waiting for another can say so; the lock
+            # timeout of the statements after it is set in the same round trip.
             lock = f"SELECT pg_try_advisory_xact_lock({PG_WRITE_LOCK})"
-            if write == IF_FREE and not conn.exec_driver_sql(lock).scalar():
+            first = f"{lock}, set_config('lock_timeout', '{BUSY_TIMEOUT_S}s', true)"
+            got = conn.exec_driver_sql(first).scalar()
+            if write == IF_FREE and not got:
                 raise StoreError("数据库正忙：另一项写入正在进行")
             wait = _Wait(store)
-            while not conn.exec_driver_sql(lock).scalar():
+            while not got:
                 wait.another_second(pause=0.2)
+                got = conn.exec_driver_sql(lock).scalar()
             if store.doing:  # what other writers waiting for this one are told
                 conn.exec_driver_sql(f"SET LOCAL application_name = 'bbc:{store.doing}'")
-        elif write is not None:
-            # A reader sees one snapshot, as on SQLite, so a report's counts agree.
-            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def _answer_probes(dialect: Any) -> None:
+    """SQLAlchemy's first connection to PostgreSQL asks the server, one round trip
+    each, for its version, the current schema, the default isolation level and
+    standard_conforming_strings, and looks up the hstore type (in a savepoint), all in
+    a transaction of their own: nine round trips before bbc's first statement, in every
+    process. The version and standard_conforming_strings the server already sent as
+    the connection was made (libpq keeps them); the schema and the isolation level
+    are read together in one statement, outside a transaction; hstore is never used
+    (use_native_hstore=False where the engine is made). Same answers, one round trip."""
+    known: dict[str, str] = {}
+
+    def server_version(connection: Any) -> tuple[int, ...]:
+        number = connection.connection.dbapi_connection.info.server_version
+        # 150010 is 15.10; before version 10, 90624 was 9.6.24.
+        if number >= 100000:
+            return (number // 10000, number % 10000)
+        return (number // 10000, number // 100 % 100, number % 100)
+
+    def default_schema(connection: Any) -> str:
+        raw = connection.connection.dbapi_connection
+        autocommit, raw.autocommit = raw.autocommit, True
+        try:
+            schema, isolation = raw.execute(
+                "SELECT current_schema(), current_setting('transaction_isolation')"
+            ).fetchone()
+        finally:
+            raw.autocommit = autocommit
+        known["isolation"] = isolation.upper()
+        return schema
+
+    def default_isolation(dbapi_connection: Any) -> str:
+        return known.get("isolation") or original_isolation(dbapi_connection)
+
+    def backslash_escapes(connection: Any) -> None:
+        info = connection.connection.dbapi_connection.info
+        dialect._backslash_escapes = info.parameter_status("standard_conforming_strings") == "off"
+
+    original_isolation = dialect.get_default_isolation_level
+    dialect._get_server_version_info = server_version
+    dialect._get_default_schema_name = default_schema
+    dialect.get_default_isolation_level = default_isolation
+    dialect._set_backslash_escapes = backslash_escapes
 
 
 def _enable_wal(cursor: Any) -> None:
@@ -299,6 +367,9 @@ class Store:
         kwargs: dict[str, object] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
+        elif url.startswith("postgresql+psycopg"):
+            # hstore is never used: not looking it up saves three round trips per process.
+            kwargs["use_native_hstore"] = False
         try:
             self.engine = create_engine(url, **kwargs)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -316,35 +387,47 @@ class Store:
         try:
             # Usually the store is current: it carries this release's stamp, one number
             # read without a lock, so opening never waits for a writer (a long import,
-            # say). Otherwise the full check, and an upgrade (or just the stamp) under a
-            # write lock from the start: a deferred transaction that reads the schema and
-            # then creates tables deadlocks with another window doing the same.
+            # say); the store's id (for its keys) is read with it. Otherwise the full
+            # check, and an upgrade (or just the stamp) under a write lock from the
+            # start: a deferred transaction that reads the schema and then creates
+            # tables deadlocks with another window doing the same.
             with self.engine.connect() as conn:
+                if not self.is_sqlite:
+                    # Two single reads: no transaction begun and ended around them, two
+                    # round trips fewer for every command.
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
                 current = read_stamp(conn) == stamp()
-                conn.rollback()  # end the read's implicit transaction
-                if not current:
-                    with conn.execution_options(bbc_write=False).begin():
-                        current = is_current(conn)
-                    if current and self.is_sqlite:
-                        _stamp_if_free(conn)
+                if current:
+                    self.store_id = _store_id(conn)
+                conn.rollback()  # end the read's implicit transaction (SQLite)
             if not current:
-                with self.engine.connect() as conn:
-                    conn = conn.execution_options(bbc_write=True)
-                    with conn.begin():
-                        done = upgrade(conn)
-                    self.key_created = conn.info.pop("bbc_key_created", None)
-                if self.is_sqlite and PERSONAL_STEP in done:
-                    self._compact()
+                self._check_and_upgrade()
             self._load_keys()
         except DBAPIError as exc:
             raise StoreError(_db_message(exc)) from None
 
-    def _load_keys(self) -> None:
-        from banbucheng.core import keyring as keys
-        from banbucheng.schema.personal import store_id
-
+    def _check_and_upgrade(self) -> None:
+        """A store without this release's stamp: checked in full, upgraded if need be."""
+        with self.engine.connect() as conn:
+            with conn.execution_options(bbc_write=False).begin():
+                current = is_current(conn)
+            if current and self.is_sqlite:
+                _stamp_if_free(conn)
+        if not current:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(bbc_write=True)
+                with conn.begin():
+                    done = upgrade(conn)
+                self.key_created = conn.info.pop("bbc_key_created", None)
+            if self.is_sqlite and PERSONAL_STEP in done:
+                self._compact()
         with self.engine.connect() as conn, conn.execution_options(bbc_write=False).begin():
-            self.store_id = store_id(conn)
+            self.store_id = _store_id(conn)
+
+    def _load_keys(self) -> None:
+        """The keys of the store whose id was read as it opened."""
+        from banbucheng.core import keyring as keys
+
         if self.store_id is None:
             return
         try:

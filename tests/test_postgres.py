@@ -361,6 +361,82 @@ def test_transactions_behave_as_on_sqlite(pg_url: str) -> None:
         store.close()
 
 
+def test_the_dialect_knows_what_sqlalchemy_would_ask(pg_url: str) -> None:
+    """The answers the store's engine takes from the connection (store._answer_probes)
+    are the ones SQLAlchemy's own probes get from the server."""
+    from sqlalchemy import create_engine
+
+    from banbucheng.store import Store
+
+    stock = create_engine(pg_url)
+    with stock.connect():
+        pass
+    store = Store(pg_url)
+    try:
+        for known in (
+            "server_version_info",
+            "default_schema_name",
+            "default_isolation_level",
+            "_backslash_escapes",
+        ):
+            assert getattr(store.engine.dialect, known) == getattr(stock.dialect, known), known
+    finally:
+        store.close()
+        stock.dispose()
+
+
+def _log_statements(pg_server: PgServer, pg_db: str) -> Any:
+    """The statements sessions of the database send from now on, as the server logs
+    them (first line of each); read by calling the returned function."""
+    import psycopg
+
+    with psycopg.connect(pg_server.url(pg_db, driver="postgresql"), autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE \"{pg_db}\" SET log_statement = 'all'")
+    assert pg_server.base is not None
+    log = pg_server.base / "server.log"
+    start = log.stat().st_size
+
+    def read() -> list[str]:
+        with log.open("rb") as handle:
+            handle.seek(start)
+            text = handle.read().decode("utf-8", "replace")
+        return re.findall(r"LOG:  (?:statement|execute [^:]*): (.*)", text)
+
+    return read
+
+
+def test_a_current_store_opens_in_three_statements(pg_server: PgServer, pg_db: str) -> None:
+    """What every command sends before its own: SQLAlchemy's first-connect probes in
+    one statement, the stamp and the store's id with no transaction around them; a
+    reader's isolation goes in its BEGIN, a writer's lock timeout with its lock."""
+    from banbucheng.store import PG_WRITE_LOCK, Store
+
+    url = pg_server.url(pg_db)
+    Store(url).close()  # made, and stamped current
+    statements = _log_statements(pg_server, pg_db)
+    store = Store(url)
+    try:
+        with store.session(write=False) as session:
+            assert session.connection().exec_driver_sql("SELECT 'reader'").scalar() == "reader"
+        with store.session(write=True) as session:
+            assert session.connection().exec_driver_sql("SELECT 'writer'").scalar() == "writer"
+    finally:
+        store.close()
+    assert [s.strip() for s in statements()] == [
+        "SELECT current_schema(), current_setting('transaction_isolation')",
+        "SELECT obj_description(to_regclass('schema_migrations'), 'pg_class')",
+        "SELECT store_info.store_id",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        "SELECT 'reader'",
+        "COMMIT",
+        "BEGIN",
+        f"SELECT pg_try_advisory_xact_lock({PG_WRITE_LOCK}), "
+        "set_config('lock_timeout', '30s', true)",
+        "SELECT 'writer'",
+        "COMMIT",
+    ]
+
+
 def test_unreachable_server_is_one_clear_line(pg_server: PgServer, monkeypatch) -> None:
     monkeypatch.setenv("BBC_DEBUG", "1")
     dead = pg_server.url("nope").replace(f":{pg_server.port}/", ":1/")
