@@ -38,7 +38,7 @@ CANDIDATES = 60  # cases retrieved from the index for scoring
 # The most postings one retrieval reads (sum of the terms' df; the three rarest terms
 # are read whatever they cost). The terms left out are the query's most common, worth
 # least: at 10^5 cases 5,000 found the same best cases as 10,000, a little fewer than
-# 20,000, in a third of the time (benchmarks/bench_similar.py).
+# 20,000, in about half the time (benchmarks/bench_similar.py).
 RETRIEVAL_BUDGET = 5_000
 # Ranking weights are sent as integers (IDF × WEIGHT_SCALE), so a case's sum is exact
 # and the same on both backends, whatever order each adds its terms in: equal sums
@@ -150,7 +150,7 @@ def _retrieve(
     else:
         # Each term's matches read from the index on their own, with the term's weight,
         # and summed per case. bm25 over an OR of the terms scored every match by term
-        # frequency and length, which bigrams.score ignores: it cost about twice as much
+        # frequency and length, which bigrams.score ignores: it cost about 1.6 times as much
         # and missed more of the cases that score best (benchmarks/bench_similar.py).
         parts = []
         for i, t in enumerate(terms):
