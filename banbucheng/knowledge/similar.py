@@ -3,9 +3,10 @@
 Two steps, so both backends give the same answers and stay fast on a large store:
 
 1. Retrieval by the database's own full-text index, never by reading every case:
-   SQLite's FTS5 (ranked by bm25) or a PostgreSQL GIN index (ranked by the summed
-   IDF of the terms found) over the case's bigram terms (bigrams.py), asking only
-   for the query's most distinctive terms, at most CANDIDATES cases.
+   SQLite's FTS5 or a PostgreSQL GIN index over the case's bigram terms (bigrams.py),
+   asking only for the query's most distinctive terms, at most CANDIDATES cases,
+   ranked alike on both by the summed IDF weight of the terms a case holds (what
+   bigrams.score mostly is).
 2. Those few candidates are scored in Python with bigrams.score (0..1, shown as a
    percentage), the same on both backends, and ordered by it.
 
@@ -34,7 +35,15 @@ from banbucheng.schema.index import Weights, case_text_terms, is_postgres
 from banbucheng.schema.models import Case, CaseTerms
 
 CANDIDATES = 60  # cases retrieved from the index for scoring
-RETRIEVAL_BUDGET = 20_000  # the most postings one retrieval reads (sum of the terms' df)
+# The most postings one retrieval reads (sum of the terms' df; the three rarest terms
+# are read whatever they cost). The terms left out are the query's most common, worth
+# least: at 10^5 cases 5,000 found the same best cases as 10,000, a little fewer than
+# 20,000, in about half the time (benchmarks/bench_similar.py).
+RETRIEVAL_BUDGET = 5_000
+# Ranking weights are sent as integers (IDF × WEIGHT_SCALE), so a case's sum is exact
+# and the same on both backends, whatever order each adds its terms in: equal sums
+# stay equal and fall to the newer case on both.
+WEIGHT_SCALE = 1000
 MAX_RETRIEVAL_TERMS = 32
 SUGGEST_MIN = 0.3  # similarity from which a case is suggested at registration
 
@@ -73,6 +82,11 @@ def _retrieval_terms(present: Sequence[str], df: dict[str, int]) -> list[str]:
     return chosen
 
 
+def newest_first(terms: Sequence[str], prefix: bool) -> bool:
+    """One term (or a prefix): every match is as good as another, the newest first."""
+    return prefix or len(terms) == 1
+
+
 def _fts_query(terms: Sequence[str], *, prefix: bool) -> str:
     # Terms hold only Han characters, a-z and 0-9 (bigrams.terms), so quoting is safe.
     return " OR ".join(f'"{t}"' + ("*" if prefix else "") for t in terms)
@@ -96,14 +110,17 @@ def _retrieve(
 ) -> list[int]:
     """Up to `limit` case ids matching any of `terms`, from the full-text index. With
     one term (or a prefix), every match is as good as another: the newest come first,
-    which both backends read straight from the index. Otherwise SQLite ranks by bm25
-    and PostgreSQL by the summed IDF of the terms a case holds."""
+    which both backends read straight from the index. Otherwise both rank by the
+    summed IDF weight of the terms a case holds, the newer case first among equals."""
     params: dict[str, Any] = {"limit": limit}
+    newest = newest_first(terms, prefix)
+    if not newest:
+        for i, t in enumerate(terms):
+            params[f"w{i}"] = round(weights[t] * WEIGHT_SCALE)
     not_in = ""
     if exclude:
         not_in = " AND {col} NOT IN :exclude"
         params["exclude"] = list(exclude)
-    newest = prefix or len(terms) == 1
     if is_postgres(session):
         params["q"] = _ts_query(terms, prefix=prefix)
         match = f"{_PG_VECTOR} @@ CAST(:q AS tsquery)" + not_in.format(col="case_id")
@@ -112,7 +129,7 @@ def _retrieve(
         else:
             parts = []
             for i, t in enumerate(terms):
-                params[f"t{i}"], params[f"w{i}"] = f" {t} ", weights[t]
+                params[f"t{i}"] = f" {t} "
                 parts.append(f"CASE WHEN strpos(s, :t{i}) > 0 THEN :w{i} ELSE 0 END")
             # The matches come from the GIN index (the WHERE is its expression). They
             # are scored by finding each term, space-delimited, in the case's terms: the
@@ -123,13 +140,29 @@ def _retrieve(
                 f" AS s FROM case_terms WHERE {match}) SELECT case_id FROM m"
                 f" ORDER BY {' + '.join(parts)} DESC, case_id DESC LIMIT :limit"
             )
-    else:
+    elif newest:
         params["q"] = _fts_query(terms, prefix=prefix)
-        order = "rowid DESC" if newest else "bm25(case_terms_fts, 1.0, 0.5), rowid DESC"
         sql = (
             "SELECT rowid FROM case_terms_fts WHERE case_terms_fts MATCH :q"
             + not_in.format(col="rowid")
-            + f" ORDER BY {order} LIMIT :limit"
+            + " ORDER BY rowid DESC LIMIT :limit"
+        )
+    else:
+        # Each term's matches read from the index on their own, with the term's weight,
+        # and summed per case. bm25 over an OR of the terms scored every match by term
+        # frequency and length, which bigrams.score ignores: it cost about 1.6 times as much
+        # and missed more of the cases that score best (benchmarks/bench_similar.py).
+        parts = []
+        for i, t in enumerate(terms):
+            params[f"t{i}"] = _fts_query([t], prefix=False)
+            parts.append(
+                f"SELECT rowid AS id, :w{i} AS w"
+                f" FROM case_terms_fts WHERE case_terms_fts MATCH :t{i}"
+            )
+        sql = (
+            f"SELECT id FROM ({' UNION ALL '.join(parts)})"
+            + (" WHERE id NOT IN :exclude" if exclude else "")
+            + " GROUP BY id ORDER BY sum(w) DESC, id DESC LIMIT :limit"
         )
     stmt = text(sql)
     if exclude:

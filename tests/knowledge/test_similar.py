@@ -12,11 +12,13 @@ from typing import Any
 import casegen
 import pytest
 from cases import HUO_CITIZEN, HUO_MATTER
+from sqlalchemy import event
 from sqlmodel import select
 
 from banbucheng.core import bigrams
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.knowledge import similar
+from banbucheng.schema.index import Weights
 from banbucheng.schema.models import Case, CaseTerms, CitizenKey, Setting
 from banbucheng.store import Store
 
@@ -180,16 +182,51 @@ def test_similar_to_ms_huo_are_her_class(fixture_store: tuple[Store, dict], read
 
 
 def test_retrieval_uses_the_full_text_index(reader: Any) -> None:
-    plan = (
-        reader.session.connection()
-        .exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT rowid FROM case_terms_fts"
-            " WHERE case_terms_fts MATCH '\"社保\"'"
-            " ORDER BY bm25(case_terms_fts, 1.0, 0.5) LIMIT 60"
-        )
-        .all()
-    )
-    assert "VIRTUAL TABLE INDEX" in " ".join(str(r[-1]) for r in plan)
+    """Every kind of retrieval (ranked, one term, single characters, excluding a case)
+    reads the FTS5 index, never the whole table."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "case_terms_fts" in statement and "EXPLAIN" not in statement:
+            statements.append((statement, parameters))
+
+    conn = reader.session.connection()
+    event.listen(conn, "before_cursor_execute", capture)
+    try:
+        assert similar.search(reader.session, casegen.QUERIES[0][0])
+        assert similar.search(reader.session, casegen.TWO_CHAR[0])
+        assert similar.search(reader.session, "证")
+        case = reader.session.exec(select(Case)).first()
+        similar.similar_to(reader.session, case, earlier_only=True)
+    finally:
+        event.remove(conn, "before_cursor_execute", capture)
+    assert len(statements) == 4
+    for statement, parameters in statements:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        scans = [str(r[-1]) for r in plan if "case_terms" in str(r[-1])]
+        assert scans and all("VIRTUAL TABLE INDEX" in s for s in scans), plan
+
+
+def test_retrieval_ranks_by_the_summed_weight_of_the_terms_a_case_holds(reader: Any) -> None:
+    """The candidates are the cases holding the most weight of the query's terms (what
+    PostgreSQL ranks by too), the newer first among equals: checked against every case."""
+    session = reader.session
+    stored = session.exec(select(CaseTerms.case_id, CaseTerms.main, CaseTerms.extra)).all()
+    for query, _cls in casegen.QUERIES:
+        weights = Weights(session)
+        q = set(bigrams.terms(query))
+        weights.load(q)
+        present = [t for t in q if weights.df.get(t, 0) > 0]
+        terms = similar._retrieval_terms(present, weights.df)
+        assert len(terms) > 1, query
+        got = similar._retrieve(session, terms, weights, exclude=[], limit=10)
+        held = {t: round(weights[t] * similar.WEIGHT_SCALE) for t in terms}
+        sums = [
+            (sum(w for t, w in held.items() if t in set(f"{m} {e}".split())), case_id)
+            for case_id, m, e in stored
+        ]
+        best = sorted(((s, i) for s, i in sums if s > 0), key=lambda x: (-x[0], -x[1]))
+        assert got == [i for _, i in best[:10]], query
 
 
 def test_index_is_complete(reader: Any) -> None:
