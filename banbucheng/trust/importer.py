@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import gc
 import hashlib
 import io
 import re
@@ -494,7 +495,25 @@ def run_import(
 ) -> Outcome:
     """Check every row, then load the good ones through the lifecycle into a batch
     (services/bulk.py), written every FLUSH_ROWS rows; a row the lifecycle refuses is
-    undone alone, reported and left out. The caller's transaction decides what is kept."""
+    undone alone, reported and left out. The caller's transaction decides what is kept.
+
+    The cyclic garbage collector is paused meanwhile: the import keeps most of what
+    it makes alive to its end (the rows, the learning's keys and terms), so each
+    collection walked all of that again for nothing, a seventh of the import's CPU
+    time; the rows make no reference cycles (the batch and its learning make one, freed
+    after the import)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_import(ctx, table, progress)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_import(
+    ctx: Any, table: Table, progress: Callable[[int, int], None] | None
+) -> Outcome:
     from banbucheng.services import bulk
 
     outcome = Outcome(source=table.source, rows=len(table.rows), ignored=table.ignored)
