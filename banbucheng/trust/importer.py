@@ -511,9 +511,7 @@ def run_import(
             gc.enable()
 
 
-def _run_import(
-    ctx: Any, table: Table, progress: Callable[[int, int], None] | None
-) -> Outcome:
+def _run_import(ctx: Any, table: Table, progress: Callable[[int, int], None] | None) -> Outcome:
     from banbucheng.services import bulk
 
     outcome = Outcome(source=table.source, rows=len(table.rows), ignored=table.ignored)
