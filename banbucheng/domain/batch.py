@@ -89,7 +89,6 @@ def _json(detail: dict) -> str:
 
 # A case's sealed columns (sealed.case_values, read from a CaseRow's attributes).
 _SEALED = itemgetter(*(name for name, _ in sealed.COLUMNS))
-_KINDS = tuple(kind for _, kind in sealed.COLUMNS)
 # sealed.digest's json.dumps(..., ensure_ascii=False, separators=(",", ":")) with its
 # encoder made once: the same text (tests/trust/test_import_fast_paths.py compares them).
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -117,6 +116,8 @@ def _element(value: Any) -> str:
         return "false"
     if type(value) is str:
         return encode_basestring(value)
+    if type(value) is int:
+        return int.__repr__(value)
     return _compact(value)
 
 
@@ -127,30 +128,34 @@ _time_json = functools.lru_cache(maxsize=4096)(lambda v: encode_basestring(seale
 _date_json = functools.lru_cache(maxsize=1024)(lambda v: encode_basestring(sealed._date(v)))
 
 
-def fragment(kind: str, value: Any) -> str:
-    """The JSON text of a sealed column's value in the canonical state."""
-    if value is None:
-        return "null"
-    kind_of = type(value)
-    if kind_of is datetime and kind == "time":
-        return _time_json(value)
-    if kind_of is str and kind == "text":
-        return encode_basestring(value)
-    if kind_of is date and kind == "date":
-        return _date_json(value)
-    return _element(_CANONICAL[kind](value))
+def _of_kind(kind: str) -> Callable[[Any], str]:
+    """The JSON text of a value (not None) of a sealed column of this kind: the value
+    of the kind's own type directly, any other through sealed.canonical's conversion."""
+    general = _CANONICAL[kind]
+    if kind == "time":
+        return lambda v: _time_json(v) if type(v) is datetime else _element(general(v))
+    if kind == "date":
+        return lambda v: _date_json(v) if type(v) is date else _element(general(v))
+    if kind == "text":
+        return lambda v: encode_basestring(v) if type(v) is str else _element(general(v))
+    if kind == "int":
+        return lambda v: int.__repr__(v) if type(v) is int else _element(general(v))
+    return lambda v: ("true" if v else "false") if type(v) is bool else _element(general(v))
+
+
+_FRAGMENT = tuple(_of_kind(kind) for _, kind in sealed.COLUMNS)
 
 
 def fragments(values: tuple, old: tuple | None = None, done: list[str] | None = None) -> list[str]:
-    """The JSON texts of the sealed columns' values (COLUMNS order); with the values
-    of the case's previous state (`old`) and their texts (`done`), only those of the
-    values that are not the very same objects are made again."""
+    """The JSON texts of the sealed columns' values (COLUMNS order) in the canonical
+    state; with the values of the case's previous state (`old`) and their texts
+    (`done`), only those of the values that are not the very same objects are made."""
     if old is None or done is None:
-        return [fragment(k, v) for k, v in zip(_KINDS, values, strict=True)]
+        return ["null" if v is None else f(v) for f, v in zip(_FRAGMENT, values, strict=True)]
     out = list(done)
     for i, v in enumerate(values):
         if v is not old[i]:
-            out[i] = fragment(_KINDS[i], v)
+            out[i] = "null" if v is None else _FRAGMENT[i](v)
     return out
 
 
