@@ -27,8 +27,10 @@ import functools
 import hashlib
 import json
 import re
+from collections import Counter as CounterOf
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from operator import itemgetter
 from typing import Any
 
@@ -65,20 +67,111 @@ class CaseRow:
         self.__dict__.update(fields)
 
 
-_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # as chain.py's
-# A case's sealed columns (sealed.case_values, read from a CaseRow's attributes), its
-# times in canonical text remembered: a row's times repeat from event to event.
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+# An event's detail as lifecycle._json writes a single command's (json.dumps with
+# ensure_ascii=False and sort_keys): the C encoder JSONEncoder.encode makes at every
+# call, made once (an import writes five events a row).
+_DETAIL: Any = None
+if c_make_encoder is not None:
+    _DETAIL = c_make_encoder(
+        None, _no_default, encode_basestring, None, ": ", ", ", True, False, True
+    )
+
+
+def _json(detail: dict) -> str:
+    if _DETAIL is None:
+        return json.dumps(detail, ensure_ascii=False, sort_keys=True)
+    return "".join(_DETAIL(detail, 0))
+
+
+# A case's sealed columns (sealed.case_values, read from a CaseRow's attributes).
 _SEALED = itemgetter(*(name for name, _ in sealed.COLUMNS))
-_TIMES = tuple(i for i, (_, kind) in enumerate(sealed.COLUMNS) if kind == "time")
-_time_text = functools.lru_cache(maxsize=4096)(sealed._time)
 # sealed.digest's json.dumps(..., ensure_ascii=False, separators=(",", ":")) with its
-# encoder made once: the same text (tests/trust/test_import_bulk.py compares them).
+# encoder made once: the same text (tests/trust/test_import_fast_paths.py compares them).
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_FORMAT_JSON = '["' + sealed.FORMAT + '",'
 
 
-def state_digest(state: list) -> str:
-    """sealed.digest of a canonical state, without making an encoder per call."""
-    text = _compact([sealed.FORMAT, *state])
+def _plain(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """sealed.canonical's rule for counts and texts: None, str and int pass as they are."""
+    return lambda v: v if v is None or type(v) is str or type(v) is int else convert(v)
+
+
+# sealed.canonical's conversion of one value of each kind (its shortcuts for values
+# already canonical give what these give).
+_CANONICAL = {"time": sealed._time, "date": sealed._date, "flag": sealed._flag,
+              "int": _plain(sealed._int), "text": _plain(sealed._text)}  # fmt: skip
+
+
+def _element(value: Any) -> str:
+    """The JSON text of one canonical value as _compact writes it inside the list."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is str:
+        return encode_basestring(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    return _compact(value)
+
+
+# A row's times repeat from event to event (received, registered, clock start; closed,
+# visited): their text is remembered. Only for datetimes and dates, whose equal values
+# have equal canonical forms (1 == True, but they do not).
+_time_json = functools.lru_cache(maxsize=4096)(lambda v: encode_basestring(sealed._time(v)))
+_date_json = functools.lru_cache(maxsize=1024)(lambda v: encode_basestring(sealed._date(v)))
+
+
+def _of_kind(kind: str) -> Callable[[Any], str]:
+    """The JSON text of a value (not None) of a sealed column of this kind: the value
+    of the kind's own type directly, any other through sealed.canonical's conversion."""
+    general = _CANONICAL[kind]
+    if kind == "time":
+        return lambda v: _time_json(v) if type(v) is datetime else _element(general(v))
+    if kind == "date":
+        return lambda v: _date_json(v) if type(v) is date else _element(general(v))
+    if kind == "text":
+        return lambda v: encode_basestring(v) if type(v) is str else _element(general(v))
+    if kind == "int":
+        return lambda v: int.__repr__(v) if type(v) is int else _element(general(v))
+    return lambda v: ("true" if v else "false") if type(v) is bool else _element(general(v))
+
+
+_FRAGMENT = tuple(_of_kind(kind) for _, kind in sealed.COLUMNS)
+
+
+def fragments(values: tuple, old: tuple | None = None, done: list[str] | None = None) -> list[str]:
+    """The JSON texts of the sealed columns' values (COLUMNS order) in the canonical
+    state; with the values of the case's previous state (`old`) and their texts
+    (`done`), only those of the values that are not the very same objects are made."""
+    if old is None or done is None:
+        return ["null" if v is None else f(v) for f, v in zip(_FRAGMENT, values, strict=True)]
+    out = list(done)
+    for i, v in enumerate(values):
+        if v is not old[i]:
+            out[i] = "null" if v is None else _FRAGMENT[i](v)
+    return out
+
+
+def state_text(parts: list[str], unit: Any, helpers: Any, repeat_of: Any) -> str:
+    """sealed.digest's JSON text of sealed.canonical(values, unit, helpers, repeat_of),
+    from the values' fragments: the same text, made without converting every value
+    and serialising the whole list again at every event of the case."""
+    joined = sorted(sealed._text(h) or "" for h in helpers) if helpers else ()
+    return "".join(
+        (_FORMAT_JSON, ",".join(parts), ",", _element(sealed._text(unit)),
+         ",[", ",".join(map(_element, joined)), "],", _element(sealed._text(repeat_of)), "]")
+    )  # fmt: skip
+
+
+def text_digest(text: str) -> str:
+    """sealed.digest's hash of its JSON text."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[: sealed.DIGEST_CHARS]
 
 
@@ -161,10 +254,11 @@ class Batch:
         self._links: dict[int, dict[str, Any]] = {}
         self._helpers: dict[int, list[str]] = {}
         self._unit_names: dict[int, str] = {}  # id → name of the units the batch met
-        # case id → (its sealed values and joined ones, canonical state, digest) at its
-        # last event
-        self._states: dict[int, tuple[tuple, list, str]] = {}
+        # case id → (its sealed values and joined ones, their JSON fragments, the
+        # state's JSON text, its digest) at its last event
+        self._states: dict[int, tuple[tuple, list[str], str, str]] = {}
         self._memos: dict[Any, Callable[[Any], Any]] = {}  # column type → bind processor
+        self._totals: CounterOf[tuple[date, str]] = CounterOf()  # running totals to add
 
     # ---------------------------------------------------------------- savepoints
 
@@ -236,6 +330,8 @@ class Batch:
         detail["state"] = self.state(case)
         row = {"case_id": case.id, "at": at, "actor": actor, "action": action,
                "detail": _json(detail)}  # fmt: skip
+        if action in totals.COUNTED:  # what the running totals read of it (JSON-safe values)
+            row["after"] = detail["after"]
         self.append(self.events, row)
 
     def store_event(self, *, at: Any, actor: str, action: str, detail: str) -> None:
@@ -254,15 +350,15 @@ class Batch:
         last = self._states.get(case.id)
         # Unchanged since its last event (values equal as the lifecycle sets them,
         # bools for flags, ints for counts, aware times: equal canonical forms too).
-        if last is not None and last[0] == raw:
-            return last[2]
-        values = list(raw[0])
-        for i in _TIMES:
-            if values[i] is not None:
-                values[i] = _time_text(values[i])
-        state = sealed.canonical(values, unit, helpers, repeat)
-        digest = last[2] if last is not None and last[1] == state else state_digest(state)
-        self._states[case.id] = (raw, state, digest)
+        if last is None:
+            parts = fragments(raw[0])
+        elif last[0] == raw:
+            return last[3]
+        else:
+            parts = fragments(raw[0], last[0][0], last[1])
+        text = state_text(parts, unit, helpers, repeat)
+        digest = last[3] if last is not None and last[2] == text else text_digest(text)
+        self._states[case.id] = (raw, parts, text, digest)
         return digest
 
     def _unit_name(self, unit_id: int) -> str | None:
@@ -330,7 +426,7 @@ class Batch:
     def flush(self, *, last: bool = True) -> None:
         """Write everything buffered (call between rows: what was done is complete).
         `last=False`: more rows follow, so what only adds up (the learning's term
-        counts) may wait for the last flush, in the same transaction."""
+        counts, the running totals) may wait for the last flush, in the same transaction."""
         for hook in self.before_flush:
             hook(last)
         tables = SQLModel.metadata.tables
@@ -346,7 +442,18 @@ class Batch:
             self.session.add(head)
             self._insert(Event.__table__, self.events)  # type: ignore[attr-defined]
             self._insert(CaseChain.__table__, anchors)  # type: ignore[attr-defined]
-            totals.count_rows(self.session, self.events)  # as store.py counts sealed events
+            # As store.py counts sealed events (totals.count_rows), from the "after"
+            # each event's JSON was made of; added up and written at the last flush.
+            for ev in self.events:
+                after = ev.get("after")
+                if after is not None:
+                    found = totals._metrics(ev["action"], after)
+                    if found:
+                        day, names = found
+                        self._totals.update((day, name) for name in names)
+        if last and self._totals:
+            totals._add(self.session, self._totals)
+            self._totals = CounterOf()
         if self._touched:
             self._write_counters()
         self.cases.clear()

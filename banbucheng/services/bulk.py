@@ -219,11 +219,11 @@ class BulkLearning(Learning):
         """Before the batch writes its cases: their index rows; at the last flush the
         term counts, added up over the whole import (one upsert per term, not one
         per term and flush; `_weights` adds them to the stored ones until then)."""
+        rows = self.batch.rows["case_terms"]
         for case in self.batch.cases:
             main, extra = self.terms.pop(case.id)
-            self.batch.rows["case_terms"].append(
-                {"case_id": case.id, "main": bigrams.join(main), "extra": bigrams.join(extra)}
-            )
+            # bigrams.join of terms index.case_text_terms made distinct already
+            rows.append({"case_id": case.id, "main": " ".join(main), "extra": " ".join(extra)})
         if not last:
             return
         index.add_counts(self.session, self.delta)

@@ -1,12 +1,14 @@
 """The shortcuts `bbc import` takes for speed give what the general functions give:
-the batch's state digest (sealed.digest), its chain sealing (chain.seal_new_cases),
+the batch's state digest (sealed.digest of sealed.canonical) and event detail text
+(json.dumps), its chain sealing (chain.seal_new_cases),
 the plain-time and mobile-number paths of the row check (parse_moment,
 normalize_phone). Inputs include the awkward ones that must take the general path."""
 
 from __future__ import annotations
 
+import json
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -72,16 +74,62 @@ def test_seal_events_is_seal_new_cases(key, head_hash):
     assert (head_b.seq, head_b.hash) == (head_a.seq, head_a.hash)
 
 
-def test_state_digest_is_sealed_digest():
-    rng = random.Random(3)
-    texts = [None, "", "社保窗口", 'q"uote', "back\\slash", "ctl\x01", "\u2028", "😀"]
+def test_event_detail_text_is_json_dumps():
+    """The batch's event detail is the text lifecycle._json (json.dumps) writes."""
+    rng = random.Random(6)
+    values = [None, True, False, 0, 7, 10**15, -1, "", "社保窗口", 'q"uote', "back\\slash",
+              "ctl\x01\n", "\u2028", "😀", "2024-03-05T09:13:00+08:00"]  # fmt: skip
+    keys = ["text", "after", "before", "state", "unit", "helpers", "Z", "a b", "中文", "é"]
     for _ in range(500):
-        values = [rng.choice(texts) for _ in sealed.COLUMNS]
-        values[11] = rng.choice([None, 0, 5, 10**12])
-        values[16] = rng.choice([True, False, None])
-        values[14] = rng.choice([None, date(2024, 3, 12)])
-        state = sealed.canonical(values, rng.choice(texts), [rng.choice(texts) or "x"], None)
-        assert batch.state_digest(state) == sealed.digest(state)
+        detail = {
+            k: rng.choice(values)
+            if rng.random() < 0.6
+            else {rng.choice(keys): rng.choice(values) for _ in range(rng.randrange(4))}
+            for k in rng.sample(keys, rng.randrange(1, 6))
+        }
+        if rng.random() < 0.2:
+            detail["helpers"] = [rng.choice(values) for _ in range(rng.randrange(3))]
+        assert batch._json(detail) == json.dumps(detail, ensure_ascii=False, sort_keys=True)
+
+
+def _sealed_values(rng: random.Random) -> list:
+    """Values of the sealed columns as the lifecycle sets them, and awkward ones."""
+    texts = [None, "", "社保窗口", 'q"uote', "back\\slash", "ctl\x01", "\u2028", "😀"]
+    moments = [None, datetime(2024, 3, 5, 9, 13, tzinfo=BEIJING),
+               datetime(2024, 3, 5, 9, 13, 0, 7, tzinfo=BEIJING),
+               datetime(2024, 3, 5, 1, 13, tzinfo=UTC), datetime(2024, 3, 5, 9, 13),
+               "2024-03-05 09:13:00.000000", "2024-03-05T09:13", 1, True]  # fmt: skip
+    kinds = {
+        "text": [*texts, 5, 1.5],
+        "time": moments,
+        "date": [None, date(2024, 3, 12), "2024-03-12", "x", datetime(2024, 3, 12), 0],
+        "flag": [None, True, False, 0, 1, 1.0, 2, "1"],
+        "int": [None, 0, 5, 10**12, True, 1.0, "7", -3],
+    }
+    return [rng.choice(kinds[kind]) for _, kind in sealed.COLUMNS]
+
+
+def test_state_text_is_sealed_digest():
+    """The batch's digest from JSON fragments, made afresh or only for the values that
+    changed since the previous state, is sealed.digest of sealed.canonical."""
+    rng = random.Random(3)
+    texts = [None, "", "社保窗口", 'q"uote', "ctl\x01", "😀"]
+    previous = None
+    for _ in range(2000):
+        values = tuple(_sealed_values(rng))
+        if previous is not None and rng.random() < 0.7:  # a few values changed
+            values = tuple(
+                v if rng.random() < 0.8 else w for v, w in zip(previous[0], values, strict=True)
+            )
+        unit, repeat = rng.choice(texts), rng.choice(texts)
+        helpers = tuple(rng.choice(texts) or "x" for _ in range(rng.randrange(3)))
+        expected = sealed.digest(sealed.canonical(values, unit, helpers, repeat))
+        parts = batch.fragments(values)
+        assert batch.text_digest(batch.state_text(parts, unit, helpers, repeat)) == expected
+        if previous is not None:
+            again = batch.fragments(values, *previous)
+            assert again == parts
+        previous = (values, parts)
 
 
 def _moments(rng: random.Random) -> list[str]:
