@@ -362,7 +362,7 @@ def test_transactions_behave_as_on_sqlite(pg_url: str) -> None:
 
 
 def test_the_dialect_knows_what_sqlalchemy_would_ask(pg_url: str) -> None:
-    """The answers the store's engine takes from the connection (store._answer_probes)
+    """The answers the store's engine takes from the connection (dialects._answer_probes)
     are the ones SQLAlchemy's own probes get from the server."""
     from sqlalchemy import create_engine
 

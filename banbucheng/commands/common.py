@@ -164,7 +164,7 @@ def open_store(*, create: str | None = None, announce: bool = True) -> Any:
 
 
 def waiting_notice(seconds: float, doing: str | None) -> None:
-    """A write waiting for another writer (store.WRITE_WAIT_S at most; Ctrl-C stops it)."""
+    """A write waiting for another writer (dialects.WRITE_WAIT_S at most; Ctrl-C stops it)."""
     what = f"（{doing}）" if doing else ""
     notice(f"另一项写入正在进行{what}，等待中… 已等 {int(seconds)} 秒（按 Ctrl-C 放弃）")
 

@@ -111,10 +111,10 @@ def test_a_writer_names_itself_and_a_note_left_by_a_killed_one_is_ignored(tmp_pa
 
 
 def test_a_writer_waits_saying_so_and_gives_up_at_the_bound(bbc, isolated, monkeypatch):
-    from banbucheng import store
+    from banbucheng import dialects
 
     bbc("register", "--name", "霍某某", "--phone", "13712341111", "--matter", "已有案件", now=NOW)
-    monkeypatch.setattr(store, "WRITE_WAIT_S", 3)
+    monkeypatch.setattr(dialects, "WRITE_WAIT_S", 3)
     holder = sqlite3.connect(isolated, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer, for longer than the bound
     try:
