@@ -80,8 +80,12 @@ class Checker:
     per data key, not once per token (Keyring.decrypt's cost, most of the check's)."""
 
     def __init__(self, keyring: Keyring) -> None:
+        from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        # What a token that does not open here raises (imported once: an import in
+        # open() cost as much as the decryption).
+        self.refused = (InvalidTag, ValueError)  # binascii.Error, UnicodeError too
         self.keyring = keyring
         self.aeads = {key_id: AESGCM(key) for key_id, key in keyring.data_keys.items()}
         self.fields = [
@@ -106,8 +110,6 @@ class Checker:
         """Keyring.decrypt's result, or its DecryptFailed. Only a well-formed token
         (strict base64 under a known key) that opens is taken here; anything else
         goes to Keyring.decrypt, which decides."""
-        from cryptography.exceptions import InvalidTag
-
         aad = personal.aad(number, field)
         if type(token) is str:
             key_id, _, body = token.partition(":")
@@ -116,7 +118,7 @@ class Checker:
                 try:
                     raw = a2b_base64(body, strict_mode=True)
                     return aead.decrypt(raw[:12], raw[12:], aad.encode("utf-8")).decode("utf-8")
-                except (InvalidTag, ValueError):  # binascii.Error and UnicodeError are too
+                except self.refused:
                     pass
         return self.keyring.decrypt(token, aad)
 
