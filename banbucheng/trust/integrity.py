@@ -483,21 +483,37 @@ def _helper_main() -> None:
 def _check_cases_split(
     sql: _Sql, report: Report, keyring: Any, personal: Problems, helper: _Helper | None
 ) -> None:
-    """Pass 3, shared with the helper process when there is one. Its transaction began
-    a moment after this one: its findings count only if it saw the same chain head,
-    i.e. no event was written in between (every change the tool makes writes one);
-    otherwise this process checks its share too, as without a helper."""
-    found = helper.result() if helper is not None else None
-    if helper is None or found is None or not found["ok"] or found["head"] != helper.head:
+    """Pass 3, shared with the helper process when there is one. This process checks
+    its own share (the higher ids) first, while the helper still works, its findings
+    kept aside to follow the helper's, as in one pass in order of id. The helper's
+    transaction began a moment after this one: its findings count only if it saw the
+    same chain head, i.e. no event was written in between (every change the tool
+    makes writes one); otherwise this process checks the helper's share too."""
+    if helper is None:
         _check_cases(sql, report, keyring, personal)
         return
-    for problem in found["state"]:
+    own, own_personal = Report(), Problems()
+    try:
+        _check_cases(sql, own, keyring, own_personal, (helper.high + 1, None))
+    except BaseException:
+        helper.stop()
+        raise
+    found = helper.result()
+    if found is None or not found["ok"] or found["head"] != helper.head:
+        _check_cases(sql, report, keyring, personal, (helper.low, helper.high))
+    else:
+        for problem in found["state"]:
+            report.problems.append(problem)
+        report.problems.more += found["state_more"]
+        for problem in found["personal"]:
+            personal.append(problem)
+        personal.more += found["personal_more"]
+    for problem in own.problems:
         report.problems.append(problem)
-    report.problems.more += found["state_more"]
-    for problem in found["personal"]:
+    report.problems.more += own.problems.more
+    for problem in own_personal:
         personal.append(problem)
-    personal.more += found["personal_more"]
-    _check_cases(sql, report, keyring, personal, (helper.high + 1, None))
+    personal.more += own_personal.more
 
 
 def _name_fields(sql: _Sql, report: Report, row: Any, values: Any) -> None:

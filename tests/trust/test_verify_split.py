@@ -154,3 +154,20 @@ def test_the_row_digest_is_json_dumps_of_the_canonical_form() -> None:
         text = json.dumps([sealed.FORMAT, *state], ensure_ascii=False, separators=(",", ":"))
         wanted = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         assert sealed.digest(state) == wanted[: sealed.DIGEST_CHARS]
+
+
+def test_the_lookup_keys_from_precomputed_states_are_the_citizens_keys() -> None:
+    """verify's Checker computes the citizens' keyed hashes from the lookup key's
+    precomputed HMAC states; they are the keys citizens.lookup_keys makes."""
+    from banbucheng.core import keyring as keys
+    from banbucheng.schema import citizens
+    from banbucheng.trust.personal import Checker
+
+    ring = keys.generate("store-for-the-test")
+    checker = Checker(ring)
+    phones = ["13900001111", " 0571-87654321-808 ", "0571-87654321", "李", "1" * 200]
+    ids = [None, "", "11010519491231002x", " 11010519491231002X ", "短"]
+    for phone in phones:
+        for id_number in ids:
+            wanted = citizens.lookup_keys(ring, phone=phone, id_number=id_number)
+            assert checker.lookup_keys(phone, id_number) == wanted
