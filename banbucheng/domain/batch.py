@@ -30,7 +30,7 @@ import re
 from collections import Counter as CounterOf
 from collections.abc import Callable
 from datetime import date, datetime
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import itemgetter
 from typing import Any
 
@@ -67,24 +67,9 @@ class CaseRow:
         self.__dict__.update(fields)
 
 
-def _no_default(value: Any) -> Any:
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
 # An event's detail as lifecycle._json writes a single command's (json.dumps with
-# ensure_ascii=False and sort_keys): the C encoder JSONEncoder.encode makes at every
-# call, made once (an import writes five events a row).
-_DETAIL: Any = None
-if c_make_encoder is not None:
-    _DETAIL = c_make_encoder(
-        None, _no_default, encode_basestring, None, ": ", ", ", True, False, True
-    )
-
-
-def _json(detail: dict) -> str:
-    if _DETAIL is None:
-        return json.dumps(detail, ensure_ascii=False, sort_keys=True)
-    return "".join(_DETAIL(detail, 0))
+# ensure_ascii=False and sort_keys), its encoder made once (five events a row).
+_json = sealed.json_text(separators=(", ", ": "), sort_keys=True)
 
 
 # A case's sealed columns (sealed.case_values, read from a CaseRow's attributes).

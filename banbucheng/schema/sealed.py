@@ -20,9 +20,10 @@ outside the history) recorded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
@@ -164,21 +165,27 @@ def _no_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-# json.dumps(..., ensure_ascii=False, separators=(",", ":")) gives the same text, but
-# makes an encoder for every call; this one is made once (the C encoder json.dumps
-# itself uses, when the interpreter has it).
-_ENCODE: Any = None
-if c_make_encoder is not None:
-    _ENCODE = c_make_encoder(
-        None, _no_default, encode_basestring, None, ":", ",", False, False, True
+def json_text(*, separators: tuple[str, str], sort_keys: bool) -> Callable[[Any], str]:
+    """json.dumps(value, ensure_ascii=False, separators=..., sort_keys=...) as a
+    function: the same text, but json.dumps makes an encoder for every call; this one
+    is made once (the C encoder json.dumps itself uses, when the interpreter has it).
+    For the digests and event details written thousands of times by an import."""
+    if c_make_encoder is None:
+        return functools.partial(
+            json.dumps, ensure_ascii=False, separators=separators, sort_keys=sort_keys
+        )
+    item, key = separators
+    encode = c_make_encoder(
+        None, _no_default, encode_basestring, None, key, item, sort_keys, False, True
     )
+    return lambda value: "".join(encode(value, 0))
+
+
+_compact_text = json_text(separators=(",", ":"), sort_keys=False)
 
 
 def digest(state: list) -> str:
-    if _ENCODE is not None:
-        text = "".join(_ENCODE([FORMAT, *state], 0))
-    else:
-        text = json.dumps([FORMAT, *state], ensure_ascii=False, separators=(",", ":"))
+    text = _compact_text([FORMAT, *state])
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
 
 
