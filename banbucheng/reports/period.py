@@ -35,7 +35,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, select, union_all
+from sqlalchemy import Column, Integer, MetaData, Table, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func
@@ -55,10 +55,11 @@ from banbucheng.reports.timeline import (
     cutoff,
     day_start,
     iso_time,
+    state_columns,
     state_table,
     unit_contacts,
 )
-from banbucheng.schema.models import BeijingDateTime, Case, Event
+from banbucheng.schema.models import Case, Event
 
 LEVELS = tuple(SATISFACTION)  # very_satisfied .. very_dissatisfied
 METRIC_KEYS = (
@@ -136,14 +137,7 @@ def period_state(session: Session, tl: Timeline, cut: Cutoff, start: datetime | 
         f"bbc_period_state_{n}",
         [
             _id(),
-            Column("number", String),
-            Column("received_at", BeijingDateTime),
-            Column("unit", String),
-            Column("category", String),
-            Column("subtype", String),
-            Column("due_at", String),
-            Column("provisional", Boolean),
-            Column("closed", Boolean),
+            *state_columns(),
         ],
     )
     now_rows = current_state(tl, cut, among=quiet)

@@ -321,6 +321,20 @@ def candidates(cut: Cutoff, since: datetime) -> Any:
     )
 
 
+def state_columns() -> list[Column[Any]]:
+    """The columns of a state table after its id (state_table, period.period_state)."""
+    return [
+        Column("number", String),
+        Column("received_at", BeijingDateTime),
+        Column("unit", String),
+        Column("category", String),
+        Column("subtype", String),
+        Column("due_at", String),
+        Column("provisional", Boolean),
+        Column("closed", Boolean),
+    ]
+
+
 def state_table(
     session: Session, tl: Timeline, cut: Cutoff, *, since: datetime | None = None
 ) -> Any:
@@ -339,14 +353,7 @@ def state_table(
         f"bbc_state_{len(made)}",
         MetaData(),
         Column("id", Integer, primary_key=True, autoincrement=False),
-        Column("number", String),
-        Column("received_at", BeijingDateTime),
-        Column("unit", String),
-        Column("category", String),
-        Column("subtype", String),
-        Column("due_at", String),
-        Column("provisional", Boolean),
-        Column("closed", Boolean),
+        *state_columns(),
         prefixes=["TEMPORARY"],
         # Named only on PostgreSQL: naming a dialect's option imports that dialect.
         **({"postgresql_on_commit": "DROP"} if tl.pg else {}),
