@@ -218,20 +218,6 @@ def test_the_later_records_change_the_past_months(store_url, window, monkeypatch
 
 
 @pytest.fixture(scope="module")
-def _pg() -> Iterator[Any]:
-    from test_postgres import _server_or_reason, _unavailable
-
-    server = _server_or_reason()
-    if isinstance(server, str):
-        _unavailable(server)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def pg_store_url(_pg: Any) -> Iterator[str]:
     name = _pg.create_database()
     try:

@@ -502,20 +502,6 @@ def test_reports_on_postgres(pg_url, monkeypatch):
     assert _numbers(run("overdue", code=4)) == [N(6), N(14), N(13), N(17), N(19), N(21)]
 
 
-@pytest.fixture(scope="module")
-def _pg():
-    from test_postgres import _server_or_reason, _unavailable
-
-    server = _server_or_reason()
-    if isinstance(server, str):
-        _unavailable(server)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def pg_url(_pg):
     name = _pg.create_database()
