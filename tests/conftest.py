@@ -93,3 +93,18 @@ def snapshot(isolated: Path) -> Callable[[], Callable[[], None]]:
         return check
 
     return take
+
+
+@pytest.fixture(scope="module")
+def _pg() -> Any:
+    """A PostgreSQL server for one test module (skipped, or failed under CI, without one)."""
+    from test_postgres import _server_or_reason, _unavailable
+
+    server = _server_or_reason()
+    if isinstance(server, str):
+        _unavailable(server)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
