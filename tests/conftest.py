@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +95,42 @@ def snapshot(isolated: Path) -> Callable[[], Callable[[], None]]:
     return take
 
 
-@pytest.fixture(scope="module")
-def _pg() -> Any:
-    """A PostgreSQL server for one test module (skipped, or failed under CI, without one)."""
-    from test_postgres import _server_or_reason, _unavailable
+def _unavailable(reason: str) -> None:
+    """Skip without a PostgreSQL server, except in CI, where the tests must run."""
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"PostgreSQL tests cannot run, and CI=true: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL not available: {reason}")
 
-    server = _server_or_reason()
-    if isinstance(server, str):
-        _unavailable(server)
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One throwaway PostgreSQL server for every test that asks (per xdist worker)."""
+    try:
+        import psycopg  # noqa: F401
+        from pg_server import PgServer, Unavailable
+    except ImportError:
+        _unavailable("the driver psycopg is not installed (pip install '.[postgres]')")
+    try:
+        server = PgServer()
+    except Unavailable as exc:
+        _unavailable(str(exc))
     try:
         server.start()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def pg_db(pg_server: Any) -> Iterator[str]:
+    """A new, empty database for each test; dropped afterwards."""
+    name = pg_server.create_database()
+    try:
+        yield name
+    finally:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def pg_url(pg_server: Any, pg_db: str) -> str:
+    return pg_server.url(pg_db)

@@ -1,4 +1,5 @@
-"""The same store on a real PostgreSQL server (a throwaway one, started here).
+"""The same store on a real PostgreSQL server (a throwaway one, started by the
+pg_server fixture in conftest.py, one per test worker).
 
 Without the server binaries these tests are skipped, except in CI (CI=true), where
 they fail instead so they never silently stop running.
@@ -12,63 +13,15 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
-from pg_server import PgServer, Unavailable
+from pg_server import PgServer
 from typer.testing import CliRunner
 
 from banbucheng.cli import app
 from banbucheng.core.timeutil import BEIJING
-
-IN_CI = os.environ.get("CI", "").strip().lower() == "true"
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"PostgreSQL tests cannot run, and CI=true: {reason}", pytrace=False)
-    pytest.skip(f"PostgreSQL not available: {reason}")
-
-
-def _server_or_reason() -> PgServer | str:
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        return "the driver psycopg is not installed (pip install '.[postgres]')"
-    try:
-        return PgServer()
-    except Unavailable as exc:
-        return str(exc)
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    server = _server_or_reason()
-    if isinstance(server, str):
-        _unavailable(server)
-    assert isinstance(server, PgServer)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def pg_db(pg_server: PgServer) -> Iterator[str]:
-    """A new, empty database for each test; dropped afterwards."""
-    name = pg_server.create_database()
-    try:
-        yield name
-    finally:
-        pg_server.drop_database(name)
-
-
-@pytest.fixture
-def pg_url(pg_server: PgServer, pg_db: str) -> str:
-    return pg_server.url(pg_db)
 
 
 def _tables(url: str) -> list[str]:

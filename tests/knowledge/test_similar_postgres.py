@@ -8,14 +8,13 @@ where that is a failure.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import casegen
 import pytest
-from pg_server import PgServer, Unavailable
+from pg_server import PgServer
 from sqlalchemy import event
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -26,25 +25,6 @@ from banbucheng.knowledge import repeats, similar
 from banbucheng.reports import analysis
 from banbucheng.schema.models import Case
 from banbucheng.store import Store
-
-IN_CI = os.environ.get("CI", "").strip().lower() == "true"
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[PgServer]:
-    try:
-        import psycopg  # noqa: F401
-
-        server = PgServer()
-    except (ImportError, Unavailable) as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL tests cannot run, and CI=true: {exc}", pytrace=False)
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

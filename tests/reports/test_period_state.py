@@ -218,15 +218,15 @@ def test_the_later_records_change_the_past_months(store_url, window, monkeypatch
 
 
 @pytest.fixture(scope="module")
-def pg_store_url(_pg: Any) -> Iterator[str]:
-    name = _pg.create_database()
+def pg_store_url(pg_server: Any) -> Iterator[str]:
+    name = pg_server.create_database()
     try:
-        url = _pg.url(name)
+        url = pg_server.url(name)
         build(url)
         _more(url)
         yield url
     finally:
-        _pg.drop_database(name)
+        pg_server.drop_database(name)
 
 
 def test_month_report_is_what_the_full_replay_gave_on_postgres(pg_store_url, tmp_path, monkeypatch):

@@ -502,15 +502,6 @@ def test_reports_on_postgres(pg_url, monkeypatch):
     assert _numbers(run("overdue", code=4)) == [N(6), N(14), N(13), N(17), N(19), N(21)]
 
 
-@pytest.fixture
-def pg_url(_pg):
-    name = _pg.create_database()
-    try:
-        yield _pg.url(name)
-    finally:
-        _pg.drop_database(name)
-
-
 def test_fixture_numbers_match_the_store(window):
     """The expected numbers above are derived from STEPS; check they are the store's."""
     import sqlite3

@@ -9,7 +9,6 @@ from pathlib import Path
 import test_postgres
 from test_postgres import PgBbc
 
-pg_server, pg_db, pg_url = test_postgres.pg_server, test_postgres.pg_db, test_postgres.pg_url
 bbc = test_postgres.bbc
 
 NOW = "2021-04-06 14:20"

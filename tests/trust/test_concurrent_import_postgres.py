@@ -8,12 +8,9 @@ import threading
 import time
 from datetime import datetime
 
-import test_postgres
 from sqlmodel import func, select
 
 from banbucheng.core.timeutil import BEIJING
-
-pg_server, pg_db, pg_url = test_postgres.pg_server, test_postgres.pg_db, test_postgres.pg_url
 
 
 def test_a_writer_waits_for_an_import_and_a_reader_does_not(pg_url: str) -> None:

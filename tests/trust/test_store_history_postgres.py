@@ -10,7 +10,6 @@ from pathlib import Path
 import test_postgres
 from test_postgres import PgBbc
 
-pg_server, pg_db, pg_url = test_postgres.pg_server, test_postgres.pg_db, test_postgres.pg_url
 bbc = test_postgres.bbc
 
 EXAMPLE = Path(__file__).parents[1] / "data" / "calendar" / "2027-example.txt"

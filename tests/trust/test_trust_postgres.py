@@ -11,8 +11,6 @@ from pathlib import Path
 import test_postgres
 from test_postgres import PgBbc
 
-# The throwaway server and its per-test database, as test_postgres provides them.
-pg_server, pg_db, pg_url = test_postgres.pg_server, test_postgres.pg_db, test_postgres.pg_url
 bbc = test_postgres.bbc
 
 WORKER = Path(__file__).parents[1] / "bbc_worker.py"
