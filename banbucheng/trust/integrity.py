@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from banbucheng.schema import history, sealed
+from banbucheng.schema import history
 from banbucheng.schema.chain import (
     GENESIS,
 )
@@ -43,11 +43,11 @@ from banbucheng.trust.findings import (  # noqa: F401  (the public names of veri
     Report,
     _check_store_state,
     _iso,
-    _shown,
     _span,
     anchor_text,
     parse_anchor,
 )
+from banbucheng.trust.rows import check_cases
 from banbucheng.trust.walk import as_text, walk
 
 BATCH = 5000
@@ -302,72 +302,6 @@ def _check_anchors(sql: _Sql, report: Report) -> None:
         )
 
 
-def _check_cases(
-    sql: _Sql,
-    report: Report,
-    keyring: Any,
-    personal: Problems,
-    ids: tuple[int, int | None] | None = None,
-) -> None:
-    """Pass 3, one stream over the cases: every row against the digest its last event
-    recorded and, with the key, its personal data (trust/personal.py; found problems
-    go to `personal`, reported after the rest, as they always were). The personal
-    fields are not in the digest (sealed.py), so their tokens must still be opened:
-    AES-GCM is what binds them to the case and the field."""
-    from banbucheng.schema.personal import FIELDS
-
-    columns = ", ".join(sql.sealed(f"c.{name}", kind) for name, kind in sealed.COLUMNS)
-    private = "".join(f", c.{enc}, c.{mask}" for enc, mask, _ in FIELDS.values())
-    query = (
-        f"SELECT c.id, c.number, {columns}, u.name, "
-        f"(SELECT {sql.names('h2.name')} FROM case_helpers h "
-        "JOIN units h2 ON h2.id = h.unit_id WHERE h.case_id = c.id), r.number, "
-        f"(SELECT {sql.blob('e.detail')} FROM events e WHERE e.case_id = c.id "
-        f"AND e.seq IS NOT NULL ORDER BY e.seq DESC LIMIT 1){private if keyring else ''} "
-        "FROM cases c LEFT JOIN units u ON u.id = c.unit_id "
-        "LEFT JOIN cases r ON r.id = c.repeat_of_id"
-    )
-    m = sql.mark
-    params: tuple[int, ...] = ()
-    if ids is not None:  # a share of them (_check_cases_split)
-        low, high = ids
-        query += f" WHERE c.id >= {m}" + (f" AND c.id <= {m}" if high is not None else "")
-        params = (low,) if high is None else (low, high)
-    query += " ORDER BY c.id"
-    width = len(sealed.COLUMNS)
-    tail = 4 + width
-    canonical, digest, recorded_digest = sealed.canonical, sealed.digest, sealed.recorded_digest
-    checker = found_keys = None
-    if keyring is not None:
-        from banbucheng.trust.personal import Checker
-
-        checker, found_keys = Checker(keyring), {}
-    for rows in sql.batches(query, params):
-        if checker is not None:
-            found_keys = {}
-            keys = f"SELECT key, case_id FROM citizen_keys WHERE case_id BETWEEN {m} AND {m}"
-            for key, case_id in sql.all(keys, (rows[0][0], rows[-1][0])):
-                found_keys.setdefault(case_id, set()).add(key)
-            found: list[tuple[str, str]] = []
-        for row in rows:
-            last = row[tail + 1]
-            values = row[2 : 2 + width]
-            if last is None:
-                pass  # no event at all: reported as not in the chain
-            else:
-                unit, names, repeat = row[2 + width : tail + 1]
-                helpers = names.split("\x1f") if isinstance(names, str) and names else ()
-                if recorded_digest(last) != digest(canonical(values, unit, helpers, repeat)):
-                    _name_fields(sql, report, row, values)
-            if checker is not None:
-                checker.case(row[1], row[tail + 2 :], found_keys.get(row[0], _NONE), found)
-        if checker is not None:
-            for number, text in found:
-                personal.append(Problem("personal", text, case=number))
-
-
-_NONE: frozenset[str] = frozenset()
-
 # Splitting the work between two processes (a helper process started by verify itself,
 # not a pool): the helper checks the cases with the lower ids while this process walks
 # the chain and then checks the rest; each share is about the same CPU time, by these
@@ -462,7 +396,7 @@ def _helper_main() -> None:
             head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
             report, personal = Report(), Problems()
             try:
-                _check_cases(sql, report, keyring, personal, (low, high))
+                check_cases(sql, report, keyring, personal, (low, high))
             except Exception:  # the parent process does them again, and reports
                 pass
             else:
@@ -490,17 +424,17 @@ def _check_cases_split(
     same chain head, i.e. no event was written in between (every change the tool
     makes writes one); otherwise this process checks the helper's share too."""
     if helper is None:
-        _check_cases(sql, report, keyring, personal)
+        check_cases(sql, report, keyring, personal)
         return
     own, own_personal = Report(), Problems()
     try:
-        _check_cases(sql, own, keyring, own_personal, (helper.high + 1, None))
+        check_cases(sql, own, keyring, own_personal, (helper.high + 1, None))
     except BaseException:
         helper.stop()
         raise
     found = helper.result()
     if found is None or not found["ok"] or found["head"] != helper.head:
-        _check_cases(sql, report, keyring, personal, (helper.low, helper.high))
+        check_cases(sql, report, keyring, personal, (helper.low, helper.high))
     else:
         for problem in found["state"]:
             report.problems.append(problem)
@@ -514,36 +448,6 @@ def _check_cases_split(
     for problem in own_personal:
         personal.append(problem)
     personal.more += own_personal.more
-
-
-def _name_fields(sql: _Sql, report: Report, row: Any, values: Any) -> None:
-    """A row whose digest differs: its events replayed, to name the fields."""
-    from banbucheng.core.labels import FIELD_LABELS
-
-    width = len(sealed.COLUMNS)
-    unit, names, repeat = row[2 + width : 5 + width]
-    helpers = names.split("\x1f") if isinstance(names, str) and names else []
-    shown = sealed.shown_state(values, unit, helpers, repeat)
-    recorded = sealed.replay(sealed.case_events(sql.conn, row[0]))
-    fields = sealed.differences(recorded, shown)
-    if not fields:
-        report.problems.append(
-            Problem(
-                "state",
-                "案件记录与事件链封存的状态不符（无法确定是哪一项）：案件记录被直接修改",
-                case=as_text(row[1]),
-            )
-        )
-    for key in fields:
-        label = FIELD_LABELS.get(key, key)
-        report.problems.append(
-            Problem(
-                "state",
-                f"「{label}」为 {_shown(shown.get(key))}，时间线记录为 "
-                f"{_shown(recorded.get(key))}：案件记录被直接修改",
-                case=as_text(row[1]),
-            )
-        )
 
 
 def _check_store(sql: _Sql, session: Session, report: Report) -> None:
