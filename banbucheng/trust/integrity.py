@@ -189,9 +189,13 @@ def _run(
     if full:
         start, prev_hash = 0, GENESIS
     report.checked_from = start
-    helper = _Helper.start(sql, report, keyring, report.events - start)
+    walk_args = (key, first_mac, anchor)
+    helper = _Helper.start(sql, report, keyring, start, walk_args)
+    share = None
+    if helper is not None and helper.cut is not None:
+        share = (helper.cut, helper.walked)
     try:
-        anchored = walk(sql, report, start, prev_hash, key, first_mac, anchor)
+        anchored = walk(sql, report, start, prev_hash, *walk_args, share=share)
     except BaseException:
         if helper is not None:
             helper.stop()
@@ -303,13 +307,16 @@ def _check_anchors(sql: _Sql, report: Report) -> None:
 
 
 # Splitting the work between two processes (a helper process started by verify itself,
-# not a pool): the helper checks the cases with the lower ids while this process walks
-# the chain and then checks the rest; each share is about the same CPU time, by these
-# weights (CPU time measured per event walked and per case checked, with the key).
+# not a pool): the helper walks the later part of the chain and checks the cases with
+# the lower ids, while this process walks the earlier part and then checks the rest;
+# each share is about the same CPU time, by these weights (CPU time measured per event
+# walked and per case checked).
 PARALLEL_FROM = 150_000  # units of work below which one process does it all (a second
 # process costs its start-up, ~0.3 s here)
-CASE_WEIGHT = 4  # one case (row digest and personal data) costs about four events
+CASE_WEIGHT = 3  # one case (row digest and personal data) costs about three events
+CASE_WEIGHT_UNKEYED = 1.5  # without the store's keys (no personal data opened)
 HELPER_START = 80_000  # the helper's start-up (its imports), in events
+WALK_SHARE_FROM = 20_000  # events below which the helper walks none of the chain
 _HELPER = (
     "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
     "from banbucheng.trust.integrity import _helper_main; _helper_main()"
@@ -317,29 +324,43 @@ _HELPER = (
 
 
 class _Helper:
-    """The helper process and what it was given: the cases with ids in [low, high]."""
+    """The helper process and what it was given: the events after seq `cut` (None:
+    none) and the cases with ids in [low, high] (high < low: none)."""
 
-    def __init__(self, process: Any, low: int, high: int, head: Any) -> None:
-        self.process, self.low, self.high, self.head = process, low, high, head
+    def __init__(self, process: Any, cut: Any, low: int, high: int, head: Any) -> None:
+        self.process, self.cut, self.low, self.high, self.head = process, cut, low, high, head
 
     @classmethod
-    def start(cls, sql: _Sql, report: Report, keyring: Any, walk: int) -> _Helper | None:
+    def start(
+        cls, sql: _Sql, report: Report, keyring: Any, start: int, walk_args: tuple[Any, ...]
+    ) -> _Helper | None:
         import pickle
         import subprocess
         import sys
 
-        work = walk + CASE_WEIGHT * report.cases
+        events = report.events - start
+        weight = CASE_WEIGHT if keyring is not None else CASE_WEIGHT_UNKEYED
+        work = events + weight * report.cases
         url = sql.url()
         if work < PARALLEL_FROM or url is None:
             return None
         low, high = sql.one("SELECT min(id), max(id) FROM cases")
-        if not (isinstance(low, int) and isinstance(high, int)):
+        last = sql.one("SELECT max(seq) FROM events")[0]
+        if not isinstance(last, int):
             return None
-        # The helper's share of the cases: half of all the work (less what its start-up
-        # costs), or all the cases.
-        share = min(1.0, (work - HELPER_START) / (2 * CASE_WEIGHT * report.cases))
-        cut = low + int((high - low + 1) * share) - 1
-        if cut < low:
+        if not (isinstance(low, int) and isinstance(high, int)):
+            low, high = 1, 0
+        # The helper's share: half of all the work, less its start-up; first the later
+        # half of the chain's events (this process walks the earlier half meanwhile),
+        # then a share of the cases.
+        later = (events - HELPER_START) // 2
+        cut = last - later if later >= WALK_SHARE_FROM and last - later > start else None
+        if cut is None:
+            later = 0
+        cases = max(0.0, work / 2 - HELPER_START - later) / weight
+        share = min(1.0, cases / report.cases) if report.cases else 0.0
+        top = low + int((high - low + 1) * share) - 1
+        if cut is None and top < low:
             return None
         head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
         process = subprocess.Popen(
@@ -351,16 +372,29 @@ class _Helper:
         try:
             assert process.stdin is not None
             pickle.dump(list(sys.path), process.stdin)
-            pickle.dump((url, keyring, low, cut), process.stdin)
+            pickle.dump((url, keyring, cut, walk_args, low, top), process.stdin)
             process.stdin.close()
         except OSError:
             process.kill()
             process.wait()
             return None
-        return cls(process, low, cut, tuple(head) if head else None)
+        return cls(process, cut, low, top, tuple(head) if head else None)
+
+    def walked(self) -> dict[str, Any] | None:
+        """The helper's walk of the events after `cut` (walk.walk_share), if it saw
+        the same chain head as this process (else None: walked again here)."""
+        found = self._read()
+        if found is None or found.get("head") != self.head:
+            return None
+        return found
 
     def result(self) -> dict[str, Any] | None:
-        """What the helper found, or None if it could not finish."""
+        """What the helper found in the cases, or None if it could not finish."""
+        found = self._read()
+        self.stop()
+        return found
+
+    def _read(self) -> dict[str, Any] | None:
         import pickle
 
         try:
@@ -368,7 +402,6 @@ class _Helper:
             found = pickle.load(self.process.stdout)
         except (OSError, EOFError, pickle.UnpicklingError):
             found = None
-        self.stop()
         return found if isinstance(found, dict) else None
 
     def stop(self) -> None:
@@ -380,29 +413,41 @@ class _Helper:
 
 
 def _helper_main() -> None:
-    """The helper process: the cases in [low, high] in a transaction of its own; what
-    it found goes back pickled, with the chain head it saw (see _check_cases_split)."""
+    """The helper process, in a transaction of its own: the events after `cut`, then
+    the cases in [low, high]; each result goes back pickled as soon as it is known,
+    with the chain head it saw (see walk.take_share and _check_cases_split)."""
     import pickle
     import sys
 
     from banbucheng.store import Store
+    from banbucheng.trust.walk import walk_share
 
-    url, keyring, low, high = pickle.load(sys.stdin.buffer)
-    found: dict[str, Any] = {"ok": False}
+    url, keyring, cut, walk_args, low, high = pickle.load(sys.stdin.buffer)
     store = Store(url)
+    out = sys.stdout.buffer
     try:
         with store.session(write=False) as session:
             sql = _Sql(session)
             head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
+            head = tuple(head) if head else None
+            if cut is not None:
+                try:
+                    walked = walk_share(sql, cut, *walk_args)
+                except Exception:  # the parent process walks them again, and reports
+                    walked = {"ok": False}
+                pickle.dump({**walked, "head": head}, out)
+                out.flush()
             report, personal = Report(), Problems()
+            found: dict[str, Any] = {"ok": False}
             try:
-                check_cases(sql, report, keyring, personal, (low, high))
+                if high >= low:
+                    check_cases(sql, report, keyring, personal, (low, high))
             except Exception:  # the parent process does them again, and reports
                 pass
             else:
                 found = {
                     "ok": True,
-                    "head": tuple(head) if head else None,
+                    "head": head,
                     "state": list(report.problems),
                     "state_more": report.problems.more,
                     "personal": list(personal),
@@ -410,8 +455,8 @@ def _helper_main() -> None:
                 }
     finally:
         store.close()
-    pickle.dump(found, sys.stdout.buffer)
-    sys.stdout.buffer.flush()
+    pickle.dump(found, out)
+    out.flush()
 
 
 def _check_cases_split(
