@@ -12,13 +12,15 @@ Three passes, none of which holds a list of all events or cases in Python:
    event is found unchanged.
 2. The anchors, as set comparisons in SQL: per case, the number of events and the
    last one against case_chain; cases without an anchor.
-3. The cases, streamed once with their lead unit, helpers, repeated case and the
-   detail of their last event joined in SQL: the digest of each row against the one
-   the last event recorded (schema/sealed.py), and with the store's keys the personal
-   data, which the digest does not cover (trust/personal.py). Only a case that
-   disagrees has its events replayed, to name the fields. On a large store a helper
-   process takes the cases with the lower ids while this one walks the chain
-   (_Helper, _check_cases_split).
+3. The cases, streamed once (trust/rows.py): the digest of each row against the one
+   its last event recorded (schema/sealed.py; on SQLite of the row's JSON made in
+   SQL), and with the store's keys the personal data, which the digest does not
+   cover (trust/personal.py). Only a case that disagrees has its events replayed, to
+   name the fields.
+
+On a large store a helper process walks the later half of the chain and checks the
+cases with the lower ids, while this one walks the earlier half and checks the rest
+(_Helper, walk.take_share, _check_cases_split).
 
 Store-level events (calendar, settings, units) are few: they are read apart, by the
 index on (case_id, seq), folded, and compared with the tables (integrity.py).
