@@ -15,7 +15,8 @@ asked; the events made are printed. The store's key goes to $BBC_KEY_DIR (a temp
 folder unless set). `bbc verify --full` and then `bbc verify` (incremental: only rows
 and events since the last run) run as separate processes; wall and CPU seconds and the
 peak resident memory (getrusage of the child: the larger of `bbc verify` and the
-helper process it starts for a large store, trust/integrity.py) are printed; the CPU
+helper process it starts for a large store, which walks the later half of the chain
+and checks a share of the cases: trust/integrity.py) are printed; the CPU
 seconds are both processes' together. Target (issue 14): a full run ≥ 200,000
 events/s, memory that does not grow with the store. `--reuse` with `--store` measures
 an existing store again (its key in $BBC_KEY_DIR) instead of building it.

@@ -12,13 +12,15 @@ Three passes, none of which holds a list of all events or cases in Python:
    event is found unchanged.
 2. The anchors, as set comparisons in SQL: per case, the number of events and the
    last one against case_chain; cases without an anchor.
-3. The cases, streamed once with their lead unit, helpers, repeated case and the
-   detail of their last event joined in SQL: the digest of each row against the one
-   the last event recorded (schema/sealed.py), and with the store's keys the personal
-   data, which the digest does not cover (trust/personal.py). Only a case that
-   disagrees has its events replayed, to name the fields. On a large store a helper
-   process takes the cases with the lower ids while this one walks the chain
-   (_Helper, _check_cases_split).
+3. The cases, streamed once (trust/rows.py): the digest of each row against the one
+   its last event recorded (schema/sealed.py; on SQLite of the row's JSON made in
+   SQL), and with the store's keys the personal data, which the digest does not
+   cover (trust/personal.py). Only a case that disagrees has its events replayed, to
+   name the fields.
+
+On a large store a helper process walks the later half of the chain and checks the
+cases with the lower ids, while this one walks the earlier half and checks the rest
+(_Helper, walk.take_share, _check_cases_split).
 
 Store-level events (calendar, settings, units) are few: they are read apart, by the
 index on (case_id, seq), folded, and compared with the tables (integrity.py).
@@ -33,7 +35,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from banbucheng.schema import history, sealed
+from banbucheng.schema import history
 from banbucheng.schema.chain import (
     GENESIS,
 )
@@ -43,11 +45,11 @@ from banbucheng.trust.findings import (  # noqa: F401  (the public names of veri
     Report,
     _check_store_state,
     _iso,
-    _shown,
     _span,
     anchor_text,
     parse_anchor,
 )
+from banbucheng.trust.rows import check_cases
 from banbucheng.trust.walk import as_text, walk
 
 BATCH = 5000
@@ -189,9 +191,13 @@ def _run(
     if full:
         start, prev_hash = 0, GENESIS
     report.checked_from = start
-    helper = _Helper.start(sql, report, keyring, report.events - start)
+    walk_args = (key, first_mac, anchor)
+    helper = _Helper.start(sql, report, keyring, start, walk_args)
+    share = None
+    if helper is not None and helper.cut is not None:
+        share = (helper.cut, helper.walked)
     try:
-        anchored = walk(sql, report, start, prev_hash, key, first_mac, anchor)
+        anchored = walk(sql, report, start, prev_hash, *walk_args, share=share)
     except BaseException:
         if helper is not None:
             helper.stop()
@@ -302,80 +308,17 @@ def _check_anchors(sql: _Sql, report: Report) -> None:
         )
 
 
-def _check_cases(
-    sql: _Sql,
-    report: Report,
-    keyring: Any,
-    personal: Problems,
-    ids: tuple[int, int | None] | None = None,
-) -> None:
-    """Pass 3, one stream over the cases: every row against the digest its last event
-    recorded and, with the key, its personal data (trust/personal.py; found problems
-    go to `personal`, reported after the rest, as they always were). The personal
-    fields are not in the digest (sealed.py), so their tokens must still be opened:
-    AES-GCM is what binds them to the case and the field."""
-    from banbucheng.schema.personal import FIELDS
-
-    columns = ", ".join(sql.sealed(f"c.{name}", kind) for name, kind in sealed.COLUMNS)
-    private = "".join(f", c.{enc}, c.{mask}" for enc, mask, _ in FIELDS.values())
-    query = (
-        f"SELECT c.id, c.number, {columns}, u.name, "
-        f"(SELECT {sql.names('h2.name')} FROM case_helpers h "
-        "JOIN units h2 ON h2.id = h.unit_id WHERE h.case_id = c.id), r.number, "
-        f"(SELECT {sql.blob('e.detail')} FROM events e WHERE e.case_id = c.id "
-        f"AND e.seq IS NOT NULL ORDER BY e.seq DESC LIMIT 1){private if keyring else ''} "
-        "FROM cases c LEFT JOIN units u ON u.id = c.unit_id "
-        "LEFT JOIN cases r ON r.id = c.repeat_of_id"
-    )
-    m = sql.mark
-    params: tuple[int, ...] = ()
-    if ids is not None:  # a share of them (_check_cases_split)
-        low, high = ids
-        query += f" WHERE c.id >= {m}" + (f" AND c.id <= {m}" if high is not None else "")
-        params = (low,) if high is None else (low, high)
-    query += " ORDER BY c.id"
-    width = len(sealed.COLUMNS)
-    tail = 4 + width
-    canonical, digest, recorded_digest = sealed.canonical, sealed.digest, sealed.recorded_digest
-    checker = found_keys = None
-    if keyring is not None:
-        from banbucheng.trust.personal import Checker
-
-        checker, found_keys = Checker(keyring), {}
-    for rows in sql.batches(query, params):
-        if checker is not None:
-            found_keys = {}
-            keys = f"SELECT key, case_id FROM citizen_keys WHERE case_id BETWEEN {m} AND {m}"
-            for key, case_id in sql.all(keys, (rows[0][0], rows[-1][0])):
-                found_keys.setdefault(case_id, set()).add(key)
-            found: list[tuple[str, str]] = []
-        for row in rows:
-            last = row[tail + 1]
-            values = row[2 : 2 + width]
-            if last is None:
-                pass  # no event at all: reported as not in the chain
-            else:
-                unit, names, repeat = row[2 + width : tail + 1]
-                helpers = names.split("\x1f") if isinstance(names, str) and names else ()
-                if recorded_digest(last) != digest(canonical(values, unit, helpers, repeat)):
-                    _name_fields(sql, report, row, values)
-            if checker is not None:
-                checker.case(row[1], row[tail + 2 :], found_keys.get(row[0], _NONE), found)
-        if checker is not None:
-            for number, text in found:
-                personal.append(Problem("personal", text, case=number))
-
-
-_NONE: frozenset[str] = frozenset()
-
 # Splitting the work between two processes (a helper process started by verify itself,
-# not a pool): the helper checks the cases with the lower ids while this process walks
-# the chain and then checks the rest; each share is about the same CPU time, by these
-# weights (CPU time measured per event walked and per case checked, with the key).
+# not a pool): the helper walks the later part of the chain and checks the cases with
+# the lower ids, while this process walks the earlier part and then checks the rest;
+# each share is about the same CPU time, by these weights (CPU time measured per event
+# walked and per case checked).
 PARALLEL_FROM = 150_000  # units of work below which one process does it all (a second
 # process costs its start-up, ~0.3 s here)
-CASE_WEIGHT = 4  # one case (row digest and personal data) costs about four events
+CASE_WEIGHT = 3  # one case (row digest and personal data) costs about three events
+CASE_WEIGHT_UNKEYED = 1.5  # without the store's keys (no personal data opened)
 HELPER_START = 80_000  # the helper's start-up (its imports), in events
+WALK_SHARE_FROM = 20_000  # events below which the helper walks none of the chain
 _HELPER = (
     "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
     "from banbucheng.trust.integrity import _helper_main; _helper_main()"
@@ -383,29 +326,43 @@ _HELPER = (
 
 
 class _Helper:
-    """The helper process and what it was given: the cases with ids in [low, high]."""
+    """The helper process and what it was given: the events after seq `cut` (None:
+    none) and the cases with ids in [low, high] (high < low: none)."""
 
-    def __init__(self, process: Any, low: int, high: int, head: Any) -> None:
-        self.process, self.low, self.high, self.head = process, low, high, head
+    def __init__(self, process: Any, cut: Any, low: int, high: int, head: Any) -> None:
+        self.process, self.cut, self.low, self.high, self.head = process, cut, low, high, head
 
     @classmethod
-    def start(cls, sql: _Sql, report: Report, keyring: Any, walk: int) -> _Helper | None:
+    def start(
+        cls, sql: _Sql, report: Report, keyring: Any, start: int, walk_args: tuple[Any, ...]
+    ) -> _Helper | None:
         import pickle
         import subprocess
         import sys
 
-        work = walk + CASE_WEIGHT * report.cases
+        events = report.events - start
+        weight = CASE_WEIGHT if keyring is not None else CASE_WEIGHT_UNKEYED
+        work = events + weight * report.cases
         url = sql.url()
         if work < PARALLEL_FROM or url is None:
             return None
         low, high = sql.one("SELECT min(id), max(id) FROM cases")
-        if not (isinstance(low, int) and isinstance(high, int)):
+        last = sql.one("SELECT max(seq) FROM events")[0]
+        if not isinstance(last, int):
             return None
-        # The helper's share of the cases: half of all the work (less what its start-up
-        # costs), or all the cases.
-        share = min(1.0, (work - HELPER_START) / (2 * CASE_WEIGHT * report.cases))
-        cut = low + int((high - low + 1) * share) - 1
-        if cut < low:
+        if not (isinstance(low, int) and isinstance(high, int)):
+            low, high = 1, 0
+        # The helper's share: half of all the work, less its start-up; first the later
+        # half of the chain's events (this process walks the earlier half meanwhile),
+        # then a share of the cases.
+        later = (events - HELPER_START) // 2
+        cut = last - later if later >= WALK_SHARE_FROM and last - later > start else None
+        if cut is None:
+            later = 0
+        cases = max(0.0, work / 2 - HELPER_START - later) / weight
+        share = min(1.0, cases / report.cases) if report.cases else 0.0
+        top = low + int((high - low + 1) * share) - 1
+        if cut is None and top < low:
             return None
         head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
         process = subprocess.Popen(
@@ -417,16 +374,29 @@ class _Helper:
         try:
             assert process.stdin is not None
             pickle.dump(list(sys.path), process.stdin)
-            pickle.dump((url, keyring, low, cut), process.stdin)
+            pickle.dump((url, keyring, cut, walk_args, low, top), process.stdin)
             process.stdin.close()
         except OSError:
             process.kill()
             process.wait()
             return None
-        return cls(process, low, cut, tuple(head) if head else None)
+        return cls(process, cut, low, top, tuple(head) if head else None)
+
+    def walked(self) -> dict[str, Any] | None:
+        """The helper's walk of the events after `cut` (walk.walk_share), if it saw
+        the same chain head as this process (else None: walked again here)."""
+        found = self._read()
+        if found is None or found.get("head") != self.head:
+            return None
+        return found
 
     def result(self) -> dict[str, Any] | None:
-        """What the helper found, or None if it could not finish."""
+        """What the helper found in the cases, or None if it could not finish."""
+        found = self._read()
+        self.stop()
+        return found
+
+    def _read(self) -> dict[str, Any] | None:
         import pickle
 
         try:
@@ -434,7 +404,6 @@ class _Helper:
             found = pickle.load(self.process.stdout)
         except (OSError, EOFError, pickle.UnpicklingError):
             found = None
-        self.stop()
         return found if isinstance(found, dict) else None
 
     def stop(self) -> None:
@@ -446,29 +415,41 @@ class _Helper:
 
 
 def _helper_main() -> None:
-    """The helper process: the cases in [low, high] in a transaction of its own; what
-    it found goes back pickled, with the chain head it saw (see _check_cases_split)."""
+    """The helper process, in a transaction of its own: the events after `cut`, then
+    the cases in [low, high]; each result goes back pickled as soon as it is known,
+    with the chain head it saw (see walk.take_share and _check_cases_split)."""
     import pickle
     import sys
 
     from banbucheng.store import Store
+    from banbucheng.trust.walk import walk_share
 
-    url, keyring, low, high = pickle.load(sys.stdin.buffer)
-    found: dict[str, Any] = {"ok": False}
+    url, keyring, cut, walk_args, low, high = pickle.load(sys.stdin.buffer)
     store = Store(url)
+    out = sys.stdout.buffer
     try:
         with store.session(write=False) as session:
             sql = _Sql(session)
             head = sql.one("SELECT seq, hash FROM chain_head WHERE id = 1")
+            head = tuple(head) if head else None
+            if cut is not None:
+                try:
+                    walked = walk_share(sql, cut, *walk_args)
+                except Exception:  # the parent process walks them again, and reports
+                    walked = {"ok": False}
+                pickle.dump({**walked, "head": head}, out)
+                out.flush()
             report, personal = Report(), Problems()
+            found: dict[str, Any] = {"ok": False}
             try:
-                _check_cases(sql, report, keyring, personal, (low, high))
+                if high >= low:
+                    check_cases(sql, report, keyring, personal, (low, high))
             except Exception:  # the parent process does them again, and reports
                 pass
             else:
                 found = {
                     "ok": True,
-                    "head": tuple(head) if head else None,
+                    "head": head,
                     "state": list(report.problems),
                     "state_more": report.problems.more,
                     "personal": list(personal),
@@ -476,8 +457,8 @@ def _helper_main() -> None:
                 }
     finally:
         store.close()
-    pickle.dump(found, sys.stdout.buffer)
-    sys.stdout.buffer.flush()
+    pickle.dump(found, out)
+    out.flush()
 
 
 def _check_cases_split(
@@ -490,17 +471,17 @@ def _check_cases_split(
     same chain head, i.e. no event was written in between (every change the tool
     makes writes one); otherwise this process checks the helper's share too."""
     if helper is None:
-        _check_cases(sql, report, keyring, personal)
+        check_cases(sql, report, keyring, personal)
         return
     own, own_personal = Report(), Problems()
     try:
-        _check_cases(sql, own, keyring, own_personal, (helper.high + 1, None))
+        check_cases(sql, own, keyring, own_personal, (helper.high + 1, None))
     except BaseException:
         helper.stop()
         raise
     found = helper.result()
     if found is None or not found["ok"] or found["head"] != helper.head:
-        _check_cases(sql, report, keyring, personal, (helper.low, helper.high))
+        check_cases(sql, report, keyring, personal, (helper.low, helper.high))
     else:
         for problem in found["state"]:
             report.problems.append(problem)
@@ -514,36 +495,6 @@ def _check_cases_split(
     for problem in own_personal:
         personal.append(problem)
     personal.more += own_personal.more
-
-
-def _name_fields(sql: _Sql, report: Report, row: Any, values: Any) -> None:
-    """A row whose digest differs: its events replayed, to name the fields."""
-    from banbucheng.core.labels import FIELD_LABELS
-
-    width = len(sealed.COLUMNS)
-    unit, names, repeat = row[2 + width : 5 + width]
-    helpers = names.split("\x1f") if isinstance(names, str) and names else []
-    shown = sealed.shown_state(values, unit, helpers, repeat)
-    recorded = sealed.replay(sealed.case_events(sql.conn, row[0]))
-    fields = sealed.differences(recorded, shown)
-    if not fields:
-        report.problems.append(
-            Problem(
-                "state",
-                "案件记录与事件链封存的状态不符（无法确定是哪一项）：案件记录被直接修改",
-                case=as_text(row[1]),
-            )
-        )
-    for key in fields:
-        label = FIELD_LABELS.get(key, key)
-        report.problems.append(
-            Problem(
-                "state",
-                f"「{label}」为 {_shown(shown.get(key))}，时间线记录为 "
-                f"{_shown(recorded.get(key))}：案件记录被直接修改",
-                case=as_text(row[1]),
-            )
-        )
 
 
 def _check_store(sql: _Sql, session: Session, report: Report) -> None:

@@ -197,6 +197,59 @@ class _Walker:
         self.expected, self.prev_id, self.prev = seq + 1, event_id, hash_.encode("utf-8", "replace")
 
 
+def _chain(sql: Any, start: int, end: int | None) -> Any:
+    """The chain's events after `start` (to `end`, if given) in order of seq, in batches."""
+    b, m = sql.blob, sql.mark
+    query = (
+        f"SELECT e.id, e.case_id, e.seq, {b('e.prev_hash')}, e.hash, e.mac, {sql.at('e.at')}, "
+        f"{b('e.actor')}, {b('e.action')}, {b('e.detail')}, "
+        f"CASE WHEN e.case_id IS NULL THEN {sql.empty} ELSE {b('c.number')} END "
+        f"FROM events e LEFT JOIN cases c ON c.id = e.case_id "
+        f"WHERE e.seq > {m}{f' AND e.seq <= {m}' if end is not None else ''} ORDER BY e.seq"
+    )
+    return sql.batches(query, (start,) if end is None else (start, end))
+
+
+def walk_share(
+    sql: Any, cut: int, key: bytes | None, first_mac: int | None, anchor: Any
+) -> dict[str, Any]:
+    """The helper process's share of pass 1 (integrity._Helper): the events after
+    `cut`, walked from the stored hash and id of the event at `cut`. It counts
+    (take_share) only if it found nothing and the walk of the rest ended just where
+    it began; otherwise the events are walked again by the process that reports."""
+    row = sql.one(f"SELECT id, hash FROM events WHERE seq = {sql.mark}", (cut,))
+    if row is None or type(row[0]) is not int or type(row[1]) is not str:
+        return {"ok": False}
+    report = Report()
+    walker = _Walker(report, cut, row[1], key, first_mac, anchor)
+    walker.prev_id = row[0]
+    began = (walker.expected, walker.prev, walker.prev_id)
+    for rows in _chain(sql, cut, None):
+        walker.batch(rows)
+        if report.problems or report.problems.more:
+            return {"ok": False}  # walked again by the other process, which names them
+    return {
+        "ok": True,
+        "began": began,
+        "ended": (walker.expected, walker.prev, walker.prev_id),
+        "walked": walker.walked,
+        "anchored": walker.anchored,
+    }
+
+
+def take_share(walker: _Walker, found: dict[str, Any] | None) -> bool:
+    """The helper's walk (walk_share) taken as this walker's own, if it holds."""
+    if not found or not found.get("ok"):
+        return False
+    if found["began"] != (walker.expected, walker.prev, walker.prev_id):
+        return False
+    walker.expected, walker.prev, walker.prev_id = found["ended"]
+    walker.walked += found["walked"]
+    if found["anchored"] is not None:
+        walker.anchored = found["anchored"]
+    return True
+
+
 def walk(
     sql: Any,  # integrity._Sql: the few things the two databases spell differently
     report: Report,
@@ -205,23 +258,22 @@ def walk(
     key: bytes | None,
     first_mac: int | None,
     anchor: tuple[int, str] | None,
+    share: tuple[int, Any] | None = None,
 ) -> str | None:
-    """Pass 1 (module docstring). Returns the hash at the anchor's position, if walked."""
-    b, m = sql.blob, sql.mark
-    query = (
-        f"SELECT e.id, e.case_id, e.seq, {b('e.prev_hash')}, e.hash, e.mac, {sql.at('e.at')}, "
-        f"{b('e.actor')}, {b('e.action')}, {b('e.detail')}, "
-        f"CASE WHEN e.case_id IS NULL THEN {sql.empty} ELSE {b('c.number')} END "
-        f"FROM events e LEFT JOIN cases c ON c.id = e.case_id "
-        f"WHERE e.seq > {m} ORDER BY e.seq"
-    )
+    """Pass 1 (module docstring). Returns the hash at the anchor's position, if walked.
+    `share`: (cut, the helper's walk of the events after it, when it is done): this
+    process walks to `cut` only, and the rest too if the helper's walk does not hold."""
     walker = _Walker(report, start, prev_hash, key, first_mac, anchor)
-    for rows in sql.batches(query, (start,)):
+    cut = share[0] if share is not None else None
+    for rows in _chain(sql, start, cut):
         walker.batch(rows)
-    problems, problem = report.problems, walker.problem
+    if share is not None and not take_share(walker, share[1]()):
+        for rows in _chain(sql, max(start, share[0]), None):
+            walker.batch(rows)
     report.walked = walker.walked
     last_seq = walker.expected - 1
     report.head_seq, report.head_hash = last_seq, walker.prev.decode("utf-8", "replace")
+    problems, problem, b = report.problems, walker.problem, sql.blob
 
     for row in sql.stream(
         f"SELECT e.id, e.case_id, e.seq, NULL, NULL, NULL, {sql.at('e.at')}, NULL, "

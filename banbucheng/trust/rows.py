@@ -1,0 +1,221 @@
+"""Pass 3 of `verify` (trust/integrity.py): the case rows, streamed once in order of id.
+
+Each row is checked against the digest of its state its last event recorded
+(schema/sealed.py) and, with the store's keys, its personal data (trust/personal.py),
+which the digest does not cover. Only a row that disagrees has its events replayed,
+to name the fields.
+
+On SQLite the row's canonical form is made in SQL by json_array (_state_json), so
+Python only hashes it; a row whose digest then differs is read again by its columns
+and checked the careful way (_check_row), as every row is on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from operator import methodcaller
+from typing import Any
+
+from banbucheng.schema import sealed
+from banbucheng.trust.findings import Problem, Problems, Report, _shown
+from banbucheng.trust.walk import as_text
+
+FAST = True  # SQLite: the rows' JSON made in SQL (False: every row the careful way)
+_NONE: frozenset[str] = frozenset()
+_WIDTH = len(sealed.COLUMNS)
+_hexdigest = methodcaller("hexdigest")
+
+
+def check_cases(
+    sql: Any,  # integrity._Sql
+    report: Report,
+    keyring: Any,
+    personal: Problems,
+    ids: tuple[int, int | None] | None = None,
+) -> None:
+    """Pass 3 over the cases with ids in `ids` ([low, high], None: unbounded), or all:
+    problems with a row go to the report, with the personal data to `personal`
+    (reported after the rest, as they always were). The personal fields are not in
+    the digest (sealed.py), so their tokens must still be opened: AES-GCM is what
+    binds them to the case and the field."""
+    checker = None
+    if keyring is not None:
+        from banbucheng.trust.personal import Checker
+
+        checker = Checker(keyring)
+    low, high = ids if ids is not None else (None, None)
+    if FAST and not sql.postgres:
+        finished, low = _fast(sql, report, checker, personal, low, high)
+        if finished:
+            return
+    where, params = _ids(sql.mark, low, high)
+    query = _query(sql, checker is not None, fast=False) + where + " ORDER BY c.id"
+    for rows in sql.batches(query, params):
+        found = _keys(sql, checker, rows)
+        out: list[tuple[str, str]] = []
+        for row in rows:
+            _check_row(sql, report, row, checker, found, out)
+        _personal(personal, out)
+
+
+def _fast(
+    sql: Any, report: Report, checker: Any, personal: Problems, low: Any, high: Any
+) -> tuple[bool, Any]:
+    """Pass 3 on SQLite with the row's JSON made in SQL. Returns (True, _) when done;
+    (False, the id to go on from) when the query stopped on a value json_array
+    refuses (a BLOB written behind the tool's back): the careful way goes on there."""
+    import sqlite3
+
+    where, params = _ids(sql.mark, low, high)
+    query = _query(sql, checker is not None, fast=True) + where + " ORDER BY c.id"
+    careful = _query(sql, checker is not None, fast=False) + f" WHERE c.id = {sql.mark}"
+    recorded, cut = sealed.recorded_digest, sealed.DIGEST_CHARS
+    out: list[tuple[str, str]] = []
+    try:
+        for rows in sql.batches(query, params):
+            found = _keys(sql, checker, rows)
+            states = [row[2] if type(row[2]) is bytes else b"" for row in rows]
+            digests = list(map(_hexdigest, map(hashlib.sha256, states)))
+            for row, digest in zip(rows, digests, strict=True):
+                last = row[3]
+                if last is not None and digest[:cut] != recorded(last):
+                    again = sql.one(careful, (row[0],))  # named the careful way
+                    _check_row(sql, report, again, None, {}, out)
+                if checker is not None:
+                    checker.case(row[1], row[4:], found.get(row[0], _NONE), out)
+                low = row[0] + 1
+            _personal(personal, out)
+            out = []
+    except sqlite3.OperationalError:
+        _personal(personal, out)  # the cases checked before it
+        return False, low
+    return True, None
+
+
+def _query(sql: Any, private: bool, fast: bool) -> str:
+    """Pass 3's query (the cases to be narrowed by id): id, number, the sealed state
+    (its JSON when `fast`, else its columns, lead unit, helpers and repeated case),
+    the last event's detail, and the personal fields when they are checked."""
+    from banbucheng.schema.personal import FIELDS
+
+    if fast:
+        state = _state_json()
+    else:
+        columns = ", ".join(sql.sealed(f"c.{name}", kind) for name, kind in sealed.COLUMNS)
+        state = (
+            f"{columns}, u.name, (SELECT {sql.names('h2.name')} FROM case_helpers h "
+            "JOIN units h2 ON h2.id = h.unit_id WHERE h.case_id = c.id), r.number"
+        )
+    tokens = "".join(f", c.{enc}, c.{mask}" for enc, mask, _ in FIELDS.values())
+    return (
+        f"SELECT c.id, c.number, {state}, "
+        f"(SELECT {sql.blob('e.detail')} FROM events e WHERE e.case_id = c.id "
+        f"AND e.seq IS NOT NULL ORDER BY e.seq DESC LIMIT 1){tokens if private else ''} "
+        "FROM cases c LEFT JOIN units u ON u.id = c.unit_id "
+        "LEFT JOIN cases r ON r.id = c.repeat_of_id"
+    )
+
+
+def _state_json() -> str:
+    """SQLite: a case's canonical form as sealed.digest writes it (compact JSON, no
+    ASCII escaping), made by json_array: half the cost of reading the columns and
+    encoding them in Python. Each value goes in as it is stored (a flag of 0 or 1 as
+    false or true), so the text is a faithful JSON of the row, equal to the recorded
+    form only when the row's values are the recorded ones; a row of any other form
+    (a time written another way, a value of another type) differs, and is checked
+    again the careful way, which decides."""
+    values = []
+    for name, kind in sealed.COLUMNS:
+        value = f"c.{name}"
+        if kind == "flag":
+            value = (
+                f"CASE WHEN typeof({value}) = 'integer' AND {value} IN (0, 1) "
+                f"THEN json(CASE {value} WHEN 1 THEN 'true' ELSE 'false' END) ELSE {value} END"
+            )
+        values.append(value)
+    helpers = (  # sorted as sealed.canonical sorts them (BINARY: by code point)
+        "json((SELECT json_group_array(name) FROM (SELECT h2.name AS name "
+        "FROM case_helpers h JOIN units h2 ON h2.id = h.unit_id "
+        "WHERE h.case_id = c.id ORDER BY h2.name)))"
+    )
+    return (
+        f"CAST(json_array('{sealed.FORMAT}', {', '.join(values)}, u.name, {helpers}, "
+        "r.number) AS BLOB)"
+    )
+
+
+def _ids(mark: str, low: Any, high: Any) -> tuple[str, tuple[int, ...]]:
+    """The WHERE clause for the cases with ids in [low, high] (None: unbounded)."""
+    where, params = [], []
+    if low is not None:
+        where.append(f"c.id >= {mark}")
+        params.append(low)
+    if high is not None:
+        where.append(f"c.id <= {mark}")
+        params.append(high)
+    return (" WHERE " + " AND ".join(where) if where else ""), tuple(params)
+
+
+def _keys(sql: Any, checker: Any, rows: list[Any]) -> dict[int, set[str]]:
+    """The citizens' keys of a batch's cases, by case id (none without the keyring)."""
+    found: dict[int, set[str]] = {}
+    if checker is None or not rows:
+        return found
+    m = sql.mark
+    keys = f"SELECT key, case_id FROM citizen_keys WHERE case_id BETWEEN {m} AND {m}"
+    for key, case_id in sql.all(keys, (rows[0][0], rows[-1][0])):
+        found.setdefault(case_id, set()).add(key)
+    return found
+
+
+def _personal(personal: Problems, found: list[tuple[str, str]]) -> None:
+    for number, text in found:
+        personal.append(Problem("personal", text, case=number))
+
+
+def _check_row(
+    sql: Any, report: Report, row: Any, checker: Any, found: dict[int, set[str]], out: list
+) -> None:
+    """One case read by its columns: its digest and, with a checker, its personal data."""
+    if row is None:
+        return  # gone since (another transaction): the chain's checks report it
+    tail = 4 + _WIDTH
+    last = row[tail + 1]
+    values = row[2 : 2 + _WIDTH]
+    if last is not None:  # no event at all: reported as not in the chain
+        unit, names, repeat = row[2 + _WIDTH : tail + 1]
+        helpers = names.split("\x1f") if isinstance(names, str) and names else ()
+        state = sealed.canonical(values, unit, helpers, repeat)
+        if sealed.recorded_digest(last) != sealed.digest(state):
+            _name_fields(sql, report, row, values)
+    if checker is not None:
+        checker.case(row[1], row[tail + 2 :], found.get(row[0], _NONE), out)
+
+
+def _name_fields(sql: Any, report: Report, row: Any, values: Any) -> None:
+    """A row whose digest differs: its events replayed, to name the fields."""
+    from banbucheng.core.labels import FIELD_LABELS
+
+    unit, names, repeat = row[2 + _WIDTH : 5 + _WIDTH]
+    helpers = names.split("\x1f") if isinstance(names, str) and names else []
+    shown = sealed.shown_state(values, unit, helpers, repeat)
+    recorded = sealed.replay(sealed.case_events(sql.conn, row[0]))
+    fields = sealed.differences(recorded, shown)
+    if not fields:
+        report.problems.append(
+            Problem(
+                "state",
+                "案件记录与事件链封存的状态不符（无法确定是哪一项）：案件记录被直接修改",
+                case=as_text(row[1]),
+            )
+        )
+    for key in fields:
+        label = FIELD_LABELS.get(key, key)
+        report.problems.append(
+            Problem(
+                "state",
+                f"「{label}」为 {_shown(shown.get(key))}，时间线记录为 "
+                f"{_shown(recorded.get(key))}：案件记录被直接修改",
+                case=as_text(row[1]),
+            )
+        )
