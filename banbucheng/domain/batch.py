@@ -29,7 +29,7 @@ import json
 import re
 from collections import Counter as CounterOf
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import itemgetter
 from typing import Any
@@ -112,7 +112,27 @@ def _element(value: Any) -> str:
 # A row's times repeat from event to event (received, registered, clock start; closed,
 # visited): their text is remembered. Only for datetimes and dates, whose equal values
 # have equal canonical forms (1 == True, but they do not).
-_time_json = functools.lru_cache(maxsize=4096)(lambda v: encode_basestring(sealed._time(v)))
+# One text per moment serves three writers: sealed._time's canonical form is the text
+# SQLite stores (checked in Batch._insert before it is used there) and, with a "T",
+# chain._at_text's.
+_stamp = functools.lru_cache(maxsize=8192)(sealed._time)
+
+
+_PROBE = datetime(2024, 3, 5, 9, 13, 7, 123456, tzinfo=timezone(timedelta(hours=8)))
+
+
+def _stores_stamp(type_: Any, convert: Callable[[Any], Any]) -> bool:
+    """Whether a column's bind processor stores a datetime as _stamp's text."""
+    try:
+        return type_.python_type is datetime and convert(_PROBE) == _stamp(_PROBE)
+    except Exception:  # a type that cannot say, or a processor that refuses the probe
+        return False
+
+
+def _time_json(value: datetime) -> str:
+    return '"' + _stamp(value) + '"'  # digits, dashes, colons: nothing to escape
+
+
 _date_json = functools.lru_cache(maxsize=1024)(lambda v: encode_basestring(sealed._date(v)))
 
 
@@ -172,7 +192,11 @@ _CONTROL = re.compile(r"[\x00-\x1f]").search
 
 @functools.lru_cache(maxsize=4096)  # a row's events share their times
 def _at_bytes(at: Any) -> bytes:
-    return chain._at_text(at).encode("ascii")
+    """chain._at_text(at) as bytes, from the moment's shared text."""
+    if type(at) is not datetime:
+        return chain._at_text(at).encode("ascii")
+    text = _stamp(at)
+    return (text[:10] + "T" + text[11:]).encode("ascii")
 
 
 def seal_events(
@@ -476,7 +500,9 @@ class Batch:
         convert = []
         for i, c in enumerate(columns):
             f = c.type._cached_bind_processor(dialect)
-            if f is not None:
+            if f is not None and _stores_stamp(c.type, f):
+                convert.append((i, lambda v, f=f: _stamp(v) if type(v) is datetime else f(v), True))
+            elif f is not None:
                 key = (type(c.type), repr(c.type))  # the same type converts alike
                 memo = self._memos.get(key)
                 if memo is None:
