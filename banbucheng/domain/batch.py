@@ -169,6 +169,12 @@ def fragments(values: tuple, old: tuple | None = None, done: list[str] | None = 
     return out
 
 
+# A new case's attributes start as these very objects (CaseRow): their texts are made
+# once, and only the values set on top of them are converted at its first event.
+_DEFAULT_VALUES = _SEALED(_CASE_DEFAULTS)
+_DEFAULT_PARTS = fragments(_DEFAULT_VALUES)
+
+
 def state_text(parts: list[str], unit: Any, helpers: Any, repeat_of: Any) -> str:
     """sealed.digest's JSON text of sealed.canonical(values, unit, helpers, repeat_of),
     from the values' fragments: the same text, made without converting every value
@@ -375,8 +381,8 @@ class Batch:
         last = self._states.get(case.id)
         # Unchanged since its last event (values equal as the lifecycle sets them,
         # bools for flags, ints for counts, aware times: equal canonical forms too).
-        if last is None:
-            parts = fragments(raw[0])
+        if last is None:  # a new case: its values set on top of the defaults
+            parts = fragments(raw[0], _DEFAULT_VALUES, _DEFAULT_PARTS)
         elif last[0] == raw:
             return last[3]
         else:
