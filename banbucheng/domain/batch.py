@@ -125,7 +125,8 @@ _PROBE = datetime(2024, 3, 5, 9, 13, 7, 123456, tzinfo=timezone(timedelta(hours=
 def _stores_stamp(type_: Any, convert: Callable[[Any], Any]) -> bool:
     """Whether a column's bind processor stores a datetime as _stamp's text."""
     try:
-        return type_.python_type is datetime and convert(_PROBE) == _stamp(_PROBE)
+        inner = getattr(type_, "impl_instance", type_)  # a TypeDecorator's own says object
+        return inner.python_type is datetime and convert(_PROBE) == _stamp(_PROBE)
     except Exception:  # a type that cannot say, or a processor that refuses the probe
         return False
 
