@@ -498,7 +498,7 @@ def run_import(
     undone alone, reported and left out. The caller's transaction decides what is kept.
     The cyclic garbage collector is paused meanwhile: the import keeps what it makes
     alive to its end, so each collection walked it all again for nothing (a seventh of
-    the CPU time); the rows make no reference cycles, the batch one, freed after it."""
+    the CPU time); the rows make no reference cycles, and the batch's is broken at the end."""
     from banbucheng.services import bulk
 
     enabled = gc.isenabled()
@@ -546,6 +546,7 @@ def run_import(
                 batch.flush(last=i == len(checked))
                 if progress is not None:
                     progress(i, len(checked))
+        batch.learning, batch.before_flush = None, []  # freed now, not by the collector
         outcome.bad.sort()
         return outcome
     finally:
