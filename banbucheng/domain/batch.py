@@ -30,8 +30,8 @@ import re
 from collections import Counter as CounterOf
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from itertools import compress
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import is_not, itemgetter
 from typing import Any
 
