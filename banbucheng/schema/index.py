@@ -22,11 +22,18 @@ DOCS_KEY = "#docs"  # the SearchTerm row counting indexed cases (no term contain
 
 
 def case_text_terms(
-    matter: str, department: str | None, result: str | None, mechanism: str | None
+    matter: str,
+    department: str | None,
+    result: str | None,
+    mechanism: str | None,
+    *,
+    main: list[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """(main, extra) terms of a case: main from what the citizen reported, extra from
-    where it failed and how it was solved (they count for less in scores)."""
-    main = list(dict.fromkeys(_terms(matter)))
+    where it failed and how it was solved (they count for less in scores). `main`:
+    the matter's terms as this function gave them before, when it has not changed."""
+    if main is None:
+        main = list(dict.fromkeys(_terms(matter)))
     seen = set(main)
     extra = [
         t

@@ -57,9 +57,10 @@ class BulkLearning(Learning):
         self.by_key: dict[str, list[tuple[int, Any]]] = {}
         self.main: dict[int, list[str]] = {}
         self.numbers: dict[int, str] = {}
-        # The index of the batch's cases: (main, extra) terms; the document counts
-        # as stored (read when needed) plus what the batch added since its last flush.
-        self.terms: dict[int, tuple[list[str], list[str]]] = {}
+        # The index of the batch's cases: (main, extra) terms and the matter they were
+        # split from; the document counts as stored (read when needed) plus what the
+        # batch added since its last flush.
+        self.terms: dict[int, tuple[list[str], list[str], str]] = {}
         self.stored_df: dict[str, int] | None = None
         self.delta: Counter[str] = Counter()
         # The clear values of the row being registered (`expect`): its keys are hashed
@@ -127,10 +128,12 @@ class BulkLearning(Learning):
 
     def index(self, ctx: Ctx, case: Any) -> None:
         """index.index_case for a batch case: its terms kept, the counts moved."""
-        main, extra = index.case_text_terms(
-            case.matter, case.department, case.result, case.mechanism
-        )
         old_terms = self.terms.get(case.id)
+        # Closing leaves the matter as it was: its terms are taken again, not split again.
+        known = old_terms[0] if old_terms is not None and old_terms[2] == case.matter else None
+        main, extra = index.case_text_terms(
+            case.matter, case.department, case.result, case.mechanism, main=known
+        )
         if old_terms is None:  # main and extra are distinct and disjoint: all new
             added, removed = [index.DOCS_KEY, *main, *extra], []
         elif old_terms[0] == main:  # closing: the matter's terms stay, compare the rest
@@ -144,7 +147,7 @@ class BulkLearning(Learning):
         delta.update(added)  # counted in C
         if removed:
             delta.subtract(removed)
-        self.terms[case.id] = (main, extra)
+        self.terms[case.id] = (main, extra, case.matter)
         self.main[case.id] = main
 
         def undo() -> None:
@@ -221,7 +224,7 @@ class BulkLearning(Learning):
         per term and flush; `_weights` adds them to the stored ones until then)."""
         rows = self.batch.rows["case_terms"]
         for case in self.batch.cases:
-            main, extra = self.terms.pop(case.id)
+            main, extra, _ = self.terms.pop(case.id)
             # bigrams.join of terms index.case_text_terms made distinct already
             rows.append({"case_id": case.id, "main": " ".join(main), "extra": " ".join(extra)})
         if not last:

@@ -463,10 +463,7 @@ def _stored_duplicates(ctx: Any, rows: list[Row]) -> dict[tuple[Any, ...], str]:
 
     if not rows:
         return {}
-    # The phone is compared by its keyed hash: the store holds no clear phone.
     ring = ctx.require_keyring("无法核对重复的行，未导入")
-    phone_key = {p: (lookup_keys(ring, phone=p) or [None])[0] for p in {r.phone for r in rows}}
-    wanted = {(row.received_at, phone_key[row.phone], row.matter) for row in rows}
     times = sorted({row.received_at for row in rows})
     by_key: dict[tuple[Any, ...], str] = {}
     for i in range(0, len(times), 500):
@@ -477,13 +474,15 @@ def _stored_duplicates(ctx: Any, rows: list[Row]) -> dict[tuple[Any, ...], str]:
             .order_by(col(Case.id))
         )
         for received, key, matter, number in ctx.session.exec(stmt).all():
-            if (received, key, matter) in wanted:
-                by_key.setdefault((received, key, matter), number)
+            by_key.setdefault((received, key, matter), number)
+    near = {(received, matter) for received, _, matter in by_key}
     found: dict[tuple[Any, ...], str] = {}
-    for row in rows:
-        number = by_key.get((row.received_at, phone_key[row.phone], row.matter))
-        if number is not None and phone_key[row.phone] is not None:
-            found[(row.received_at, row.phone, row.matter)] = number
+    for row in rows:  # the phone compared by its keyed hash (the store holds no clear
+        if (row.received_at, row.matter) in near:  # phone), made only where it can match
+            key = (lookup_keys(ring, phone=row.phone) or [None])[0]
+            number = by_key.get((row.received_at, key, row.matter))
+            if number is not None and key is not None:
+                found[(row.received_at, row.phone, row.matter)] = number
     return found
 
 
@@ -498,7 +497,7 @@ def run_import(
     undone alone, reported and left out. The caller's transaction decides what is kept.
     The cyclic garbage collector is paused meanwhile: the import keeps what it makes
     alive to its end, so each collection walked it all again for nothing (a seventh of
-    the CPU time); the rows make no reference cycles, the batch one, freed after it."""
+    the CPU time); the rows make no reference cycles, and the batch's is broken at the end."""
     from banbucheng.services import bulk
 
     enabled = gc.isenabled()
@@ -546,6 +545,7 @@ def run_import(
                 batch.flush(last=i == len(checked))
                 if progress is not None:
                     progress(i, len(checked))
+        batch.learning, batch.before_flush = None, []  # freed now, not by the collector
         outcome.bad.sort()
         return outcome
     finally:
