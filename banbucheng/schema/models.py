@@ -264,16 +264,18 @@ _EXTRA = frozenset(
 
 def __getattr__(name: str) -> Any:
     """`from banbucheng.schema.models import Setting` and the like: the tables of
-    models_extra.py, defined when first asked for (see there)."""
+    models_extra.py, each defined when first asked for (see there)."""
     if name in _EXTRA:
         from banbucheng.schema import models_extra
 
-        value = getattr(models_extra, name)
-        globals()[name] = value
+        value = globals()[name] = models_extra.define(name)
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def define_all() -> None:
     """Every table in SQLModel.metadata: before creating, upgrading or checking a store."""
-    from banbucheng.schema import models_extra  # noqa: F401  (defines its tables)
+    from banbucheng.schema import models_extra
+
+    for name in models_extra.NAMES:
+        models_extra.define(name)
