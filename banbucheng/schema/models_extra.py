@@ -1,10 +1,11 @@
 """The tables a command reaches only for some actions: the settings and the calendar as
-the center entered them, how far `verify` found the chain intact, the reply templates
-and the search terms' counts. Each is defined on first use of its name through
+the center entered them, how far `verify` found the chain intact, the reply templates,
+the search terms' counts, the case-number counters, the cases' search terms and the
+citizens' keyed hashes. Each is defined on first use of its name through
 schema/models.py (its __getattr__), and only that one: a command that never touches
 them (list, show, overdue, daily-report: the store reads settings and calendar with
-plain SQL) does not pay for defining and mapping them, and `register`, which needs
-the settings and the search terms, not for the calendar's or the templates'.
+plain SQL, and they neither number, index nor look up citizens) does not pay for
+defining and mapping them, and `register` not for the calendar's.
 Creating or checking a store's schema defines them all (models.define_all).
 
 Each table's class is made by a function of its own, called once (define);
@@ -12,6 +13,7 @@ the class keeps its plain name and this module, as if defined at the top level."
 
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field
@@ -117,6 +119,81 @@ def _search_term() -> type:
     return SearchTerm
 
 
+def _counter() -> type:
+    class Counter(Table, table=True):
+        """Per-day case-number sequences, bumped in the registering transaction."""
+
+        __qualname__ = "Counter"  # as at the top level (define)
+        __tablename__ = "counters"
+
+        key: str = Field(primary_key=True)
+        value: int = 0
+
+    return Counter
+
+
+def _case_terms() -> type:
+    class CaseTerms(Table, table=True):
+        """A case's search terms (bigrams.py), space-separated: `main` from its matter,
+        `extra` from its department, result and mechanism. The full-text index over them
+        is made with the table (see _search_index below)."""
+
+        __qualname__ = "CaseTerms"  # as at the top level (define)
+        __tablename__ = "case_terms"
+
+        case_id: int = Field(
+            foreign_key="cases.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+        )
+        main: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+        extra: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+    _search_index(CaseTerms.__table__)  # type: ignore[attr-defined]
+    return CaseTerms
+
+
+def _search_index(table: Any) -> None:
+    """The full-text index over case_terms, made whenever the table is: an FTS5 table
+    kept in step by triggers on SQLite, a GIN index on PostgreSQL."""
+    from sqlalchemy import DDL, event
+
+    fts = "case_terms_fts"
+    sqlite = [
+        f"CREATE VIRTUAL TABLE {fts} USING fts5(main, extra, content='case_terms', "
+        "content_rowid='case_id', tokenize='unicode61 remove_diacritics 0')",
+        f"CREATE TRIGGER case_terms_ai AFTER INSERT ON case_terms BEGIN "
+        f"INSERT INTO {fts}(rowid, main, extra) VALUES (new.case_id, new.main, new.extra); END",
+        f"CREATE TRIGGER case_terms_ad AFTER DELETE ON case_terms BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, main, extra) "
+        f"VALUES ('delete', old.case_id, old.main, old.extra); END",
+        f"CREATE TRIGGER case_terms_au AFTER UPDATE ON case_terms BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, main, extra) "
+        f"VALUES ('delete', old.case_id, old.main, old.extra); "
+        f"INSERT INTO {fts}(rowid, main, extra) VALUES (new.case_id, new.main, new.extra); END",
+    ]
+    for statement in sqlite:
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
+    postgres = (
+        "CREATE INDEX ix_case_terms_search ON case_terms USING gin "
+        "((array_to_tsvector(string_to_array(btrim(main || ' ' || extra), ' '))))"
+    )
+    event.listen(table, "after_create", DDL(postgres).execute_if(dialect="postgresql"))
+
+
+def _citizen_key() -> type:
+    class CitizenKey(Table, table=True):
+        """Keyed hashes (HMAC-SHA256 with the keyring's lookup key, kept outside the store)
+        of a case's phone, ID number and name, so repeats and searches find a citizen
+        without an index of personal data (schema/citizens.py)."""
+
+        __qualname__ = "CitizenKey"  # as at the top level (define)
+        __tablename__ = "citizen_keys"
+
+        key: str = Field(primary_key=True)
+        case_id: int = Field(foreign_key="cases.id", primary_key=True, index=True)
+
+    return CitizenKey
+
+
 _DEFINE: dict[str, Callable[[], type]] = {
     "Setting": _setting,
     "CalendarDay": _calendar_day,
@@ -124,6 +201,9 @@ _DEFINE: dict[str, Callable[[], type]] = {
     "ChainVerified": _chain_verified,
     "ReplyTemplate": _reply_template,
     "SearchTerm": _search_term,
+    "Counter": _counter,
+    "CaseTerms": _case_terms,
+    "CitizenKey": _citizen_key,
 }
 
 
