@@ -542,8 +542,7 @@ def _report_col(column: Any) -> Col:
 def document(doc: Document, *, source: str | None = None) -> None:
     """Any report or list (a document.Document) as tables: the key figures, each
     section (grouped by unit where the section says so), and its charts."""
-    # Here, not at the top: case lists and details (list, show, register) draw no
-    # report, and need not define the report's classes.
+    # Here: list, show and register draw no report, nor define its classes.
     from banbucheng.reports.document import cell_text, chart_lines, groups
 
     say(clean(doc.title), "bold")
