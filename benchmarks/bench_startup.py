@@ -44,6 +44,12 @@ overdue; every case with its events, sealed into the event chain as bbc would ha
 similar-case search and counted in the running totals, so `bbc verify --full` passes
 and `bbc close` works on it. The store's key goes to $BBC_KEY_DIR (the temporary
 folder of the run unless set; set it to reuse a store kept with --store).
+
+The commands run on a copy of the store, made for the run and removed after it:
+`register` and `close` change the store, and on the store itself every run would
+start where the last one stopped (more of the day's cases for daily-report, more
+earlier registrations of the same citizen and matter for register to find), so the
+figures would drift from run to run. A store kept with --store stays as it was built.
 """
 
 from __future__ import annotations
@@ -140,14 +146,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="bbc 各命令的 CPU 时间与基准之比")
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=15, help="轮数（每轮各运行一次）")
-    parser.add_argument("--store", type=Path, help="数据库文件（已存在则直接使用）")
+    parser.add_argument(
+        "--store", type=Path, help="数据库文件（已存在则使用；在其副本上测量，原文件不变）"
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bbc-bench-"))
     store = args.store or folder / f"bench-{args.cases}.sqlite3"
     os.environ.setdefault("BBC_KEY_DIR", str(folder / "keys"))  # the store's key
     if not store.exists():
         build(store, args.cases)
+    try:
+        return _measure(args, folder, _copy(store, folder / "measured.sqlite3"))
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            (folder / f"measured.sqlite3{suffix}").unlink(missing_ok=True)
 
+
+def _copy(store: Path, to: Path) -> Path:
+    """A copy of the store to measure on (SQLite's backup: whole, even with a WAL)."""
+    import sqlite3
+
+    source = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    target = sqlite3.connect(to)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    return to
+
+
+def _measure(args: Any, folder: Path, store: Path) -> int:
+    """Every probe, round after round, on `store` (the copy); the table printed."""
     python = sys.executable
     env = {k: v for k, v in os.environ.items() if not k.startswith("BBC_") and k != "COLUMNS"}
     # Compiled bytecode is kept, as for any installed package (pip compiles it at
@@ -234,6 +264,8 @@ def _pad(text: str, columns: int) -> str:
 
 
 def _quartiles(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:  # --runs 1
+        return values[0], values[0]
     q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
     return q1, q3
 
