@@ -7,9 +7,9 @@ banbucheng/commands/, one module per area; what they share is in commands/common
 and their Chinese help and usage errors in commands/chinese.py.
 
 A command's module is imported, and the command built from its function, only when
-it is run (or its help is shown), and heavy modules (the store, sqlmodel, rich tables) are imported inside the commands that
-use them, so `bbc --help` stays fast; TAB completion does not come here at all
-(window/completion.py).
+it is run (or its help is shown), and heavy modules (the store, sqlmodel, rich tables)
+are imported inside the commands that use them, so `bbc --help` stays fast; TAB
+completion does not come here at all (window/completion.py).
 """
 
 from __future__ import annotations
