@@ -6,10 +6,10 @@ code, and the list of command modules. The commands themselves live in
 banbucheng/commands/, one module per area; what they share is in commands/common.py,
 and their Chinese help and usage errors in commands/chinese.py.
 
-A command is built from its function only when it is run (or its help is shown), and
-heavy modules (the store, sqlmodel, rich tables) are imported inside the commands that
-use them, so `bbc --help` stays fast; TAB completion does not come here at all
-(window/completion.py).
+A command's module is imported, and the command built from its function, only when
+it is run (or its help is shown), and heavy modules (the store, sqlmodel, rich tables)
+are imported inside the commands that use them, so `bbc --help` stays fast; TAB
+completion does not come here at all (window/completion.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import gc
 _COLLECTING = gc.isenabled()
 gc.disable()
 
-import os  # noqa: E402  (after pausing the collector, as every import below)
+import importlib  # noqa: E402  (after pausing the collector, as every import below)
+import os  # noqa: E402
 import sys  # noqa: E402
 from typing import Annotated, Any  # noqa: E402
 
@@ -33,18 +34,6 @@ from typer._click import exceptions as click_errors  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
 
 from banbucheng import __version__  # noqa: E402
-from banbucheng.commands import (  # noqa: E402
-    admin,
-    browse,
-    cases,
-    demo,
-    key,
-    knowledge,
-    reports,
-    shell,
-    trust,
-    window,
-)
 from banbucheng.commands.chinese import (  # noqa: E402
     HELP_NAMES,
     ChineseHelp,
@@ -60,17 +49,32 @@ if _COLLECTING:  # as it was for whoever imported this module (tests, other tool
     gc.enable()
 
 # The order here is the order of `bbc --help`: a case's life first, then reading it,
-# reports, the knowledge base, trust in the records, the window; the groups last.
-COMMAND_MODULE_APPS = [m.app for m in (cases, browse, demo, reports, knowledge, trust, window)]
-GROUPS = [
-    admin.units_app,
-    admin.calendar_app,
-    admin.config_app,
-    knowledge.mechanism_app,
-    knowledge.template_app,
-    key.key_app,
-    shell.completion_app,
-]
+# reports, the knowledge base, trust in the records, the window; the groups last
+# (module, attribute). A module is imported only when a command is looked for in it:
+# `bbc register` imports commands/cases.py alone, --help every one.
+COMMAND_MODULES = ("cases", "browse", "demo", "reports", "knowledge", "trust", "window")
+GROUPS = (
+    ("admin", "units_app"),
+    ("admin", "calendar_app"),
+    ("admin", "config_app"),
+    ("knowledge", "mechanism_app"),
+    ("knowledge", "template_app"),
+    ("key", "key_app"),
+    ("shell", "completion_app"),
+)
+
+
+def _command_module(name: str) -> Any:
+    return importlib.import_module(f"banbucheng.commands.{name}")
+
+
+def _sources() -> list[Any]:
+    """What lazy_commands reads, in order: each command module's commands, then each
+    group."""
+    commands = [lambda m=m: ([_command_module(m).app], []) for m in COMMAND_MODULES]
+    groups = [lambda m=m, a=a: ([], [getattr(_command_module(m), a)]) for m, a in GROUPS]
+    return commands + groups
+
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process stopped by SIGINT
@@ -84,7 +88,7 @@ class _Root(ChineseHelp, TyperGroup):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.commands = lazy_commands(COMMAND_MODULE_APPS, GROUPS)
+        self.commands = lazy_commands(_sources())
         lighten(self.params)
 
     def invoke(self, ctx: Any) -> Any:
@@ -142,7 +146,9 @@ class _Root(ChineseHelp, TyperGroup):
         """TAB in a shell whose completion script calls `bbc` itself: answered as
         window/completion.py answers `python -m banbucheng`."""
         if os.environ.get("_BBC_COMPLETE"):
-            sys.exit(complete(lambda: shell.command_tree(self)))
+            from banbucheng.commands.shell import command_tree
+
+            sys.exit(complete(lambda: command_tree(self)))
 
 
 def complete(load_tree: Any) -> int:
@@ -198,7 +204,9 @@ def main(
     state.db = db
     state.operator = operator
     if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
-        window.home()
+        from banbucheng.commands.window import home
+
+        home()
 
 
 def run() -> None:

@@ -33,7 +33,7 @@ from banbucheng.dialects import (
 from banbucheng.schema import totals
 from banbucheng.schema.chain import seal
 from banbucheng.schema.migrations import PERSONAL_STEP, is_current, read_stamp, stamp, upgrade
-from banbucheng.schema.models import Case, Counter, Event
+from banbucheng.schema.models import Case, Event
 
 # What a long writer is doing, as other writers waiting for it are told.
 WRITERS = {"import": "导入"}
@@ -458,6 +458,8 @@ def case_number(prefix: str, day: date, seq: int) -> str:
 def next_case_number(session: Session, prefix: str, day: date) -> str:
     """Readable and sortable: PREFIX + YYYYMMDD + '-' + a per-day sequence, taken under
     a row lock in the registering transaction so concurrent windows never collide."""
+    from banbucheng.schema.models import Counter  # defined only by commands that number
+
     key = counter_key(day)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

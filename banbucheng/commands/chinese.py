@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import re
 import shutil
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -266,9 +266,19 @@ def adopt(command: Any) -> Any:
     return command
 
 
-def lazy_commands(command_apps: list[Any], group_apps: list[Any]) -> LazyCommands:
-    """The commands of `command_apps` and the groups `group_apps`, by name, each built
-    only when it is first needed."""
+Source = Callable[[], tuple[list[Any], list[Any]]]
+
+
+def lazy_commands(sources: Sequence[Source]) -> LazyCommands:
+    """The commands of the sources, by name, each built only when it is first needed.
+    A source gives, when called, Typer apps whose commands it adds and Typer apps it
+    adds as groups (each source typically imports one command module): sources are
+    called in order, only as far as needed to find a command by name, all of them
+    to list every command (help, completion)."""
+    return LazyCommands(sources)
+
+
+def _add_apps(commands: LazyCommands, command_apps: list[Any], group_apps: list[Any]) -> None:
     import functools
 
     import typer.main
@@ -282,7 +292,6 @@ def lazy_commands(command_apps: list[Any], group_apps: list[Any]) -> LazyCommand
         suggest_commands=True,
         rich_markup_mode=None,
     )
-    commands = LazyCommands()
     for app in command_apps:
         prepare(app)
         for info in app.registered_commands:
@@ -295,7 +304,6 @@ def lazy_commands(command_apps: list[Any], group_apps: list[Any]) -> LazyCommand
         info = typer.main.TyperInfo(app, cls=chinese(solved.cls or TyperGroup))
         build = functools.partial(build_group, info)
         commands.add(solved.name, build, solved.help, hidden=solved.hidden)
-    return commands
 
 
 # ---------------------------------------------------------------- commands built on demand
@@ -305,13 +313,31 @@ class LazyCommands(MutableMapping[str, Any]):
     """A group's commands, each built (and adopted) the first time it is asked for:
     typer builds a command's options from its function's signature, which for forty
     commands takes longer than the one being run. Listing them (help, completion)
-    needs only their names and summaries."""
+    needs only their names and summaries. The modules that define them are imported
+    as far as needed to find the one asked for (see lazy_commands): `bbc register`
+    imports the case commands' module, not the reports', the trust checks' or the
+    administration's."""
 
-    def __init__(self) -> None:
+    def __init__(self, sources: Sequence[Source] = ()) -> None:
         self._build: dict[str, Callable[[], Any]] = {}
         self._summaries: dict[str, str] = {}
         self._built: dict[str, Any] = {}
         self._hidden: set[str] = set()
+        self._sources = list(sources)
+
+    def _load_next(self) -> bool:
+        if not self._sources:
+            return False
+        _add_apps(self, *self._sources.pop(0)())
+        return True
+
+    def _find(self, name: str) -> None:
+        while name not in self._build and self._load_next():
+            pass
+
+    def _load_all(self) -> None:
+        while self._load_next():
+            pass
 
     def add(
         self, name: str, build: Callable[[], Any], help_text: str | None, *, hidden: bool = False
@@ -322,31 +348,38 @@ class LazyCommands(MutableMapping[str, Any]):
             self._hidden.add(name)
 
     def summary(self, name: str) -> str | None:
+        self._find(name)
         return self._summaries.get(name)
 
     def hidden(self, name: str) -> bool:
+        self._find(name)
         return name in self._hidden
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._built:
+            self._find(name)
             if name not in self._build:
                 raise KeyError(name)
             self._built[name] = adopt(self._build[name]())
         return self._built[name]
 
     def __setitem__(self, name: str, command: Any) -> None:
+        self._load_all()  # a command added later comes after every source's
         self._built[name] = adopt(command)
         self._build[name] = lambda: command
         self._summaries[name] = summary(command.short_help or command.help)
 
     def __delitem__(self, name: str) -> None:
+        self._load_all()
         for table in (self._build, self._summaries, self._built):
             table.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
+        self._load_all()
         return iter(self._build)
 
     def __len__(self) -> int:
+        self._load_all()
         return len(self._build)
 
 

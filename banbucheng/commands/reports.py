@@ -123,11 +123,29 @@ _OUTPUT_PARAMS = [
 
 def output_options(fn: F) -> F:
     """Give a command the shared output switches; it receives them as `out: Output`."""
-    signature = inspect.signature(fn, eval_str=True)
-    params = [p for p in signature.parameters.values() if p.name != "out"]
+    return _WithOutput(fn)  # type: ignore[return-value]
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+
+class _WithOutput:
+    """A command function with the output switches added to its signature. The
+    signature is made when typer first reads it (the command is built), not as this
+    module is imported: evaluating the annotations of every report command would cost
+    each process that runs another command."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        functools.update_wrapper(self, fn)
+        self._fn = fn
+        self._signature: inspect.Signature | None = None
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        if self._signature is None:
+            signature = inspect.signature(self._fn, eval_str=True)
+            params = [p for p in signature.parameters.values() if p.name != "out"]
+            self._signature = signature.replace(parameters=params + _OUTPUT_PARAMS)
+        return self._signature
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         out = Output(
             as_json=kwargs.pop("as_json", False),
             as_csv=kwargs.pop("as_csv", False),
@@ -136,10 +154,7 @@ def output_options(fn: F) -> F:
             output=kwargs.pop("output", None),
         )
         out.check()
-        return fn(*args, out=out, **kwargs)
-
-    wrapper.__signature__ = signature.replace(parameters=params + _OUTPUT_PARAMS)  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
+        return self._fn(*args, out=out, **kwargs)
 
 
 def emit(doc: Document, out: Output) -> None:

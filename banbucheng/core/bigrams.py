@@ -21,6 +21,7 @@ is folded into one form before the bigrams are made, on both sides.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -50,17 +51,35 @@ SYNONYMS: dict[str, str] = {
     "身份证件": "身份证",
     "营业证照": "营业执照",
 }
-_SYNONYM_RE = re.compile("|".join(sorted(map(re.escape, SYNONYMS), key=len, reverse=True)))
 
 # Han ideographs (CJK unified, extension A, compatibility, extensions B and later).
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f〇"
-# A run: its Han characters in the first group, or a Latin/digit word in the second.
-_RUNS = re.compile(rf"([{_HAN}]+)|([0-9a-z]+)")
-_HAN_RUN = re.compile(rf"[{_HAN}]+")
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The synonyms (longest first); a run: its Han characters in the first group, or a
+    Latin/digit word in the second; a text of Han characters only. Compiled on first
+    use: the Han ranges take milliseconds to compile, spent only by a command that
+    indexes or searches."""
+    synonyms = re.compile("|".join(sorted(map(re.escape, SYNONYMS), key=len, reverse=True)))
+    return synonyms, re.compile(rf"([{_HAN}]+)|([0-9a-z]+)"), re.compile(rf"[{_HAN}]+")
+
+
 # A run of this many digits is a phone, ID or account number: never put into the index.
 _LONG_NUMBER = re.compile(r"[0-9]{7,}")
 
 MAX_QUERY_CHARS = 500
+
+
+_PATTERN_NAMES = ("_SYNONYM_RE", "_RUNS", "_HAN_RUN")
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    """The patterns by their former names (benchmarks/bench_similar.py reads _HAN_RUN)."""
+    if name in _PATTERN_NAMES:
+        return _patterns()[_PATTERN_NAMES.index(name)]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # The full-width punctuation of nearly every typed matter (，（）：；？！ and the
@@ -76,7 +95,7 @@ def normalize(text: str, *, fold: bool = True) -> str:
     for wide, narrow in _WIDE:
         text = text.replace(wide, narrow)
     value = unicodedata.normalize("NFKC", text).lower()
-    return _SYNONYM_RE.sub(lambda m: SYNONYMS[m.group(0)], value) if fold else value
+    return _patterns()[0].sub(lambda m: SYNONYMS[m.group(0)], value) if fold else value
 
 
 def terms(text: str, *, fold: bool = True) -> list[str]:
@@ -84,7 +103,7 @@ def terms(text: str, *, fold: bool = True) -> list[str]:
     character where a run has only one, and Latin/digit words (years, 12345);
     long numbers are left out, so personal numbers never reach the index."""
     out: list[str] = []
-    for han, word in _RUNS.findall(normalize(text, fold=fold)):
+    for han, word in _patterns()[1].findall(normalize(text, fold=fold)):
         if han:
             if len(han) == 1:
                 out.append(han)
@@ -100,7 +119,7 @@ def term_set(text: str) -> set[str]:
 
 
 def is_han(text: str) -> bool:
-    return bool(_HAN_RUN.fullmatch(text))
+    return bool(_patterns()[2].fullmatch(text))
 
 
 def join(words: Iterable[str]) -> str:

@@ -18,7 +18,15 @@ _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000-\u303f"
 # Tokens: a date with its time (never split at the space), a run of spaces, one
 # Chinese character, or a run of anything else (a word, a case number, 137****1111).
 _STAMP = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?"
-_TOKENS = re.compile(rf"({_STAMP})|([ \t\n]+)|([{_CJK}])|([^ \t\n{_CJK}]+)")
+
+
+@functools.cache
+def _tokens() -> re.Pattern[str]:
+    """Compiled on first use: a class of the CJK ranges takes milliseconds to compile,
+    spent only by a command that wraps or measures text."""
+    return re.compile(rf"({_STAMP})|([ \t\n]+)|([{_CJK}])|([^ \t\n{_CJK}]+)")
+
+
 _NO_LINE_START = set("，。、；：？！）」』》〉】…,.;:?!)]}%")
 _NO_LINE_END = set("（「『《〈【([{")
 
@@ -54,7 +62,7 @@ def ellipsize(text: str, columns: int) -> str:
 def longest_word(text: str) -> int:
     """The width of the widest part of `text` that `wrap` never breaks."""
     return max(
-        (width(stamp or word) for stamp, _, _, word in _TOKENS.findall(text) if stamp or word),
+        (width(stamp or word) for stamp, _, _, word in _tokens().findall(text) if stamp or word),
         default=0,
     )
 
@@ -74,7 +82,7 @@ def wrap(text: str, columns: int) -> list[str]:
 
 def _wrap_into(lines: list[list[str]], text: str, columns: int) -> None:
     used = 0
-    for stamp, space, cjk, word in _TOKENS.findall(text):
+    for stamp, space, cjk, word in _tokens().findall(text):
         token = stamp or space or cjk or word
         line = lines[-1]
         if space:

@@ -7,6 +7,7 @@ logs or terminal scrollback (个人信息保护法). Everything here is a pure f
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -431,12 +432,19 @@ def mask_id_number(id_number: str) -> str:
     return "*" * length
 
 
-# Runs of digits that may be a phone or ID number (spaces and dashes allowed inside).
-_DIGIT_RUN = re.compile(r"[0-9][0-9 \-]{5,}[0-9Xx]")
-# A word of 2–4 Chinese characters standing alone (between spaces or punctuation).
-_HAN_WORD = re.compile(
-    r"(?<![\u4e00-\u9fff·•])[\u4e00-\u9fff][\u4e00-\u9fff·•]{1,3}(?![\u4e00-\u9fff·•])"
-)
+@functools.cache
+def _masking() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Runs of digits that may be a phone or ID number (spaces and dashes allowed
+    inside), and a word of 2–4 Chinese characters standing alone (between spaces or
+    punctuation). Compiled on first use (only a message repeating what was typed
+    needs them): the Chinese ranges take milliseconds to compile."""
+    digit_run = re.compile(r"[0-9][0-9 \-]{5,}[0-9Xx]")
+    han_word = re.compile(
+        r"(?<![\u4e00-\u9fff·•])[\u4e00-\u9fff][\u4e00-\u9fff·•]{1,3}(?![\u4e00-\u9fff·•])"
+    )
+    return digit_run, han_word
+
+
 # How units, offices and matters end; a 2–4 character Chinese text ending otherwise
 # may be a person's name.
 _NOT_A_NAME_END = (
@@ -461,7 +469,8 @@ def masked_echo(text: str, limit: int = 40) -> str:
         token = match.group(0)
         return mask_name(token) if not token.endswith(_NOT_A_NAME_END) else token
 
-    return _HAN_WORD.sub(word, _DIGIT_RUN.sub(digits, value))
+    digit_run, han_word = _masking()
+    return han_word.sub(word, digit_run.sub(digits, value))
 
 
 # ---------------------------------------------------------------- mechanisms

@@ -14,7 +14,7 @@ from banbucheng.core.errors import NotFound
 from banbucheng.core.labels import OPEN_STATUSES
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.core.validate import masked_echo
-from banbucheng.schema.models import Case, CitizenKey, Event, Unit
+from banbucheng.schema.models import Case, Event, Unit
 
 
 def list_cases(
@@ -94,6 +94,12 @@ def count_cases(session: Session, **filters: Any) -> int:
 
 
 def _citizen(keys: Sequence[str]) -> list[Any]:
+    if not keys:
+        return []
+    # Defined on first use (schema/models_extra.py): a list without --phone/--name
+    # never reads the citizens' keys.
+    from banbucheng.schema.models import CitizenKey
+
     return [
         col(Case.id).in_(select(CitizenKey.case_id).where(CitizenKey.key == key)) for key in keys
     ]

@@ -19,12 +19,14 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice, zip_longest
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from banbucheng.core.labels import OUTCOMES, SATISFACTION, more_note
 from banbucheng.core.text import ellipsize, longest_word, width, wrap
 from banbucheng.core.timeutil import human
-from banbucheng.reports.document import Document, cell_text, chart_lines, groups
+
+if TYPE_CHECKING:
+    from banbucheng.reports.document import Document
 
 UNLIMITED = 100_000  # the width of piped output: nothing is ever cut or wrapped
 
@@ -540,6 +542,9 @@ def _report_col(column: Any) -> Col:
 def document(doc: Document, *, source: str | None = None) -> None:
     """Any report or list (a document.Document) as tables: the key figures, each
     section (grouped by unit where the section says so), and its charts."""
+    # Here: list, show and register draw no report, nor define its classes.
+    from banbucheng.reports.document import cell_text, chart_lines, groups
+
     say(clean(doc.title), "bold")
     say(clean(doc.subtitle))
     source_line(source)

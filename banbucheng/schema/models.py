@@ -123,15 +123,6 @@ class Event(Table, table=True):
     mac: str | None = None
 
 
-class Counter(Table, table=True):
-    """Per-day case-number sequences, bumped in the registering transaction."""
-
-    __tablename__ = "counters"
-
-    key: str = Field(primary_key=True)
-    value: int = 0
-
-
 class ChainHead(Table, table=True):
     """The end of the event chain (one row), moved in the same transaction as each new
     event, so deleting the last events is noticed (integrity.py)."""
@@ -189,63 +180,6 @@ class MechanismCase(Table, table=True):
     linked_by: str
 
 
-class CaseTerms(Table, table=True):
-    """A case's search terms (bigrams.py), space-separated: `main` from its matter,
-    `extra` from its department, result and mechanism. The full-text index over them
-    is made with the table (see _search_index below)."""
-
-    __tablename__ = "case_terms"
-
-    case_id: int = Field(
-        foreign_key="cases.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
-    )
-    main: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    extra: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-
-
-class CitizenKey(Table, table=True):
-    """Keyed hashes (HMAC-SHA256 with the keyring's lookup key, kept outside the store)
-    of a case's phone, ID number and name, so repeats and searches find a citizen
-    without an index of personal data (schema/citizens.py)."""
-
-    __tablename__ = "citizen_keys"
-
-    key: str = Field(primary_key=True)
-    case_id: int = Field(foreign_key="cases.id", primary_key=True, index=True)
-
-
-def _search_index() -> None:
-    """The full-text index over case_terms, made whenever the table is: an FTS5 table
-    kept in step by triggers on SQLite, a GIN index on PostgreSQL."""
-    from sqlalchemy import DDL, event
-
-    table = CaseTerms.__table__  # type: ignore[attr-defined]
-    fts = "case_terms_fts"
-    sqlite = [
-        f"CREATE VIRTUAL TABLE {fts} USING fts5(main, extra, content='case_terms', "
-        "content_rowid='case_id', tokenize='unicode61 remove_diacritics 0')",
-        f"CREATE TRIGGER case_terms_ai AFTER INSERT ON case_terms BEGIN "
-        f"INSERT INTO {fts}(rowid, main, extra) VALUES (new.case_id, new.main, new.extra); END",
-        f"CREATE TRIGGER case_terms_ad AFTER DELETE ON case_terms BEGIN "
-        f"INSERT INTO {fts}({fts}, rowid, main, extra) "
-        f"VALUES ('delete', old.case_id, old.main, old.extra); END",
-        f"CREATE TRIGGER case_terms_au AFTER UPDATE ON case_terms BEGIN "
-        f"INSERT INTO {fts}({fts}, rowid, main, extra) "
-        f"VALUES ('delete', old.case_id, old.main, old.extra); "
-        f"INSERT INTO {fts}(rowid, main, extra) VALUES (new.case_id, new.main, new.extra); END",
-    ]
-    for statement in sqlite:
-        event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
-    postgres = (
-        "CREATE INDEX ix_case_terms_search ON case_terms USING gin "
-        "((array_to_tsvector(string_to_array(btrim(main || ' ' || extra), ' '))))"
-    )
-    event.listen(table, "after_create", DDL(postgres).execute_if(dialect="postgresql"))
-
-
-_search_index()
-
-
 # ---------------------------------------------------------------- the other tables
 
 # Every table's name, for the schema's stamp (migrations.stamp), which each process
@@ -259,21 +193,23 @@ TABLE_NAMES = (
 
 _EXTRA = frozenset(
     ("Setting", "CalendarDay", "CalendarYear", "ChainVerified", "ReplyTemplate", "SearchTerm")
-)
+) | {"Counter", "CaseTerms", "CitizenKey"}
 
 
 def __getattr__(name: str) -> Any:
     """`from banbucheng.schema.models import Setting` and the like: the tables of
-    models_extra.py, defined when first asked for (see there)."""
+    models_extra.py, each defined when first asked for (see there)."""
     if name in _EXTRA:
         from banbucheng.schema import models_extra
 
-        value = getattr(models_extra, name)
-        globals()[name] = value
+        value = globals()[name] = models_extra.define(name)
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def define_all() -> None:
     """Every table in SQLModel.metadata: before creating, upgrading or checking a store."""
-    from banbucheng.schema import models_extra  # noqa: F401  (defines its tables)
+    from banbucheng.schema import models_extra
+
+    for name in models_extra.NAMES:
+        models_extra.define(name)
