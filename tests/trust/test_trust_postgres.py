@@ -78,8 +78,9 @@ def test_the_fast_paths_on_postgres_find_what_the_careful_ones_find(
     bbc: PgBbc, pg_url: str, monkeypatch
 ) -> None:
     """As tests/trust/test_verify_split.py on SQLite: batches walked at once or event by
-    event, the cases shared with a helper process, the same findings."""
-    from banbucheng.trust import integrity
+    event, the cases shared with a helper process, the rows' JSON made in SQL or
+    read by their columns, the same findings."""
+    from banbucheng.trust import integrity, rows
 
     numbers = [_register(bbc, f"事项{i}") for i in range(4)]
     for number in numbers:
@@ -89,9 +90,22 @@ def test_the_fast_paths_on_postgres_find_what_the_careful_ones_find(
         conn.execute("UPDATE events SET actor = '别人' WHERE id = 4")
         conn.execute("UPDATE cases SET due_date = '2030-01-01' WHERE number = %s", (numbers[1],))
         conn.execute("UPDATE cases SET phone_mask = '137****9999' WHERE number = %s", (numbers[3],))
+        conn.execute("UPDATE cases SET matter = '事项0 ' WHERE number = %s", (numbers[0],))
+        conn.execute("UPDATE cases SET provisional = NOT provisional WHERE number = %s",
+                     (numbers[2],))  # fmt: skip
+        conn.execute("INSERT INTO units (name, contact, created_at) VALUES ('协办', '', now())")
+        conn.execute(
+            "INSERT INTO case_helpers SELECT c.id, u.id FROM cases c, units u "
+            "WHERE c.number = %s AND u.name = '协办'",
+            (numbers[3],),
+        )
+    monkeypatch.setattr(rows, "FAST", False)  # every row read by its columns
     plain = bbc.json("verify", "--full", code=5)
     kinds = {(p["kind"], p["case"]) for p in plain["problems"]}
     assert {("state", numbers[1]), ("personal", numbers[3])} <= kinds
+    assert {("state", numbers[0]), ("state", numbers[2]), ("state", numbers[3])} <= kinds
+    monkeypatch.setattr(rows, "FAST", True)  # the rows' JSON made by PostgreSQL
+    assert bbc.json("verify", "--full", code=5) == plain
     monkeypatch.setattr(integrity, "BATCH", 2)
     assert bbc.json("verify", "--full", code=5) == plain
     monkeypatch.setattr(integrity, "PARALLEL_FROM", 0)
@@ -152,3 +166,67 @@ def test_reveal_and_import_on_postgres(bbc: PgBbc, pg_url: str, tmp_path, monkey
     out = bbc("import", str(sheet), "--skip-bad", now=NOW)
     assert out.stdout.split() == ["BB20261120-001"] and "第 2 行：模拟：不能办结" in out.stderr
     assert bbc.json("verify")["ok"]
+
+
+# Texts no column written by the tool holds, each needing its own escape in JSON.
+AWKWARD = ['a"b\\c', "\n\r\t\b\f", "\x01\x1f\x7f", "\u2028李海清😀", "", " ", "ä/é"]
+
+
+def test_the_rows_json_made_by_postgres_is_the_canonical_text(bbc: PgBbc, pg_url: str) -> None:
+    """Pass 3 on PostgreSQL hashes a case's canonical form made in SQL (trust/rows.py
+    _state_json_pg): for every kind of column (text, number, flag, time, date, null,
+    the joined names, helpers in code-point order) it is the very text sealed.digest
+    hashes of the row read by its columns."""
+    from banbucheng.schema import sealed
+    from banbucheng.store import Store
+    from banbucheng.trust import integrity, rows
+
+    numbers = [_register(bbc, f"事项{i}") for i in range(len(AWKWARD) + 1)]
+    bbc("dispatch", numbers[0], "--unit", "市场监管局", now=NOW)
+    with _connect(pg_url) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM cases ORDER BY id")]
+        names = ["Zeta", "alpha", "李局", "a\tb", 'q"\\', "Äpfel", "😀组", "z"]
+        for name in names:
+            conn.execute("INSERT INTO units (name, contact, created_at) VALUES (%s, '', now())",
+                         (name,))  # fmt: skip
+        conn.execute(
+            "INSERT INTO case_helpers SELECT %s, id FROM units WHERE name = ANY(%s)",
+            (ids[1], names),
+        )
+        for case_id, text in zip(ids[1:], AWKWARD, strict=True):
+            conn.execute(
+                "UPDATE cases SET matter = %s, result = %s, limit_days = %s, on_time = %s, "
+                "provisional = %s, due_date = %s, closed_at = %s, repeat_of_id = %s, "
+                "unit_id = (SELECT id FROM units WHERE name = %s) WHERE id = %s",
+                (text, text * 3, -7 if case_id % 2 else 2**31 - 1,
+                 None if case_id % 3 == 0 else case_id % 2 == 1, case_id % 2 == 0,
+                 "0999-01-02", "2026-02-03 04:05:06.000007", ids[0],
+                 names[case_id % len(names)], case_id),
+            )  # fmt: skip
+    store = Store(pg_url)
+    try:
+        with store.session(write=False) as session:
+            sql = integrity._Sql(session)
+            fast = dict(sql.all(f"SELECT c.id, {rows._state_json_pg()} " + _FROM))
+            careful = sql.all(
+                "SELECT c.id, "
+                + ", ".join(sql.sealed(f"c.{n}", k) for n, k in sealed.COLUMNS)
+                + f", u.name, (SELECT {sql.names('h2.name')} FROM case_helpers h JOIN units h2 "
+                "ON h2.id = h.unit_id WHERE h.case_id = c.id), r.number " + _FROM
+            )
+    finally:
+        store.close()
+    assert len(careful) == len(ids)
+    width = len(sealed.COLUMNS)
+    for row in careful:
+        names_of = row[2 + width]
+        helpers = names_of.split("\x1f") if names_of else ()
+        state = sealed.canonical(row[1 : 1 + width], row[1 + width], helpers, row[3 + width])
+        text = sealed._compact_text([sealed.FORMAT, *state]).encode("utf-8")
+        assert bytes(fast[row[0]]) == text
+
+
+_FROM = (
+    "FROM cases c LEFT JOIN units u ON u.id = c.unit_id "
+    "LEFT JOIN cases r ON r.id = c.repeat_of_id ORDER BY c.id"
+)
