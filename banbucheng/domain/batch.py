@@ -74,6 +74,18 @@ class CaseRow:
 # An event's detail as lifecycle._json writes a single command's (json.dumps with
 # ensure_ascii=False and sort_keys), its encoder made once (five events a row).
 _json = sealed.json_text(separators=(", ", ": "), sort_keys=True)
+_EMPTY_DETAIL = '{"after": {}, "before": {}, "state": '
+
+
+def detail_text(detail: dict[str, Any]) -> str:
+    """_json(detail); a detail that changes nothing (the import event, one a row) is
+    written directly: its four keys in sorted order, its two texts escaped alike."""
+    if len(detail) == 4 and detail.get("before") == {} and detail.get("after") == {}:
+        state, text_ = detail.get("state"), detail.get("text")
+        if type(state) is str and type(text_) is str:
+            text_ = encode_basestring(text_)
+            return f'{_EMPTY_DETAIL}{encode_basestring(state)}, "text": {text_}}}'
+    return _json(detail)
 
 
 # A case's sealed columns (sealed.case_values, read from a CaseRow's attributes).
@@ -361,7 +373,7 @@ class Batch:
         single write's from the flushed case."""
         detail["state"] = self.state(case)
         row = {"case_id": case.id, "at": at, "actor": actor, "action": action,
-               "detail": _json(detail)}  # fmt: skip
+               "detail": detail_text(detail)}  # fmt: skip
         if action in totals.COUNTED:  # what the running totals read of it (JSON-safe values)
             row["after"] = detail["after"]
         self.append(self.events, row)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, ne
 from typing import Any, Protocol
 
 from sqlmodel import select
@@ -120,9 +121,12 @@ def _record(
     now: dict[str, Any] = {}  # the event is about something else (nothing tracked changes)
     if before is not None:  # what tracked_state's dicts show, snapping only what differs
         old = before if isinstance(before, tuple) else tuple(map(before.get, TRACKED))
-        for k, b, a in zip(TRACKED, old, _tracked(case), strict=True):
-            if b != a and snap(b) != snap(a):  # times a microsecond apart snap alike
-                was[k], now[k] = snap(b), snap(a)
+        new = _tracked(case)
+        # Only the fields that differ are looked at (compared in C: most stay as they were).
+        for k, b, a in compress(zip(TRACKED, old, new, strict=True), map(ne, old, new)):
+            b, a = snap(b), snap(a)
+            if b != a:  # times a microsecond apart snap alike
+                was[k], now[k] = b, a
     extra_before, extra_after = extra_before or {}, extra_after or {}
     detail = {"before": was | extra_before, "after": now | extra_after, "text": text}
     if ctx.batch is not None:  # bbc import: written with the batch (domain/batch.py)

@@ -83,6 +83,11 @@ class BulkLearning(Learning):
             if found is None:
                 found = self._citizen[citizen] = citizens.citizen_keys(secret, *citizen)
             keys.update(found)
+        if self.session.exec(select(CitizenKey.case_id).limit(1)).first() is None:
+            # A store without citizens yet (a first import): no key has stored cases.
+            for key in keys:
+                self.by_key.setdefault(key, [])
+            return
         self._load_keys(keys)
 
     def _load_keys(self, keys: Iterable[str]) -> None:

@@ -453,39 +453,6 @@ class Outcome:
 FLUSH_ROWS = 500  # rows written together (domain/batch.py)
 
 
-def _stored_duplicates(ctx: Any, rows: list[Row]) -> dict[tuple[Any, ...], str]:
-    """Stored cases with the same receipt time, phone and matter as a row, read for
-    all rows at once: (received_at, phone, matter) → case number."""
-    from sqlmodel import col, select
-
-    from banbucheng.schema.citizens import lookup_keys
-    from banbucheng.schema.models import Case, CitizenKey
-
-    if not rows:
-        return {}
-    ring = ctx.require_keyring("无法核对重复的行，未导入")
-    times = sorted({row.received_at for row in rows})
-    by_key: dict[tuple[Any, ...], str] = {}
-    for i in range(0, len(times), 500):
-        stmt = (
-            select(Case.received_at, CitizenKey.key, Case.matter, Case.number)
-            .join(CitizenKey, CitizenKey.case_id == Case.id)  # type: ignore[arg-type]
-            .where(col(Case.received_at).in_(times[i : i + 500]))
-            .order_by(col(Case.id))
-        )
-        for received, key, matter, number in ctx.session.exec(stmt).all():
-            by_key.setdefault((received, key, matter), number)
-    near = {(received, matter) for received, _, matter in by_key}
-    found: dict[tuple[Any, ...], str] = {}
-    for row in rows:  # the phone compared by its keyed hash (the store holds no clear
-        if (row.received_at, row.matter) in near:  # phone), made only where it can match
-            key = (lookup_keys(ring, phone=row.phone) or [None])[0]
-            number = by_key.get((row.received_at, key, row.matter))
-            if number is not None and key is not None:
-                found[(row.received_at, row.phone, row.matter)] = number
-    return found
-
-
 def run_import(
     ctx: Any,
     table: Table,
@@ -499,6 +466,7 @@ def run_import(
     alive to its end, so each collection walked it all again for nothing (a seventh of
     the CPU time); the rows make no reference cycles, and the batch's is broken at the end."""
     from banbucheng.services import bulk
+    from banbucheng.trust.duplicates import stored_duplicates
 
     enabled = gc.isenabled()
     gc.disable()
@@ -517,7 +485,7 @@ def run_import(
                     good.append(row)
             if errors:
                 outcome.bad.append((number, "；".join(dict.fromkeys(errors))))
-        stored = _stored_duplicates(ctx, good)
+        stored = stored_duplicates(ctx, good)
         checked: list[Row] = []
         for row in good:
             existing = stored.get((row.received_at, row.phone, row.matter))

@@ -1,6 +1,6 @@
 """The shortcuts `bbc import` takes for speed give what the general functions give:
 the batch's state digest (sealed.digest of sealed.canonical) and event detail text
-(json.dumps), its chain sealing (chain.seal_new_cases),
+(json.dumps, also for an event that changes nothing), its chain sealing (chain.seal_new_cases),
 the plain-time and mobile-number paths of the row check (parse_moment,
 normalize_phone). Inputs include the awkward ones that must take the general path."""
 
@@ -90,6 +90,28 @@ def test_event_detail_text_is_json_dumps():
         if rng.random() < 0.2:
             detail["helpers"] = [rng.choice(values) for _ in range(rng.randrange(3))]
         assert batch._json(detail) == json.dumps(detail, ensure_ascii=False, sort_keys=True)
+
+
+def test_unchanged_detail_text_is_json_dumps():
+    """The detail of an event that changes nothing (import), written without the
+    encoder, is json.dumps's text; other shapes take the encoder."""
+    rng = random.Random(7)
+    texts = ["", "自文件 登记表.csv（SHA-256 45e438de3db1） 第 6 行导入", 'q"uote', "back\\slash",
+             "ctl\x01\n\x1f", "\u2028\u2029", "😀", "\ud800", "0123abcd" * 4]  # fmt: skip
+    empties: list = [{}, {}, {}, {"k": 1}, [], None, ""]
+    for _ in range(500):
+        detail = {
+            "before": rng.choice(empties),
+            "after": rng.choice(empties),
+            "state": rng.choice([*texts, None, 5]),
+            "text": rng.choice([*texts, None, 1.5]),
+        }
+        if rng.random() < 0.2:
+            detail[rng.choice(["extra", "text", "before"])] = rng.choice(texts)
+        if rng.random() < 0.1:
+            del detail[rng.choice(list(detail))]
+        expected = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+        assert batch.detail_text(detail) == expected
 
 
 def _sealed_values(rng: random.Random) -> list:
