@@ -477,18 +477,4 @@ def notice_templates(session: Session, case: Case) -> list[ReplyTemplate]:
     return [t for t in session.exec(stmt).all() if t.basis or t.alternative]
 
 
-def templates_for(session: Session, mechanism_ids: Sequence[int]) -> list[dict[str, Any]]:
-    if not mechanism_ids:
-        return []
-    stmt = (
-        select(ReplyTemplate)
-        .where(col(ReplyTemplate.mechanism_id).in_(mechanism_ids))
-        .order_by(col(ReplyTemplate.id))
-    )
-    return [
-        {"id": t.id, "name": t.name, "mechanism_id": t.mechanism_id}
-        for t in session.exec(stmt).all()
-    ]
-
-
 # ---------------------------------------------------------------- case JSON

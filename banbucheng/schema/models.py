@@ -8,7 +8,7 @@ evaluating a string for every column, in every process that defines the tables."
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, column, table
 from sqlmodel import Field
 
 # BeijingDateTime: imported from here by the reports and schema/citizens.py.
@@ -147,37 +147,16 @@ class CaseChain(Table, table=True):
     last_hash: str = ""
 
 
-# ---------------------------------------------------------------- knowledge (issue 5)
+# ---------------------------------------------------------------- knowledge, as read
 
-
-class Mechanism(Table, table=True):
-    """A 长效机制: a named, reusable way of solving a class of problem (knowledge.py)."""
-
-    __tablename__ = "mechanisms"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True, index=True)
-    check_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    decider: str = ""
-    issued: str = ""
-    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    created_at: datetime = when()
-    created_by: str
-    updated_at: datetime | None = when(default=None)
-    updated_by: str | None = None
-
-
-class MechanismCase(Table, table=True):
-    """Which mechanism a case came with: `source` (the mechanism was formed from it)
-    or `served` (an existing mechanism solved it). One mechanism per case."""
-
-    __tablename__ = "mechanism_cases"
-
-    case_id: int = Field(foreign_key="cases.id", primary_key=True)
-    mechanism_id: int = Field(foreign_key="mechanisms.id", index=True)
-    role: str
-    linked_at: datetime = when(index=True)
-    linked_by: str
+# The columns of the mechanisms' tables that showing a case or its similar cases reads,
+# as plain SQL tables: those reads need no mapped class, so the classes (models_extra.py)
+# are defined only by what writes or edits mechanisms and templates.
+MECHANISMS = table("mechanisms", column("id"), column("name"), column("issued"), column("decider"))
+MECHANISM_CASES = table(
+    "mechanism_cases", column("case_id"), column("mechanism_id"), column("role")
+)
+REPLY_TEMPLATES = table("reply_templates", column("id"), column("name"), column("mechanism_id"))
 
 
 # ---------------------------------------------------------------- the other tables
@@ -193,7 +172,7 @@ TABLE_NAMES = (
 
 _EXTRA = frozenset(
     ("Setting", "CalendarDay", "CalendarYear", "ChainVerified", "ReplyTemplate", "SearchTerm")
-) | {"Counter", "CaseTerms", "CitizenKey"}
+) | {"Counter", "CaseTerms", "CitizenKey", "Mechanism", "MechanismCase"}
 
 
 def __getattr__(name: str) -> Any:
