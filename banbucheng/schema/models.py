@@ -8,8 +8,10 @@ evaluating a string for every column, in every process that defines the tables."
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, column, table
-from sqlmodel import Field
+import sqlalchemy as sa
+from sqlalchemy import Column, Index, Integer, Text, column, table
+from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 # BeijingDateTime: imported from here by the reports and schema/citizens.py.
 from banbucheng.schema.base import BeijingDateTime, Table, when  # noqa: F401
@@ -76,14 +78,19 @@ class Case(Table, table=True):
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
 
 
-class StoreInfo(Table, table=True):
+class StoreInfo:
     """The store's identity (one row): a random id, not secret, that names its key file
-    outside the store (core/keyring.py)."""
+    outside the store (core/keyring.py). Only ever read and written as a table
+    (schema/personal.py), so no mapped class: one class fewer to define and map in
+    every process that opens a store."""
 
     __tablename__ = "store_info"
-
-    id: int = Field(default=1, primary_key=True)
-    store_id: str
+    __table__ = sa.Table(
+        "store_info",
+        SQLModel.metadata,
+        Column("id", Integer, primary_key=True, default=1),
+        Column("store_id", AutoString, nullable=False),
+    )
 
 
 class CaseHelper(Table, table=True):
