@@ -31,7 +31,6 @@ from banbucheng.dialects import (
     with_driver,
 )
 from banbucheng.schema import totals
-from banbucheng.schema.chain import seal
 from banbucheng.schema.migrations import PERSONAL_STEP, is_current, read_stamp, stamp, upgrade
 from banbucheng.schema.models import Case, Event
 
@@ -390,6 +389,9 @@ def _seal_new_events(session: Session, flush_context: object, instances: object)
     (schema/chain.py), in the order the events were added, and counts in the running
     totals of its day (schema/totals.py)."""
     from sqlalchemy import inspect
+
+    # Imported here: only a command that records events defines the chain's tables.
+    from banbucheng.schema.chain import seal
 
     new = [obj for obj in session.new if isinstance(obj, Event)]
     store = session.info.get("bbc_store")

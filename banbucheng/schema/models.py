@@ -130,30 +130,6 @@ class Event(Table, table=True):
     mac: str | None = None
 
 
-class ChainHead(Table, table=True):
-    """The end of the event chain (one row), moved in the same transaction as each new
-    event, so deleting the last events is noticed (integrity.py)."""
-
-    __tablename__ = "chain_head"
-
-    id: int = Field(default=1, primary_key=True)
-    seq: int = 0
-    hash: str = ""
-
-
-class CaseChain(Table, table=True):
-    """Per case: its number, how many events it has and the last one's hash, so deleting
-    a case's last events, or the whole case, is noticed and named (integrity.py)."""
-
-    __tablename__ = "case_chain"
-
-    case_id: int = Field(primary_key=True)
-    number: str
-    events: int = 0
-    last_seq: int = 0
-    last_hash: str = ""
-
-
 # ---------------------------------------------------------------- knowledge, as read
 
 # The columns of the mechanisms' tables that showing a case or its similar cases reads,
@@ -179,7 +155,7 @@ TABLE_NAMES = (
 
 _EXTRA = frozenset(
     ("Setting", "CalendarDay", "CalendarYear", "ChainVerified", "ReplyTemplate", "SearchTerm")
-) | {"Counter", "CaseTerms", "CitizenKey", "Mechanism", "MechanismCase"}
+) | {"Counter", "CaseTerms", "CitizenKey", "Mechanism", "MechanismCase", "ChainHead", "CaseChain"}
 
 
 def __getattr__(name: str) -> Any:

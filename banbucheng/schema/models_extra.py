@@ -1,12 +1,14 @@
 """The tables a command reaches only for some actions: the settings and the calendar as
 the center entered them, how far `verify` found the chain intact, the reply templates,
 the search terms' counts, the case-number counters, the cases' search terms, the
-citizens' keyed hashes, the mechanisms (长效机制) and their cases. Each is defined on
-first use of its name through schema/models.py (its __getattr__), and only that one:
-a command that never touches them (list, show, overdue, daily-report: the store reads
+citizens' keyed hashes, the mechanisms (长效机制) and their cases, the event chain's
+head and per-case anchors (moved with each event recorded). Each is defined on first
+use of its name through schema/models.py (its __getattr__), and only that one: a
+command that never touches them (list, show, overdue, daily-report: the store reads
 settings and calendar with plain SQL, and they neither number, index nor look up
-citizens; a case's mechanism is read through models.MECHANISMS) does not pay for
-defining and mapping them, `register` not for the calendar's nor the mechanisms'.
+citizens, nor record events; a case's mechanism is read through models.MECHANISMS)
+does not pay for defining and mapping them, `register` not for the calendar's nor the
+mechanisms'.
 Creating or checking a store's schema defines them all (models.define_all).
 
 Each table's class is made by a function of its own, called once (define);
@@ -82,6 +84,39 @@ def _chain_verified() -> type:
         mac: str | None = None
 
     return ChainVerified
+
+
+def _chain_head() -> type:
+    class ChainHead(Table, table=True):
+        """The end of the event chain (one row), moved in the same transaction as each new
+        event, so deleting the last events is noticed (integrity.py)."""
+
+        __qualname__ = "ChainHead"  # as at the top level (define)
+        __tablename__ = "chain_head"
+
+        id: int = Field(default=1, primary_key=True)
+        seq: int = 0
+        hash: str = ""
+
+    return ChainHead
+
+
+def _case_chain() -> type:
+    class CaseChain(Table, table=True):
+        """Per case: its number, how many events it has and the last one's hash, so
+        deleting a case's last events, or the whole case, is noticed and named
+        (integrity.py)."""
+
+        __qualname__ = "CaseChain"  # as at the top level (define)
+        __tablename__ = "case_chain"
+
+        case_id: int = Field(primary_key=True)
+        number: str
+        events: int = 0
+        last_seq: int = 0
+        last_hash: str = ""
+
+    return CaseChain
 
 
 def _mechanism() -> type:
@@ -244,6 +279,8 @@ _DEFINE: dict[str, Callable[[], type]] = {
     "CaseTerms": _case_terms,
     "CitizenKey": _citizen_key,
     "Mechanism": _mechanism,
+    "ChainHead": _chain_head,
+    "CaseChain": _case_chain,
     "MechanismCase": _mechanism_case,
 }
 
