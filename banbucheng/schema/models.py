@@ -93,15 +93,6 @@ class StoreInfo:
     )
 
 
-class CaseHelper(Table, table=True):
-    """Helper (协办) units of a case; the lead unit is cases.unit_id."""
-
-    __tablename__ = "case_helpers"
-
-    case_id: int = Field(foreign_key="cases.id", primary_key=True)
-    unit_id: int = Field(foreign_key="units.id", primary_key=True)
-
-
 class Event(Table, table=True):
     """Append-only history: one row per action, never updated or deleted.
 
@@ -155,7 +146,16 @@ TABLE_NAMES = (
 
 _EXTRA = frozenset(
     ("Setting", "CalendarDay", "CalendarYear", "ChainVerified", "ReplyTemplate", "SearchTerm")
-) | {"Counter", "CaseTerms", "CitizenKey", "Mechanism", "MechanismCase", "ChainHead", "CaseChain"}
+) | {
+    "Counter",
+    "CaseTerms",
+    "CitizenKey",
+    "Mechanism",
+    "MechanismCase",
+    "ChainHead",
+    "CaseChain",
+    "CaseHelper",
+}
 
 
 def __getattr__(name: str) -> Any:

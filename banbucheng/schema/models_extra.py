@@ -2,13 +2,13 @@
 the center entered them, how far `verify` found the chain intact, the reply templates,
 the search terms' counts, the case-number counters, the cases' search terms, the
 citizens' keyed hashes, the mechanisms (长效机制) and their cases, the event chain's
-head and per-case anchors (moved with each event recorded). Each is defined on first
-use of its name through schema/models.py (its __getattr__), and only that one: a
-command that never touches them (list, show, overdue, daily-report: the store reads
-settings and calendar with plain SQL, and they neither number, index nor look up
-citizens, nor record events; a case's mechanism is read through models.MECHANISMS)
-does not pay for defining and mapping them, `register` not for the calendar's nor the
-mechanisms'.
+head and per-case anchors (moved with each event recorded), the cases' helper units.
+Each is defined on first use of its name through schema/models.py (its __getattr__),
+and only that one: a command that never touches them does not pay for defining and
+mapping them. daily-report defines none of them (the store reads settings and
+calendar with plain SQL, a case's mechanism is read through models.MECHANISMS);
+list, show and overdue only the helpers; register neither the calendar's, the
+mechanisms' nor the templates'.
 Creating or checking a store's schema defines them all (models.define_all).
 
 Each table's class is made by a function of its own, called once (define);
@@ -84,6 +84,19 @@ def _chain_verified() -> type:
         mac: str | None = None
 
     return ChainVerified
+
+
+def _case_helper() -> type:
+    class CaseHelper(Table, table=True):
+        """Helper (协办) units of a case; the lead unit is cases.unit_id."""
+
+        __qualname__ = "CaseHelper"  # as at the top level (define)
+        __tablename__ = "case_helpers"
+
+        case_id: int = Field(foreign_key="cases.id", primary_key=True)
+        unit_id: int = Field(foreign_key="units.id", primary_key=True)
+
+    return CaseHelper
 
 
 def _chain_head() -> type:
@@ -280,6 +293,7 @@ _DEFINE: dict[str, Callable[[], type]] = {
     "CitizenKey": _citizen_key,
     "Mechanism": _mechanism,
     "ChainHead": _chain_head,
+    "CaseHelper": _case_helper,
     "CaseChain": _case_chain,
     "MechanismCase": _mechanism_case,
 }
