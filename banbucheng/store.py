@@ -12,9 +12,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, create_engine
 
 from banbucheng.core.errors import BbcError, StoreError
 from banbucheng.core.files import create_empty, path_problem
@@ -31,7 +31,6 @@ from banbucheng.dialects import (
     with_driver,
 )
 from banbucheng.schema import totals
-from banbucheng.schema.chain import seal
 from banbucheng.schema.migrations import PERSONAL_STEP, is_current, read_stamp, stamp, upgrade
 from banbucheng.schema.models import Case, Event
 
@@ -391,6 +390,9 @@ def _seal_new_events(session: Session, flush_context: object, instances: object)
     totals of its day (schema/totals.py)."""
     from sqlalchemy import inspect
 
+    # Imported here: only a command that records events defines the chain's tables.
+    from banbucheng.schema.chain import seal
+
     new = [obj for obj in session.new if isinstance(obj, Event)]
     store = session.info.get("bbc_store")
     key = store.seal_key if store is not None else None
@@ -456,18 +458,19 @@ def case_number(prefix: str, day: date, seq: int) -> str:
 
 
 def next_case_number(session: Session, prefix: str, day: date) -> str:
-    """Readable and sortable: PREFIX + YYYYMMDD + '-' + a per-day sequence, taken under
-    a row lock in the registering transaction so concurrent windows never collide."""
-    from banbucheng.schema.models import Counter  # defined only by commands that number
-
+    """Readable and sortable: PREFIX + YYYYMMDD + '-' + a per-day sequence, bumped in
+    the registering transaction so concurrent windows never collide: the upsert takes
+    the row's lock (PostgreSQL) or runs under the write lock (SQLite, BEGIN IMMEDIATE)
+    until the transaction ends. Plain SQL, the same on both: no class to define for
+    the counters, no statement to compile beyond its text, no flush."""
     key = counter_key(day)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.exec(insert(Counter).values(key=key, value=0).on_conflict_do_nothing())  # type: ignore[call-overload]
-    counter = session.exec(select(Counter).where(Counter.key == key).with_for_update()).one()
-    counter.value += 1
-    session.add(counter)
-    return case_number(prefix, day, counter.value)
+    session.execute(_BUMP, {"key": key})
+    value = session.execute(_COUNTER, {"key": key}).scalar_one()
+    return case_number(prefix, day, value)
+
+
+_BUMP = text(
+    'INSERT INTO counters ("key", value) VALUES (:key, 1) '
+    'ON CONFLICT ("key") DO UPDATE SET value = counters.value + 1'
+)
+_COUNTER = text('SELECT value FROM counters WHERE "key" = :key')

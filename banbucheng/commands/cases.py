@@ -547,11 +547,13 @@ def _registered(ctx: Any, case: Any) -> dict[str, Any]:
 
 def _register_notices(data: dict[str, Any]) -> None:
     """On stderr, so the case number on stdout stays scriptable."""
-    from banbucheng.window.knowledge_view import suggestion_lines
-
     if data.get("repeat_of"):
         notice(f"注意：该反映人近期反映过相似事项（{data['repeat_of']}），已标记为重复反映")
-    for line in suggestion_lines(data["number"], data.get("similar", []), data["category"]):
+    if not data.get("similar"):
+        return  # nothing to suggest: the window's text module is not loaded for nothing
+    from banbucheng.window.knowledge_view import suggestion_lines
+
+    for line in suggestion_lines(data["number"], data["similar"], data["category"]):
         notice(line)
 
 

@@ -27,7 +27,7 @@ from banbucheng.core.policy import CATEGORIES, SUBTYPES
 from banbucheng.core.timeutil import BEIJING, human
 from banbucheng.deadlines import WorkCalendar, working_days_late
 from banbucheng.schema import personal
-from banbucheng.schema.models import Case, CaseHelper, Event, Mechanism, MechanismCase, Unit
+from banbucheng.schema.models import Case, CaseHelper, Event, Unit
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -222,18 +222,16 @@ def links_for(session: Session, case_ids: Sequence[int]) -> dict[int, dict[str, 
     """case id → {mechanism_id, name, role, issued, decider} for closed cases."""
     if not case_ids:
         return {}
+    # Read through plain tables: the mapped classes are defined on first use
+    # (models_extra.py), which showing a case does not need.
+    from banbucheng.schema.models import MECHANISM_CASES as links
+    from banbucheng.schema.models import MECHANISMS as m
+
     stmt = (
-        select(
-            MechanismCase.case_id,
-            Mechanism.id,
-            Mechanism.name,
-            MechanismCase.role,
-            Mechanism.issued,
-            Mechanism.decider,
-        )
-        .join(Mechanism, col(Mechanism.id) == MechanismCase.mechanism_id)
-        .join(Case, col(Case.id) == MechanismCase.case_id)
-        .where(col(MechanismCase.case_id).in_(case_ids), Case.status == "closed")
+        select(links.c.case_id, m.c.id, m.c.name, links.c.role, m.c.issued, m.c.decider)
+        .join(m, m.c.id == links.c.mechanism_id)
+        .join(Case, col(Case.id) == links.c.case_id)
+        .where(links.c.case_id.in_(case_ids), Case.status == "closed")
     )
     return {
         case_id: {"id": mid, "name": name, "role": role, "issued": issued, "decider": decider}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
@@ -28,8 +28,13 @@ from banbucheng.core.validate import (
     masked_echo,
     mechanism_name,
 )
-from banbucheng.schema.models import Case, Mechanism, MechanismCase, ReplyTemplate
+from banbucheng.schema.models import Case, Mechanism, MechanismCase
 from banbucheng.store import Ctx
+
+if TYPE_CHECKING:
+    # Imported by the functions that use it: closing a case without a template (the
+    # usual close) never defines the templates' table (schema/models_extra.py).
+    from banbucheng.schema.models import ReplyTemplate
 
 
 def _now_iso(value: datetime | None) -> str | None:
@@ -232,6 +237,8 @@ def mechanism_dict(m: Mechanism, counts: dict[str, int] | None = None) -> dict[s
 
 
 def mechanism_rows(session: Session) -> list[dict[str, Any]]:
+    from banbucheng.schema.models import ReplyTemplate
+
     counts = _counts(session)
     templates = dict(
         session.exec(
@@ -249,6 +256,8 @@ def mechanism_rows(session: Session) -> list[dict[str, Any]]:
 
 
 def mechanism_detail(session: Session, m: Mechanism) -> dict[str, Any]:
+    from banbucheng.schema.models import ReplyTemplate
+
     data = mechanism_dict(m, _counts(session).get(m.id))  # type: ignore[arg-type]
     stmt = (
         select(Case, MechanismCase.role, MechanismCase.linked_at)
@@ -333,6 +342,8 @@ def check_body(body: str) -> str:
 
 
 def find_template(session: Session, ref: str) -> ReplyTemplate:
+    from banbucheng.schema.models import ReplyTemplate
+
     value = clean_ref(ref, "答复口径")
     match = MECHANISM_REF.fullmatch(value)
     if match:
@@ -366,6 +377,8 @@ def add_template(
     basis: str = "",
     alternative: str = "",
 ) -> ReplyTemplate:
+    from banbucheng.schema.models import ReplyTemplate
+
     name = check_name(name, "答复口径名称")
     if ctx.session.exec(select(ReplyTemplate.id).where(ReplyTemplate.name == name)).first():
         raise InvalidInput(f"已有同名的答复口径「{name[:40]}」")
@@ -394,6 +407,8 @@ def edit_template(
     basis: str | None = None,
     alternative: str | None = None,
 ) -> list[str]:
+    from banbucheng.schema.models import ReplyTemplate
+
     changed = []
     if name is not None:
         name = check_name(name, "答复口径名称")
@@ -457,6 +472,8 @@ def template_dict(session: Session, t: ReplyTemplate) -> dict[str, Any]:
 
 
 def template_rows(session: Session) -> list[dict[str, Any]]:
+    from banbucheng.schema.models import ReplyTemplate
+
     return [
         template_dict(session, t)
         for t in session.exec(select(ReplyTemplate).order_by(col(ReplyTemplate.id))).all()
@@ -466,6 +483,8 @@ def template_rows(session: Session) -> list[dict[str, Any]]:
 def notice_templates(session: Session, case: Case) -> list[ReplyTemplate]:
     """The reply templates for this kind of matter: those of the mechanism the case is
     linked to (closed with a template or a mechanism), that give a basis or remedy."""
+    from banbucheng.schema.models import ReplyTemplate
+
     found = link_of(session, case.id)  # type: ignore[arg-type]
     if found is None:
         return []
@@ -475,20 +494,6 @@ def notice_templates(session: Session, case: Case) -> list[ReplyTemplate]:
         .order_by(col(ReplyTemplate.id))
     )
     return [t for t in session.exec(stmt).all() if t.basis or t.alternative]
-
-
-def templates_for(session: Session, mechanism_ids: Sequence[int]) -> list[dict[str, Any]]:
-    if not mechanism_ids:
-        return []
-    stmt = (
-        select(ReplyTemplate)
-        .where(col(ReplyTemplate.mechanism_id).in_(mechanism_ids))
-        .order_by(col(ReplyTemplate.id))
-    )
-    return [
-        {"id": t.id, "name": t.name, "mechanism_id": t.mechanism_id}
-        for t in session.exec(stmt).all()
-    ]
 
 
 # ---------------------------------------------------------------- case JSON

@@ -314,7 +314,6 @@ def describe(session: Session, hits: Sequence[Hit]) -> list[dict[str, Any]]:
     mechanism it came with, with that mechanism's reply templates."""
     from banbucheng.core.labels import STATUS_LABELS
     from banbucheng.domain.views import iso, links_for
-    from banbucheng.knowledge.mechanisms import templates_for
 
     if not hits:
         return []
@@ -364,3 +363,17 @@ def suggestions(session: Session, case: Case, *, limit: int = 3) -> list[dict[st
     SUGGEST_MIN), each with the mechanism that covers it, if any."""
     hits = similar_to(session, case, limit=limit, earlier_only=True, min_score=SUGGEST_MIN)
     return describe(session, hits)
+
+
+def templates_for(session: Session, mechanism_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The reply templates of these mechanisms, read through a plain table (no mapped
+    class to define in `register`, which shows them beside its similar cases)."""
+    from banbucheng.schema.models import REPLY_TEMPLATES as t
+
+    if not mechanism_ids:
+        return []
+    stmt = select(t.c.id, t.c.name, t.c.mechanism_id).where(t.c.mechanism_id.in_(mechanism_ids))
+    return [
+        {"id": i, "name": name, "mechanism_id": m}
+        for i, name, m in session.exec(stmt.order_by(t.c.id)).all()
+    ]

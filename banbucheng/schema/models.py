@@ -8,8 +8,10 @@ evaluating a string for every column, in every process that defines the tables."
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text
-from sqlmodel import Field
+import sqlalchemy as sa
+from sqlalchemy import Column, Index, Integer, Text, column, table
+from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 # BeijingDateTime: imported from here by the reports and schema/citizens.py.
 from banbucheng.schema.base import BeijingDateTime, Table, when  # noqa: F401
@@ -76,23 +78,19 @@ class Case(Table, table=True):
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
 
 
-class StoreInfo(Table, table=True):
+class StoreInfo:
     """The store's identity (one row): a random id, not secret, that names its key file
-    outside the store (core/keyring.py)."""
+    outside the store (core/keyring.py). Only ever read and written as a table
+    (schema/personal.py), so no mapped class: one class fewer to define and map in
+    every process that opens a store."""
 
     __tablename__ = "store_info"
-
-    id: int = Field(default=1, primary_key=True)
-    store_id: str
-
-
-class CaseHelper(Table, table=True):
-    """Helper (协办) units of a case; the lead unit is cases.unit_id."""
-
-    __tablename__ = "case_helpers"
-
-    case_id: int = Field(foreign_key="cases.id", primary_key=True)
-    unit_id: int = Field(foreign_key="units.id", primary_key=True)
+    __table__ = sa.Table(
+        "store_info",
+        SQLModel.metadata,
+        Column("id", Integer, primary_key=True, default=1),
+        Column("store_id", AutoString, nullable=False),
+    )
 
 
 class Event(Table, table=True):
@@ -123,61 +121,16 @@ class Event(Table, table=True):
     mac: str | None = None
 
 
-class ChainHead(Table, table=True):
-    """The end of the event chain (one row), moved in the same transaction as each new
-    event, so deleting the last events is noticed (integrity.py)."""
+# ---------------------------------------------------------------- knowledge, as read
 
-    __tablename__ = "chain_head"
-
-    id: int = Field(default=1, primary_key=True)
-    seq: int = 0
-    hash: str = ""
-
-
-class CaseChain(Table, table=True):
-    """Per case: its number, how many events it has and the last one's hash, so deleting
-    a case's last events, or the whole case, is noticed and named (integrity.py)."""
-
-    __tablename__ = "case_chain"
-
-    case_id: int = Field(primary_key=True)
-    number: str
-    events: int = 0
-    last_seq: int = 0
-    last_hash: str = ""
-
-
-# ---------------------------------------------------------------- knowledge (issue 5)
-
-
-class Mechanism(Table, table=True):
-    """A 长效机制: a named, reusable way of solving a class of problem (knowledge.py)."""
-
-    __tablename__ = "mechanisms"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True, index=True)
-    check_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    decider: str = ""
-    issued: str = ""
-    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    created_at: datetime = when()
-    created_by: str
-    updated_at: datetime | None = when(default=None)
-    updated_by: str | None = None
-
-
-class MechanismCase(Table, table=True):
-    """Which mechanism a case came with: `source` (the mechanism was formed from it)
-    or `served` (an existing mechanism solved it). One mechanism per case."""
-
-    __tablename__ = "mechanism_cases"
-
-    case_id: int = Field(foreign_key="cases.id", primary_key=True)
-    mechanism_id: int = Field(foreign_key="mechanisms.id", index=True)
-    role: str
-    linked_at: datetime = when(index=True)
-    linked_by: str
+# The columns of the mechanisms' tables that showing a case or its similar cases reads,
+# as plain SQL tables: those reads need no mapped class, so the classes (models_extra.py)
+# are defined only by what writes or edits mechanisms and templates.
+MECHANISMS = table("mechanisms", column("id"), column("name"), column("issued"), column("decider"))
+MECHANISM_CASES = table(
+    "mechanism_cases", column("case_id"), column("mechanism_id"), column("role")
+)
+REPLY_TEMPLATES = table("reply_templates", column("id"), column("name"), column("mechanism_id"))
 
 
 # ---------------------------------------------------------------- the other tables
@@ -193,7 +146,16 @@ TABLE_NAMES = (
 
 _EXTRA = frozenset(
     ("Setting", "CalendarDay", "CalendarYear", "ChainVerified", "ReplyTemplate", "SearchTerm")
-) | {"Counter", "CaseTerms", "CitizenKey"}
+) | {
+    "Counter",
+    "CaseTerms",
+    "CitizenKey",
+    "Mechanism",
+    "MechanismCase",
+    "ChainHead",
+    "CaseChain",
+    "CaseHelper",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,11 +1,14 @@
 """The tables a command reaches only for some actions: the settings and the calendar as
 the center entered them, how far `verify` found the chain intact, the reply templates,
-the search terms' counts, the case-number counters, the cases' search terms and the
-citizens' keyed hashes. Each is defined on first use of its name through
-schema/models.py (its __getattr__), and only that one: a command that never touches
-them (list, show, overdue, daily-report: the store reads settings and calendar with
-plain SQL, and they neither number, index nor look up citizens) does not pay for
-defining and mapping them, and `register` not for the calendar's.
+the search terms' counts, the case-number counters, the cases' search terms, the
+citizens' keyed hashes, the mechanisms (长效机制) and their cases, the event chain's
+head and per-case anchors (moved with each event recorded), the cases' helper units.
+Each is defined on first use of its name through schema/models.py (its __getattr__),
+and only that one: a command that never touches them does not pay for defining and
+mapping them. daily-report defines none of them (the store reads settings and
+calendar with plain SQL, a case's mechanism is read through models.MECHANISMS);
+list, show and overdue only the helpers; register neither the calendar's, the
+mechanisms' nor the templates'.
 Creating or checking a store's schema defines them all (models.define_all).
 
 Each table's class is made by a function of its own, called once (define);
@@ -81,6 +84,90 @@ def _chain_verified() -> type:
         mac: str | None = None
 
     return ChainVerified
+
+
+def _case_helper() -> type:
+    class CaseHelper(Table, table=True):
+        """Helper (协办) units of a case; the lead unit is cases.unit_id."""
+
+        __qualname__ = "CaseHelper"  # as at the top level (define)
+        __tablename__ = "case_helpers"
+
+        case_id: int = Field(foreign_key="cases.id", primary_key=True)
+        unit_id: int = Field(foreign_key="units.id", primary_key=True)
+
+    return CaseHelper
+
+
+def _chain_head() -> type:
+    class ChainHead(Table, table=True):
+        """The end of the event chain (one row), moved in the same transaction as each new
+        event, so deleting the last events is noticed (integrity.py)."""
+
+        __qualname__ = "ChainHead"  # as at the top level (define)
+        __tablename__ = "chain_head"
+
+        id: int = Field(default=1, primary_key=True)
+        seq: int = 0
+        hash: str = ""
+
+    return ChainHead
+
+
+def _case_chain() -> type:
+    class CaseChain(Table, table=True):
+        """Per case: its number, how many events it has and the last one's hash, so
+        deleting a case's last events, or the whole case, is noticed and named
+        (integrity.py)."""
+
+        __qualname__ = "CaseChain"  # as at the top level (define)
+        __tablename__ = "case_chain"
+
+        case_id: int = Field(primary_key=True)
+        number: str
+        events: int = 0
+        last_seq: int = 0
+        last_hash: str = ""
+
+    return CaseChain
+
+
+def _mechanism() -> type:
+    class Mechanism(Table, table=True):
+        """A 长效机制: a named, reusable way of solving a class of problem (knowledge)."""
+
+        __qualname__ = "Mechanism"  # as at the top level (define)
+        __tablename__ = "mechanisms"
+
+        id: int | None = Field(default=None, primary_key=True)
+        name: str = Field(unique=True, index=True)
+        check_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+        decider: str = ""
+        issued: str = ""
+        description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+        created_at: datetime = when()
+        created_by: str
+        updated_at: datetime | None = when(default=None)
+        updated_by: str | None = None
+
+    return Mechanism
+
+
+def _mechanism_case() -> type:
+    class MechanismCase(Table, table=True):
+        """Which mechanism a case came with: `source` (the mechanism was formed from it)
+        or `served` (an existing mechanism solved it). One mechanism per case."""
+
+        __qualname__ = "MechanismCase"  # as at the top level (define)
+        __tablename__ = "mechanism_cases"
+
+        case_id: int = Field(foreign_key="cases.id", primary_key=True)
+        mechanism_id: int = Field(foreign_key="mechanisms.id", index=True)
+        role: str
+        linked_at: datetime = when(index=True)
+        linked_by: str
+
+    return MechanismCase
 
 
 def _reply_template() -> type:
@@ -204,13 +291,24 @@ _DEFINE: dict[str, Callable[[], type]] = {
     "Counter": _counter,
     "CaseTerms": _case_terms,
     "CitizenKey": _citizen_key,
+    "Mechanism": _mechanism,
+    "ChainHead": _chain_head,
+    "CaseHelper": _case_helper,
+    "CaseChain": _case_chain,
+    "MechanismCase": _mechanism_case,
 }
+
+# Tables whose foreign keys name another table of this module: that one is defined
+# first, so the key resolves (in a flush's ordering, in DDL) whichever is asked first.
+_NEEDS = {"MechanismCase": "Mechanism", "ReplyTemplate": "Mechanism"}
 
 
 def define(name: str) -> type:
     """The table class `name`, defined now if it is not yet (once per process)."""
     table = globals().get(name)
     if table is None:
+        if name in _NEEDS:
+            define(_NEEDS[name])
         table = globals()[name] = _DEFINE[name]()
     return table
 

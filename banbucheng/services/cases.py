@@ -4,7 +4,8 @@ The lifecycle (domain/lifecycle.py) decides what is allowed and records it; what
 else must happen as a case is registered or closed lives here, in one place the
 lifecycle does not depend on: the similar-case index (schema/index.py), the
 citizens' keyed hashes and the repeat they reveal (schema/citizens.py), reply
-templates and mechanisms (knowledge/mechanisms.py). Every caller that registers or
+templates and mechanisms (knowledge/mechanisms.py, imported only as a case closes:
+registering never reaches their tables). Every caller that registers or
 closes a case (the commands, the import, the demo) goes through these functions.
 """
 
@@ -14,9 +15,8 @@ from typing import Any
 
 from banbucheng.core.errors import InvalidInput
 from banbucheng.domain import lifecycle
-from banbucheng.knowledge import mechanisms
 from banbucheng.schema import citizens, index
-from banbucheng.schema.models import Case, Mechanism
+from banbucheng.schema.models import Case
 from banbucheng.store import Ctx
 
 
@@ -42,6 +42,8 @@ class Learning:
         return citizens.find_repeat(ctx.session, case, keys)
 
     def link_of(self, ctx: Ctx, case: Case) -> Any:
+        from banbucheng.knowledge import mechanisms
+
         return mechanisms.link_of(ctx.session, case.id)  # type: ignore[arg-type]
 
     def reply_text(self, ctx: Ctx, case: Case, kind: str, template: str, result: str) -> str:
@@ -49,6 +51,8 @@ class Learning:
             raise InvalidInput(
                 "答复口径只用于答复不能办理的案件（「完全不能」类，或 --outcome replied）"
             )
+        from banbucheng.knowledge import mechanisms
+
         found = mechanisms.find_template(ctx.session, template)
         reply = mechanisms.render_template(found, case, ctx.policy.center_name)
         return f"{reply}\n{result}" if result else reply
@@ -60,6 +64,9 @@ class Learning:
         the new mechanism's text, or the name of the existing one that served it.
         Without one, a mechanism formed from this case earlier stays; a served link is
         dropped."""
+        from banbucheng.knowledge import mechanisms
+        from banbucheng.schema.models import Mechanism
+
         existing = self.link_of(ctx, case)
         mechanism, created = None, False
         if ref and ref.strip():
