@@ -27,7 +27,7 @@ from banbucheng.core.policy import CATEGORIES, SUBTYPES
 from banbucheng.core.timeutil import BEIJING, human
 from banbucheng.deadlines import WorkCalendar, working_days_late
 from banbucheng.schema import personal
-from banbucheng.schema.models import Case, CaseHelper, Event, Unit
+from banbucheng.schema.models import CASE_HELPERS, Case, Event, Unit
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -52,9 +52,9 @@ def _helpers(session: Session, cases: Sequence[Case]) -> dict[int, list[str]]:
     if not ids:
         return out
     stmt = (
-        select(CaseHelper.case_id, Unit.name)
-        .join(Unit, Unit.id == CaseHelper.unit_id)
-        .where(CaseHelper.case_id.in_(ids))  # type: ignore[attr-defined]
+        select(CASE_HELPERS.c.case_id, Unit.name)
+        .join(Unit, Unit.id == CASE_HELPERS.c.unit_id)
+        .where(CASE_HELPERS.c.case_id.in_(ids))
         .order_by(Unit.name)
     )
     for case_id, name in session.exec(stmt).all():

@@ -131,6 +131,9 @@ MECHANISM_CASES = table(
     "mechanism_cases", column("case_id"), column("mechanism_id"), column("role")
 )
 REPLY_TEMPLATES = table("reply_templates", column("id"), column("name"), column("mechanism_id"))
+# A case's helper units, as listing cases reads them (the class CaseHelper is defined
+# only by what adds or removes helpers).
+CASE_HELPERS = table("case_helpers", column("case_id"), column("unit_id"))
 
 
 # ---------------------------------------------------------------- the other tables
