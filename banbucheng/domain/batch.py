@@ -40,7 +40,7 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
 from banbucheng.schema import chain, sealed, totals
-from banbucheng.schema.models import Case, CaseChain, Counter, Event, Unit
+from banbucheng.schema.models import Case, CaseChain, Counter, Event, Unit, define_all
 from banbucheng.store import case_number, counter_key
 
 _CASE_COLUMNS = tuple(c.name for c in Case.__table__.columns)  # type: ignore[attr-defined]
@@ -275,6 +275,9 @@ def seal_events(
 
 class Batch:
     def __init__(self, session: Session, seal_key: bytes | None = None) -> None:
+        # The batch writes rows of every table in ORDER, looked up by name at each
+        # flush: defined now, as some are only on first use (models_extra.py).
+        define_all()
         self.session = session
         self.seal_key = seal_key  # the store's, for the events' MACs (chain.event_mac)
         self.postgres = session.get_bind().dialect.name == "postgresql"
