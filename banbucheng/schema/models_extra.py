@@ -5,10 +5,10 @@ citizens' keyed hashes, the mechanisms (长效机制) and their cases, the event
 head and per-case anchors (moved with each event recorded), the cases' helper units.
 Each is defined on first use of its name through schema/models.py (its __getattr__),
 and only that one: a command that never touches them does not pay for defining and
-mapping them. daily-report defines none of them (the store reads settings and
-calendar with plain SQL, a case's mechanism is read through models.MECHANISMS);
-list, show and overdue only the helpers; register neither the calendar's, the
-mechanisms' nor the templates'.
+mapping them. list, show, overdue and daily-report define none of them (the store
+reads settings and calendar with plain SQL, a case's mechanism and helpers are read
+through models.MECHANISMS and models.CASE_HELPERS); register neither the calendar's,
+the mechanisms' nor the templates'.
 Creating or checking a store's schema defines them all (models.define_all).
 
 Each table's class is made by a function of its own, called once (define);
