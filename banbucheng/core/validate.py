@@ -391,12 +391,15 @@ def mask_name(name: str) -> str:
         return ""
     if length == 1:
         return "*"
-    if length == 2 or any("a" <= ch.lower() <= "z" for ch in value):
+    # Chinese characters only (most names; verify masks every case's): no letter to look for.
+    if length == 2 or (not _HAN_ONLY(value) and any("a" <= ch.lower() <= "z" for ch in value)):
         return value[0] + "*" * (length - 1)
     return value[0] + "*" * (length - 2) + value[-1]
 
 
+_HAN_ONLY = re.compile("[\u4e00-\u9fff]+").fullmatch
 _MASKABLE_MOBILE = r"1[0-9]{10}"
+_MASKABLE_MOBILE_MATCH = re.compile(_MASKABLE_MOBILE).fullmatch
 _MASKABLE_LANDLINE = r"(0[0-9]{2,3})-([0-9]{7,8})((?:-[0-9]+)?)"
 
 
@@ -406,7 +409,7 @@ def mask_phone(phone: str) -> str:
     Anything else keeps at most its last two characters, and only when at least four
     are hidden; the result always has the input's length.
     """
-    if re.fullmatch(_MASKABLE_MOBILE, phone):
+    if _MASKABLE_MOBILE_MATCH(phone):
         return phone[:3] + "****" + phone[-4:]
     landline = re.fullmatch(_MASKABLE_LANDLINE, phone)
     if landline:

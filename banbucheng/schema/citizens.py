@@ -45,16 +45,20 @@ def _phone_core(phone: str) -> str:
     return "-".join(parts[:2]) if len(parts) > 2 else phone
 
 
-def citizen_keys(secret: bytes, phone: str | None, id_number: str | None) -> list[str]:
-    """The keys that identify a citizen for repeats: phone and ID number."""
+def citizen_messages(phone: str | None, id_number: str | None) -> list[bytes]:
+    """What the keys that identify a citizen for repeats are the keyed hashes of:
+    phone and ID number (citizen_keys; verify computes them in bulk, trust/personal.py)."""
     out = []
     if phone:
-        message = f"phone:{_phone_core(phone.strip())}".encode()
-        out.append(_key(secret, message))
+        out.append(f"phone:{_phone_core(phone.strip())}".encode())
     if id_number:
-        message = f"id:{id_number.strip().upper()}".encode()
-        out.append(_key(secret, message))
+        out.append(f"id:{id_number.strip().upper()}".encode())
     return out
+
+
+def citizen_keys(secret: bytes, phone: str | None, id_number: str | None) -> list[str]:
+    """The keys that identify a citizen for repeats: phone and ID number."""
+    return [_key(secret, message) for message in citizen_messages(phone, id_number)]
 
 
 def name_key(secret: bytes, name: str | None) -> list[str]:
