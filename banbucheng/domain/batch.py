@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import re
 from collections import Counter as CounterOf
 from collections.abc import Callable
@@ -92,7 +91,7 @@ def detail_text(detail: dict[str, Any]) -> str:
 _SEALED = itemgetter(*(name for name, _ in sealed.COLUMNS))
 # sealed.digest's json.dumps(..., ensure_ascii=False, separators=(",", ":")) with its
 # encoder made once: the same text (tests/trust/test_import_fast_paths.py compares them).
-_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_compact = sealed.json_text(separators=(",", ":"), sort_keys=False)
 _FORMAT_JSON = '["' + sealed.FORMAT + '",'
 
 
