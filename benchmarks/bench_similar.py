@@ -306,7 +306,8 @@ def _rank_quality(tokenize: Callable[[str], list[str]]) -> tuple[int, float, flo
 def compare() -> None:
     def with_unigrams(text: str) -> list[str]:
         out = bigrams.terms(text)
-        for run in bigrams._HAN_RUN.findall(bigrams.normalize(text)):
+        han_run = bigrams._patterns()[2]  # a text of Han characters
+        for run in han_run.findall(bigrams.normalize(text)):
             out.extend(run)
         return out
 

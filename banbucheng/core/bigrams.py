@@ -72,16 +72,6 @@ _LONG_NUMBER = re.compile(r"[0-9]{7,}")
 MAX_QUERY_CHARS = 500
 
 
-_PATTERN_NAMES = ("_SYNONYM_RE", "_RUNS", "_HAN_RUN")
-
-
-def __getattr__(name: str) -> re.Pattern[str]:
-    """The patterns by their former names (benchmarks/bench_similar.py reads _HAN_RUN)."""
-    if name in _PATTERN_NAMES:
-        return _patterns()[_PATTERN_NAMES.index(name)]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # The full-width punctuation of nearly every typed matter (，（）：；？！ and the
 # ideographic space), each replaced by its compatibility decomposition (NFKD, one ASCII
 # character) before NFKC: the result is the same (the decomposed text is), and NFKC,
