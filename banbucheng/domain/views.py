@@ -207,9 +207,9 @@ def describe_changes(event: dict[str, Any]) -> str:
             continue
         label = FIELD_LABELS.get(key, key)
         if key in event["before"]:
-            parts.append(
-                f"{label}：{_value_text(key, event['before'][key])} → {_value_text(key, new)}"
-            )
+            old, text = _value_text(key, event["before"][key]), _value_text(key, new)
+            if old != text:  # e.g. no helpers before and after: nothing to show
+                parts.append(f"{label}：{old} → {text}")
         else:
             parts.append(f"{label}：{_value_text(key, new)}")
     return "；".join(parts)

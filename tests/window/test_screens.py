@@ -144,3 +144,10 @@ def test_the_timeline_names_a_printed_document_in_chinese(isolated, store, bbc, 
     text = bbc("show", store["late"]).stdout
     assert "文书：派单单" in text and "未遮盖的个人信息：—" in text
     assert "work_order" not in text and "revealed" not in text
+
+
+def test_the_timeline_leaves_out_fields_a_step_did_not_change(isolated, store, bbc):
+    text = bbc("show", store["today"]).stdout  # dispatched without helpers
+    assert "主办单位：— → 省农保中心" in text
+    assert "协办单位" not in text.split("时间线")[1]
+    assert "→ —；" not in text and not re.search(r"：(\S+) → \1(；|$)", text, re.M)
