@@ -110,7 +110,7 @@ def list_(
     ] = None,
     limit: Annotated[
         int | None,
-        typer.Option("--limit", min=LIST_LIMIT[0], max=LIST_LIMIT[1], help="至多显示条数"),
+        typer.Option("--limit", min=LIST_LIMIT[0], max=LIST_LIMIT[1], help="只要最近受理的几件"),
     ] = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="显示全部（默认只显示最近受理的一屏，或 50 件）")
@@ -123,7 +123,7 @@ def list_(
     """按状态、分类、单位、受理日期筛选案件，或按反映人的姓名、电话、身份证号查找（个人信息已遮盖）。
 
     表格只显示最近受理的一屏（输出到管道时 50 件），并说明另有多少件；--all 显示全部。
-    --json、--csv 输出全部（或 --limit 件），边读边写，案件再多也不占内存。
+    --json、--csv 输出全部（或最近受理的 --limit 件），边读边写，案件再多也不占内存。
     按姓名、电话、身份证号查找须有这个数据库的密钥：比对的是加密的键值，数据库中没有这些信息的原文。
 
     例：bbc list --status open --unit 省农保中心 --from 2021-04-01；bbc list --phone 13712341111
@@ -170,7 +170,7 @@ def list_(
             )
             return
         if limit is not None:
-            cases = queries.list_cases(ctx.session, **filters, limit=limit)
+            cases = queries.list_cases(ctx.session, **filters, last=limit)
         else:
             # The latest screenful on a terminal, the latest SHOWN on a pipe.
             screen = max(10, render.rows_available() - 8) if render.terminal() else SHOWN

@@ -27,12 +27,11 @@ def list_cases(
     received_from: date | None = None,
     received_to: date | None = None,
     citizen_keys: Sequence[str] = (),
-    limit: int | None = None,
     last: int | None = None,
 ) -> list[Case]:
-    """The cases that match, in order of receipt: the first `limit`, or the latest
-    `last` (a screenful on a terminal). citizen_keys: keyed hashes of a phone, ID
-    number or name (schema/citizens.py), each of which the case must have."""
+    """The cases that match, in order of receipt: all, or the latest `last` (--limit,
+    or a screenful on a terminal). citizen_keys: keyed hashes of a phone, ID number or
+    name (schema/citizens.py), each of which the case must have."""
     stmt = select(Case).where(
         *_filters(session, statuses, category, subtype, unit, received_from, received_to),
         *_citizen(citizen_keys),
@@ -41,8 +40,6 @@ def list_cases(
         stmt = stmt.order_by(col(Case.received_at).desc(), col(Case.number).desc()).limit(last)
         return list(reversed(session.exec(stmt).all()))
     stmt = stmt.order_by(col(Case.received_at), col(Case.number))
-    if limit:
-        stmt = stmt.limit(limit)
     return list(session.exec(stmt).all())
 
 
@@ -52,7 +49,8 @@ BATCH = 500  # rows fetched, made into dicts and written at a time when streamin
 def iter_cases(
     session: Session, *, batch: int = BATCH, limit: int | None = None, **filters: Any
 ) -> Iterator[list[Any]]:
-    """list_cases in order of receipt, a batch at a time, as the database gives them
+    """list_cases in order of receipt (`limit`: the latest so many, as on the
+    terminal), a batch at a time, as the database gives them
     (yield_per: a server-side cursor on PostgreSQL): a list of a million cases never
     sits in memory. Plain rows of the case's columns (attributes named as on Case),
     not ORM entities: building and tracking an entity per case was most of the time
@@ -60,9 +58,12 @@ def iter_cases(
     stmt = select(*Case.__table__.columns).where(  # type: ignore[attr-defined]
         *_filters(session, *_filter_args(filters)), *_citizen(filters.get("citizen_keys", ()))
     )
-    stmt = stmt.order_by(col(Case.received_at), col(Case.number))
     if limit:
-        stmt = stmt.limit(limit)
+        latest = stmt.order_by(col(Case.received_at).desc(), col(Case.number).desc())
+        chosen = latest.limit(limit).subquery()
+        stmt = select(*chosen.c).order_by(chosen.c.received_at, chosen.c.number)
+    else:
+        stmt = stmt.order_by(col(Case.received_at), col(Case.number))
     result = session.connection().execute(stmt.execution_options(yield_per=batch))
     # A named tuple per case: read by attribute ten times faster than a Row.
     plain = namedtuple("CaseRow", result.keys())  # type: ignore[misc]

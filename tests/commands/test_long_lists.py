@@ -84,6 +84,15 @@ def test_the_table_shows_fifty_and_counts_the_rest(small):
     assert len(records) == 2001
     assert [r[0] for r in records[1:]] == [r["number"] for r in data]
 
+    # --limit N: the latest N, as on the terminal, in the table and in files alike.
+    table = _bbc(store, "list", "--limit", "5")
+    assert [line.split()[0] for line in table.stdout.splitlines() if line.startswith("BB")] == [
+        r["number"] for r in data[-5:]
+    ]
+    assert "另有 1995 件未显示" in table.stdout
+    latest = json.loads(_bbc(store, "list", "--limit", "5", "--json").stdout)
+    assert [r["number"] for r in latest] == [r["number"] for r in data[-5:]]
+
     # --status open, as a script reads it: every open case, none left out.
     open_cases = json.loads(_bbc(store, "list", "--status", "open", "--json").stdout)
     assert open_cases and all(r["status"] != "closed" for r in open_cases)
