@@ -559,9 +559,10 @@ def _register_notices(data: dict[str, Any]) -> None:
 
 def _close_notices(data: dict[str, Any]) -> None:
     if data.get("mechanism_role") == "source":
+        # The command on a line of its own: a terminal would break it mid-option.
+        notice(f"已形成长效机制 #{data['mechanism_id']}；可补充核实内容、决定人与出具材料：")
         notice(
-            f"已形成长效机制 #{data['mechanism_id']}；可补充核实内容、决定人与出具材料："
-            f"bbc mechanism edit {data['mechanism_id']} --check ... --decider ... --issued ..."
+            f"  bbc mechanism edit {data['mechanism_id']} --check ... --decider ... --issued ..."
         )
     elif data.get("mechanism_role") == "served":
         notice(f"已按长效机制 #{data['mechanism_id']}「{data['mechanism']}」办结")

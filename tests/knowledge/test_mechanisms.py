@@ -35,7 +35,10 @@ def test_closing_with_text_forms_a_mechanism(bbc: Any) -> None:
         HUO_TEXT,
         now="2021-04-06 11:00",
     )
-    assert "已形成长效机制 #1" in out.stderr and "bbc mechanism edit 1" in out.stderr
+    assert "已形成长效机制 #1" in out.stderr
+    # The command to finish it on a line of its own, narrow enough for 80 columns.
+    hint = next(line for line in out.stderr.splitlines() if "bbc mechanism edit 1" in line)
+    assert hint.strip().startswith("bbc mechanism edit 1 --check") and len(hint) < 80
     case = bbc.json("show", "BB20210401-001")
     assert case["mechanism"] == HUO_TEXT  # the key the README documents, as before
     assert (case["mechanism_id"], case["mechanism_role"]) == (1, "source")
