@@ -288,7 +288,7 @@ def _left(row: dict[str, Any]) -> str:
 _CASE_COLUMNS = [
     Col("编号", "atom", 0),
     Col("状态", "atom", 1),
-    Col("分类", "text", 6, 8),
+    Col("分类", "text", 6, 10),  # 应办未办/… at least: a category is never cut
     Col("主办单位", "text", 5, 8),
     Col("受理时间", "atom", 8),
     Col("期限", "atom", 2),
@@ -535,7 +535,7 @@ def _report_col(column: Any) -> Col:
     free_text = column.kind == "text" and column.key not in _PRIORITY
     kind = "text" if column.key in _TEXT_KEYS or free_text else "atom"
     justify = "right" if column.kind in ("int", "rate", "score") else "left"
-    least = 16 if column.key == "matter" else 8
+    least = {"matter": 16, "category_label": 10}.get(column.key, 8)  # 应办未办/… as above
     return Col(column.header, kind, _PRIORITY.get(column.key, 5), least, justify)
 
 

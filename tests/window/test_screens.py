@@ -80,6 +80,8 @@ def _check(text: str, columns: int) -> None:
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", fragment), (fragment, text)
     for line in text.splitlines():
         assert not re.search(r"\d{4}-\d{2}-\d{2}$", line.rstrip()) or not line.endswith(" "), line
+    # A category is whole, its subtype at most cut: never 应办未… (which one?).
+    assert not re.search(r"(应办未|应办|应|完全不|完全|完)…", text), text
     for masked in re.findall(r"\d+\*{2,}\d*X?", text):
         assert masked in ("137****1111", "139****1111", "136****0000", "110105********002X"), (
             masked,
