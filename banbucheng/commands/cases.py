@@ -451,7 +451,10 @@ def close(
         case_service.close(
             ctx, case, result=text, outcome=kind, at=closed_at, mechanism=mech, template=template
         )
-        data = case_out(ctx, case, as_json)
+        if as_json or case.mechanism is not None:
+            data = case_out(ctx, case, as_json)
+        else:  # the line below needs only the case in hand (no mechanism to name)
+            data = {"on_time": case.on_time, "working_days_used": case.working_days_used}
     if not as_json:
         timing = "按期" if data["on_time"] else "超期"
         typer.echo(f"{case.number} 已办结，用时 {data['working_days_used']} 个工作日，{timing}")
