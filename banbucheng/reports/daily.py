@@ -310,7 +310,7 @@ def daily_rollup(
         "due_next_workday_cases": due_next_cases,
         "actions": actions,
         "running": running,
-        "trend": trend(session, tl, calendar, day, cut),
+        "trend": trend(session, tl, calendar, day, cut, closed_on_day=closed_n),
     }
     if limit is not None:
         # How many each list leaves out: its figure, counted in SQL, less those listed.
@@ -333,9 +333,22 @@ def daily_rollup(
 
 
 def trend(
-    session: Session, tl: Timeline, calendar: WorkCalendar, day: date, cut: Cutoff
+    session: Session,
+    tl: Timeline,
+    calendar: WorkCalendar,
+    day: date,
+    cut: Cutoff,
+    *,
+    closed_on_day: int,
 ) -> list[dict[str, Any]]:
-    """New and closed cases per day over the TREND_DAYS days ending with `day`."""
+    """New and closed cases per day over the TREND_DAYS days ending with `day`.
+
+    The closures of the days before `day` are the running totals kept per day
+    (schema/totals.py: each close event counted on the day of its 办结时间, as here),
+    a few rows instead of the JSON of a month's closures; those dated `day` itself
+    before the cutoff are `closed_on_day`, the roll-up's own count of them."""
+    from banbucheng.schema.totals import running_totals as totals
+
     first = day - timedelta(days=TREND_DAYS - 1)
     start = day_start(first)
     c = CASES.c
@@ -347,22 +360,15 @@ def trend(
             .group_by(received_day)
         ).all()
     )
-    e = EVENTS.alias()
-    closed_at = tl.text(tl.after(e, "closed_at"))
-    closed_day = func.substr(tl.after(e, "closed_at"), 1, 10)
-    closed = dict(
-        session.execute(
-            select(closed_day, func.count())
-            .where(
-                e.c.action == "close",
-                e.c.at >= start,  # recorded no earlier than dated (see daily_rollup)
-                closed_at >= iso_time(start),
-                closed_at < cut.before_iso,
+    closed = {
+        str(d)[:10]: n
+        for d, n in session.execute(
+            select(totals.c.day, totals.c.n).where(
+                totals.c.metric == "closed", totals.c.day >= first, totals.c.day < day
             )
-            .with_hint(e, BY_TIME, dialect_name="sqlite")
-            .group_by(closed_day)
         ).all()
-    )
+    }
+    closed[day.isoformat()] = closed_on_day
     new = {str(k)[:10]: v for k, v in new.items()}
     out = []
     for i in range(TREND_DAYS):
