@@ -415,13 +415,14 @@ def close(
     例：bbc close BB20210401-001 --result "中心出具证明" --at 2021-04-06
     --mechanism "窗口核实后直接出具证明"
     """
-    from banbucheng.core import labels
     from banbucheng.core.validate import clean_text
     from banbucheng.domain import lifecycle
     from banbucheng.services import cases as case_service
-    from banbucheng.window.guided import Ask
 
     if template is None and not result:
+        from banbucheng.core import labels
+        from banbucheng.window.guided import Ask
+
         check_first(number, "close")
         v = guide(
             [
