@@ -532,13 +532,17 @@ def reopen(
 
 def _registered(ctx: Any, case: Any) -> dict[str, Any]:
     """What register prints without --json, with the values case_out would give."""
+    from sqlalchemy import select
+
     from banbucheng.domain.views import iso
     from banbucheng.schema.models import Case
 
     repeat = None
     if case.repeat_of_id is not None:
-        earlier = ctx.session.get(Case, case.repeat_of_id)
-        repeat = earlier.number if earlier is not None else None
+        cases = Case.__table__  # the number alone, not the whole case
+        repeat = ctx.session.execute(
+            select(cases.c.number).where(cases.c.id == case.repeat_of_id)
+        ).scalar()
     return {
         "number": case.number,
         "category": case.category,

@@ -134,9 +134,10 @@ def _main_terms(session: Session | Any, ids: Sequence[int]) -> dict[int, list[st
     return out
 
 
-def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Case | None:
+def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Any:
     """The latest earlier case of the same citizen, received within the window, whose
-    matter resembles this one enough; None when there is none."""
+    matter resembles this one enough, as its id and number (what the register event
+    and the case record: no whole case loaded); None when there is none."""
     if not keys:
         return None
     window = window_days(session)
@@ -160,7 +161,10 @@ def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Case | Non
     weights = Weights(session)
     weights.load([*mine, *(t for cid in terms for t in terms[cid])])
     found = pick_repeat(mine, earlier, terms, weights, min_similarity(session))
-    return session.get(Case, found) if found is not None else None
+    if found is None:
+        return None
+    cases = Case.__table__  # type: ignore[attr-defined]
+    return session.execute(select(cases.c.id, cases.c.number).where(cases.c.id == found)).first()
 
 
 def earlier_cases(
