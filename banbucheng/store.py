@@ -429,6 +429,18 @@ def load_policy(session: Session) -> Policy:
     return build_policy(dict(rows.all()))
 
 
+def any_provisional(session: Session) -> bool:
+    """Whether any case has a provisional deadline: usually none, found by one small
+    statement before lifecycle.pending_recompute loads them. Plain SQL: every command
+    asks it first, and as the first ORM statement of the process it also paid for
+    configuring the mappers and the ORM's compiler (about 10 ms), which a command that
+    reads only through plain tables (daily-report) then never needs."""
+    return session.execute(_PROVISIONAL, {"yes": True}).first() is not None
+
+
+_PROVISIONAL = text("SELECT 1 FROM cases WHERE provisional = :yes LIMIT 1")
+
+
 def load_calendar(session: Session) -> WorkCalendar:
     """The package's calendar with the center's entries; the years the center declared
     complete (calendar_years) are covered, other entered years stay estimates."""

@@ -4,6 +4,7 @@ as ratios to Python importing what they are built on, measured in one run.
     python benchmarks/bench_startup.py                  # 100,000 cases, 15 rounds
     python benchmarks/bench_startup.py --cases 20000 --runs 5
     python benchmarks/bench_startup.py --store /tmp/bench.sqlite3   # keep the store
+    python benchmarks/bench_startup.py --only register,close --runs 30   # some, more often
 
 Targets (issue 10), each the median CPU time (user + system) of the process over the
 median of its baseline, every process started the same way:
@@ -149,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--store", type=Path, help="数据库文件（已存在则使用；在其副本上测量，原文件不变）"
     )
+    parser.add_argument(
+        "--only",
+        metavar="命令,…",
+        help="只测这些项（名称中含所给的词，如 register,close,daily-report）及其基准",
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bbc-bench-"))
     store = args.store or folder / f"bench-{args.cases}.sqlite3"
@@ -237,6 +243,13 @@ def _measure(args: Any, folder: Path, store: Path) -> int:
         Probe("bbc daily-report", [*bbc, "daily-report"], env,
               "python -c 'import typer, sqlmodel'", 1.15),
     ]  # fmt: skip
+    if args.only:
+        words = [w.strip() for w in args.only.split(",") if w.strip()]
+        chosen = [p for p in probes if p.baseline and any(w in p.label for w in words)]
+        keep = {p.label for p in chosen} | {p.baseline for p in chosen}
+        if FLOOR in keep:
+            keep.add(PAUSED)  # the last column's baseline
+        probes = [p for p in probes if p.label in keep]
     times: dict[str, list[float]] = {p.label: [] for p in probes}
     for p in probes:  # once each first: caches warm, the completion tree built
         _run(p, times, record=False)

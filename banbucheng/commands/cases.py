@@ -415,13 +415,14 @@ def close(
     例：bbc close BB20210401-001 --result "中心出具证明" --at 2021-04-06
     --mechanism "窗口核实后直接出具证明"
     """
-    from banbucheng.core import labels
     from banbucheng.core.validate import clean_text
     from banbucheng.domain import lifecycle
     from banbucheng.services import cases as case_service
-    from banbucheng.window.guided import Ask
 
     if template is None and not result:
+        from banbucheng.core import labels
+        from banbucheng.window.guided import Ask
+
         check_first(number, "close")
         v = guide(
             [
@@ -451,7 +452,10 @@ def close(
         case_service.close(
             ctx, case, result=text, outcome=kind, at=closed_at, mechanism=mech, template=template
         )
-        data = case_out(ctx, case, as_json)
+        if as_json or case.mechanism is not None:
+            data = case_out(ctx, case, as_json)
+        else:  # the line below needs only the case in hand (no mechanism to name)
+            data = {"on_time": case.on_time, "working_days_used": case.working_days_used}
     if not as_json:
         timing = "按期" if data["on_time"] else "超期"
         typer.echo(f"{case.number} 已办结，用时 {data['working_days_used']} 个工作日，{timing}")
@@ -528,13 +532,17 @@ def reopen(
 
 def _registered(ctx: Any, case: Any) -> dict[str, Any]:
     """What register prints without --json, with the values case_out would give."""
+    from sqlalchemy import select
+
     from banbucheng.domain.views import iso
     from banbucheng.schema.models import Case
 
     repeat = None
     if case.repeat_of_id is not None:
-        earlier = ctx.session.get(Case, case.repeat_of_id)
-        repeat = earlier.number if earlier is not None else None
+        cases = Case.__table__  # the number alone, not the whole case
+        repeat = ctx.session.execute(
+            select(cases.c.number).where(cases.c.id == case.repeat_of_id)
+        ).scalar()
     return {
         "number": case.number,
         "category": case.category,

@@ -212,8 +212,7 @@ def session(
     from contextlib import ExitStack
 
     from banbucheng.core.clock import now
-    from banbucheng.domain import queries
-    from banbucheng.store import FILE
+    from banbucheng.store import FILE, any_provisional
 
     store = open_store(create=create or (FILE if write else None), announce=announce)
     moment, who = now(), actor()
@@ -223,7 +222,7 @@ def session(
             if doing is not None:
                 stack.enter_context(store.announce(doing))
             ctx = stack.enter_context(store.context(actor=who, now=moment, write=write))
-            if queries.any_provisional(ctx.session):
+            if any_provisional(ctx.session):
                 # Imported only here (usually no deadline is provisional): a command that
                 # only reads does not load the actions.
                 from banbucheng.domain import lifecycle

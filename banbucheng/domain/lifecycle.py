@@ -37,7 +37,7 @@ from banbucheng.deadlines import compute_deadline, working_days_used
 from banbucheng.domain.queries import check_record as check_record
 from banbucheng.domain.queries import events_of as events_of
 from banbucheng.domain.queries import get_case as get_case
-from banbucheng.schema.models import Case, CaseHelper, Event, Unit
+from banbucheng.schema.models import Case, Event, Unit
 from banbucheng.schema.personal import masked, personal_columns, shown_fields
 from banbucheng.store import Ctx, next_case_number
 
@@ -382,6 +382,9 @@ def _set_helpers(ctx: Ctx, case: Case, units: list[Unit]) -> None:
     if ctx.batch is not None:
         ctx.batch.set_helpers(case, units)
         return
+    # Defined on first use (models_extra.py): registering and closing never get here.
+    from banbucheng.schema.models import CaseHelper
+
     for row in ctx.session.exec(select(CaseHelper).where(CaseHelper.case_id == case.id)).all():
         ctx.session.delete(row)
     ctx.session.flush()

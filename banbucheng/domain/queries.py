@@ -169,12 +169,6 @@ def _start(day: date) -> datetime:
     return datetime.combine(day, time(0), BEIJING)
 
 
-def any_provisional(session: Session) -> bool:
-    """Whether any case has a provisional deadline: usually none, found by one small
-    statement before lifecycle.pending_recompute loads them."""
-    return session.exec(select(Case.id).filter_by(provisional=True).limit(1)).first() is not None
-
-
 # ---------------------------------------------------------------- one case
 
 

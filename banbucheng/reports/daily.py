@@ -13,8 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, not_, or_, select
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, func
+from sqlmodel import Session, func
 
 from banbucheng.core.labels import ACTION_LABELS, OUTCOMES
 from banbucheng.core.policy import CATEGORIES, SUBTYPES, Policy
@@ -22,6 +21,9 @@ from banbucheng.deadlines import WorkCalendar
 from banbucheng.reports.period import total_counts, with_rates
 from banbucheng.reports.timeline import (
     BY_TIME,
+    CASES,
+    EVENTS,
+    UNITS,
     Cutoff,
     Figures,
     Timeline,
@@ -33,7 +35,6 @@ from banbucheng.reports.timeline import (
     state_table,
     unit_contacts,
 )
-from banbucheng.schema.models import Case, Event, Unit
 
 TREND_DAYS = 30
 
@@ -144,14 +145,14 @@ def daily_rollup(
             by_subtype[subtype] = by_subtype.get(subtype, 0) + n
 
     # Closures dated today, and the escalations and referrals made today.
-    e = aliased(Event)
+    e = EVENTS.alias()
     closed_at = tl.text(tl.after(e, "closed_at"))
     # A closure is recorded no earlier than the time it names (close --at looks back,
     # never ahead), so those dated today were recorded today: the index on `at`
     # narrows the events to read before their JSON is.
     closed_today = and_(
-        e.action == "close",
-        e.at >= start,
+        e.c.action == "close",
+        e.c.at >= start,
         closed_at >= iso_time(start),
         closed_at < cut.before_iso,
     )
@@ -163,12 +164,12 @@ def daily_rollup(
             tl.after(e, "on_time"),
             tl.after(e, "outcome"),
             tl.after(e, "working_days_used"),
-            Case.citizen_mask,
-            Case.matter,
+            CASES.c.citizen_mask,
+            CASES.c.matter,
         )
         .select_from(e)
-        .join(state, state.c.id == e.case_id)
-        .join(Case, Case.id == e.case_id)
+        .join(state, state.c.id == e.c.case_id)
+        .join(CASES, CASES.c.id == e.c.case_id)
         .where(closed_today)
         .with_hint(e, BY_TIME, dialect_name="sqlite")
         .order_by(closed_at, state.c.number)
@@ -189,14 +190,14 @@ def daily_rollup(
         }
         for number, unit, at, on_time, outcome, used, citizen, matter in close_rows
     ]
-    e2 = aliased(Event)
+    e2 = EVENTS.alias()
     acts = session.execute(
-        select(e2.action, e2.at, state.c.number, state.c.unit, Case.matter)
+        select(e2.c.action, e2.c.at, state.c.number, state.c.unit, CASES.c.matter)
         .select_from(e2)
-        .join(state, state.c.id == e2.case_id)
-        .join(Case, Case.id == e2.case_id)
-        .where(col(e2.action).in_(("escalate", "refer")), e2.at >= start, e2.at < cut.before)
-        .order_by(e2.at, e2.id)
+        .join(state, state.c.id == e2.c.case_id)
+        .join(CASES, CASES.c.id == e2.c.case_id)
+        .where(e2.c.action.in_(("escalate", "refer")), e2.c.at >= start, e2.c.at < cut.before)
+        .order_by(e2.c.at, e2.c.id)
         .limit(limit)
     ).all()
     actions = [
@@ -216,9 +217,9 @@ def daily_rollup(
     # key; the temporary table has no statistics, so SQLite would rather scan every case.
     def listed(where: Any, *order: Any) -> list[dict[str, Any]]:
         found = session.execute(
-            select(state, Case.citizen_mask, Case.matter, Unit.contact)
-            .join(Case, Case.id == state.c.id + 0)
-            .join(Unit, Unit.name == state.c.unit, isouter=True)
+            select(state, CASES.c.citizen_mask, CASES.c.matter, UNITS.c.contact)
+            .join(CASES, CASES.c.id == state.c.id + 0)
+            .join(UNITS, UNITS.c.name == state.c.unit, isouter=True)
             .where(where)
             .order_by(*order)
             .limit(limit)
@@ -260,7 +261,7 @@ def daily_rollup(
             count_where(tl.after(e, "outcome") == "replied"),
         )
         .select_from(e)
-        .join(state, state.c.id == e.case_id)
+        .join(state, state.c.id == e.c.case_id)
         .where(closed_today)
         .with_hint(e, BY_TIME, dialect_name="sqlite")
         .group_by(state.c.unit)
@@ -269,9 +270,9 @@ def daily_rollup(
         closed_n, on_time_n, replied_n = closed_n + n, on_time_n + on_time, replied_n + replied
     action_counts = dict.fromkeys(("escalate", "refer"), 0)
     for action, n in session.execute(
-        select(e2.action, count_where())
-        .where(col(e2.action).in_(("escalate", "refer")), e2.at >= start, e2.at < cut.before)
-        .group_by(e2.action)
+        select(e2.c.action, count_where())
+        .where(e2.c.action.in_(("escalate", "refer")), e2.c.at >= start, e2.c.at < cut.before)
+        .group_by(e2.c.action)
     ).all():
         action_counts[action] = n
     contacts = unit_contacts(session, [u for u in per_unit if u])
@@ -309,7 +310,7 @@ def daily_rollup(
         "due_next_workday_cases": due_next_cases,
         "actions": actions,
         "running": running,
-        "trend": trend(session, tl, calendar, day, cut),
+        "trend": trend(session, tl, calendar, day, cut, closed_on_day=closed_n),
     }
     if limit is not None:
         # How many each list leaves out: its figure, counted in SQL, less those listed.
@@ -332,35 +333,42 @@ def daily_rollup(
 
 
 def trend(
-    session: Session, tl: Timeline, calendar: WorkCalendar, day: date, cut: Cutoff
+    session: Session,
+    tl: Timeline,
+    calendar: WorkCalendar,
+    day: date,
+    cut: Cutoff,
+    *,
+    closed_on_day: int,
 ) -> list[dict[str, Any]]:
-    """New and closed cases per day over the TREND_DAYS days ending with `day`."""
+    """New and closed cases per day over the TREND_DAYS days ending with `day`.
+
+    The closures of the days before `day` are the running totals kept per day
+    (schema/totals.py: each close event counted on the day of its 办结时间, as here),
+    a few rows instead of the JSON of a month's closures; those dated `day` itself
+    before the cutoff are `closed_on_day`, the roll-up's own count of them."""
+    from banbucheng.schema.totals import running_totals as totals
+
     first = day - timedelta(days=TREND_DAYS - 1)
     start = day_start(first)
-    received_day = tl.day_of(Case.received_at)
+    c = CASES.c
+    received_day = tl.day_of(c.received_at)
     new = dict(
         session.execute(
             select(received_day, func.count())
-            .where(Case.received_at >= start, Case.received_at < cut.before)
+            .where(c.received_at >= start, c.received_at < cut.before)
             .group_by(received_day)
         ).all()
     )
-    e = aliased(Event)
-    closed_at = tl.text(tl.after(e, "closed_at"))
-    closed_day = func.substr(tl.after(e, "closed_at"), 1, 10)
-    closed = dict(
-        session.execute(
-            select(closed_day, func.count())
-            .where(
-                e.action == "close",
-                e.at >= start,  # recorded no earlier than dated (see daily_rollup)
-                closed_at >= iso_time(start),
-                closed_at < cut.before_iso,
+    closed = {
+        str(d)[:10]: n
+        for d, n in session.execute(
+            select(totals.c.day, totals.c.n).where(
+                totals.c.metric == "closed", totals.c.day >= first, totals.c.day < day
             )
-            .with_hint(e, BY_TIME, dialect_name="sqlite")
-            .group_by(closed_day)
         ).all()
-    )
+    }
+    closed[day.isoformat()] = closed_on_day
     new = {str(k)[:10]: v for k, v in new.items()}
     out = []
     for i in range(TREND_DAYS):

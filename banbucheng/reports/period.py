@@ -36,15 +36,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, Table, select, union_all
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col, func
+from sqlmodel import Session, func
 
 from banbucheng.core.labels import SATISFACTION
 from banbucheng.core.policy import Policy
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.reports.timeline import (
     BY_TIME,
+    CASES,
+    EVENTS,
     Cutoff,
     Figures,
     Timeline,
@@ -59,7 +60,6 @@ from banbucheng.reports.timeline import (
     state_table,
     unit_contacts,
 )
-from banbucheng.schema.models import Case, Event
 
 LEVELS = tuple(SATISFACTION)  # very_satisfied .. very_dissatisfied
 METRIC_KEYS = (
@@ -118,14 +118,15 @@ def period_state(session: Session, tl: Timeline, cut: Cutoff, start: datetime | 
     # them), through the index on received_at. (Joining the events to the cases had
     # PostgreSQL read every case to hash them.)
     busy = _temporary(conn, tl, f"bbc_period_busy_{n}", [_id()])
+    e = EVENTS.c
     since_cut = (
-        select(Event.case_id)
-        .where(Event.at >= cut.before, col(Event.case_id).is_not(None))
+        select(e.case_id)
+        .where(e.at >= cut.before, e.case_id.is_not(None))
         .distinct()
-        .with_hint(Event, BY_TIME, dialect_name="sqlite")
+        .with_hint(EVENTS, BY_TIME, dialect_name="sqlite")
     )
     conn.execute(busy.insert().from_select(["id"], since_cut))
-    received_since = select(Case.id).where(Case.received_at >= cut.before)
+    received_since = select(CASES.c.id).where(CASES.c.received_at >= cut.before)
     conn.execute(busy.delete().where(busy.c.id.in_(received_since)))
     _analyse(conn, tl, among, busy)
     quiet = select(among.c.id).where(among.c.id.not_in(select(busy.c.id)))
@@ -220,11 +221,11 @@ def unit_counts(
         if start_iso:
             # Recorded no earlier than dated (--at looks back, never ahead): the index
             # on `at` narrows the events before their JSON is read.
-            conds += [moment >= start_iso, e.at >= start]
+            conds += [moment >= start_iso, e.c.at >= start]
         return conds
 
     # Closures, dated by their recorded 办结时间.
-    e = aliased(Event)
+    e = EVENTS.alias()
     outcome = tl.after(e, "outcome")
     rows = session.execute(
         by_time(
@@ -236,8 +237,8 @@ def unit_counts(
                 count_where(outcome == "replied"),
             )
             .select_from(e)
-            .join(state, state.c.id == e.case_id)
-            .where(e.action == "close", *dated(e, "closed_at"))
+            .join(state, state.c.id == e.c.case_id)
+            .where(e.c.action == "close", *dated(e, "closed_at"))
             .group_by(state.c.unit),
             e,
         )
@@ -250,14 +251,14 @@ def unit_counts(
         add(unit, "replied", replied)
 
     # 回访, dated by their recorded 回访时间, by level.
-    e = aliased(Event)
+    e = EVENTS.alias()
     level = tl.after(e, "satisfaction")
     rows = session.execute(
         by_time(
             select(state.c.unit, level, count_where())
             .select_from(e)
-            .join(state, state.c.id == e.case_id)
-            .where(e.action == "visit", *dated(e, "visited_at"))
+            .join(state, state.c.id == e.c.case_id)
+            .where(e.c.action == "visit", *dated(e, "visited_at"))
             .group_by(state.c.unit, level),
             e,
         )
@@ -268,17 +269,17 @@ def unit_counts(
             add(unit, value, n)
 
     # Escalations, referrals, extensions and reopens: events in the period.
-    e = aliased(Event)
-    conds = [col(e.action).in_(_EVENT_METRICS), e.at < cut.before]
+    e = EVENTS.alias()
+    conds = [e.c.action.in_(_EVENT_METRICS), e.c.at < cut.before]
     if start is not None:
-        conds.append(e.at >= start)
+        conds.append(e.c.at >= start)
     rows = session.execute(
         by_time(
-            select(state.c.unit, e.action, count_where())
+            select(state.c.unit, e.c.action, count_where())
             .select_from(e)
-            .join(state, state.c.id == e.case_id)
+            .join(state, state.c.id == e.c.case_id)
             .where(*conds)
-            .group_by(state.c.unit, e.action),
+            .group_by(state.c.unit, e.c.action),
             e,
         )
     ).all()
@@ -299,16 +300,20 @@ def total_counts(session: Session, tl: Timeline, cut: Cutoff, overdue_open: int)
     from banbucheng.schema import totals
 
     out = dict.fromkeys(METRIC_KEYS, 0)
-    out["received"] = session.execute(
-        select(func.count()).select_from(Case).where(Case.received_at < cut.before)
-    ).scalar_one()
+    # Every case less those received from the cutoff on (none, for a report as of
+    # now, found through the index on received_at): SQLite counts a whole table from
+    # its b-tree pages without reading a row, a tenth of the time of counting the
+    # range before the cutoff through the index.
+    every = select(func.count()).select_from(CASES).scalar_subquery()
+    later = select(func.count()).where(CASES.c.received_at >= cut.before).scalar_subquery()
+    out["received"] = session.execute(select(every - later)).scalar_one()
     out["overdue_open"] = overdue_open
     day = cut.before.astimezone(BEIJING).date()
     for metric, n in totals.before(session, day).items():
         if metric in out:
             out[metric] += n
     start = day_start(day)
-    e = aliased(Event)
+    e = EVENTS.alias()
     closed_at = tl.text(tl.after(e, "closed_at"))
     outcome = tl.after(e, "outcome")
     closed, on_time, resolved, replied = session.execute(
@@ -319,8 +324,8 @@ def total_counts(session: Session, tl: Timeline, cut: Cutoff, overdue_open: int)
             count_where(outcome == "replied"),
         )
         .where(
-            e.action == "close",
-            e.at >= start,
+            e.c.action == "close",
+            e.c.at >= start,
             closed_at >= iso_time(start),
             closed_at < cut.before_iso,
         )
@@ -336,8 +341,8 @@ def total_counts(session: Session, tl: Timeline, cut: Cutoff, overdue_open: int)
     for value, n in session.execute(
         select(level, count_where())
         .where(
-            e.action == "visit",
-            e.at >= start,
+            e.c.action == "visit",
+            e.c.at >= start,
             visited_at >= iso_time(start),
             visited_at < cut.before_iso,
         )
@@ -348,9 +353,9 @@ def total_counts(session: Session, tl: Timeline, cut: Cutoff, overdue_open: int)
         if value in LEVELS:
             out[value] += n
     for action, n in session.execute(
-        select(e.action, count_where())
-        .where(col(e.action).in_(_EVENT_METRICS), e.at < cut.before)
-        .group_by(e.action)
+        select(e.c.action, count_where())
+        .where(e.c.action.in_(_EVENT_METRICS), e.c.at < cut.before)
+        .group_by(e.c.action)
     ).all():
         out[_EVENT_METRICS[action]] += n
     return out

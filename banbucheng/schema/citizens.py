@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import column, table
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from banbucheng.core import bigrams
 from banbucheng.core.keyring import Keyring
 from banbucheng.core.policy import default_value
 from banbucheng.schema import personal
 from banbucheng.schema.index import Weights
-from banbucheng.schema.models import Case, CaseTerms, CitizenKey, Setting
+from banbucheng.schema.models import CITIZEN_KEYS, SETTINGS, Case, CaseTerms
 
 # The secret of releases before the keyring, kept in the store (m006 removes it).
 SECRET_SETTING = "secret.citizen_key"
@@ -97,20 +97,20 @@ def record_keys(session: Session, case: Case, keyring: Keyring | None) -> list[s
     that find its repeats."""
     keys, recorded = keys_of(keyring, case)
     assert case.id is not None
-    for key in recorded:
-        session.add(CitizenKey(key=key, case_id=case.id))
-    session.flush()
+    if recorded:
+        session.execute(CITIZEN_KEYS.insert(), [{"key": k, "case_id": case.id} for k in recorded])
     return keys
 
 
 def cases_with_keys(session: Session, keys: Sequence[str]) -> list[int]:
     """The ids of the cases any of the keys finds."""
-    stmt = select(CitizenKey.case_id).where(col(CitizenKey.key).in_(list(keys))).distinct()
+    t = CITIZEN_KEYS
+    stmt = select(t.c.case_id).where(t.c.key.in_(list(keys))).distinct()
     return list(session.exec(stmt).all())
 
 
 def _setting(session: Session | Any, key: str) -> int:
-    table = Setting.__table__  # type: ignore[attr-defined]
+    table = SETTINGS
     value = session.execute(select(table.c.value).where(table.c.key == key)).scalar()
     return int(value if value is not None else default_value(key))
 
@@ -134,25 +134,27 @@ def _main_terms(session: Session | Any, ids: Sequence[int]) -> dict[int, list[st
     return out
 
 
-def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Case | None:
+def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Any:
     """The latest earlier case of the same citizen, received within the window, whose
-    matter resembles this one enough; None when there is none."""
+    matter resembles this one enough, as its id and number (what the register event
+    and the case record: no whole case loaded); None when there is none."""
     if not keys:
         return None
     window = window_days(session)
     since = case.received_at - timedelta(days=window)
+    cases, keyed = Case.__table__, CITIZEN_KEYS  # type: ignore[attr-defined]
     stmt = (
-        select(Case.id, Case.received_at)
-        .join(CitizenKey, col(CitizenKey.case_id) == Case.id)
+        select(cases.c.id, cases.c.received_at)
+        .join(keyed, keyed.c.case_id == cases.c.id)
         .where(
-            col(CitizenKey.key).in_(list(keys)),
-            Case.id != case.id,
-            col(Case.received_at) >= since,
-            col(Case.received_at) <= case.received_at,
+            keyed.c.key.in_(list(keys)),
+            cases.c.id != case.id,
+            cases.c.received_at >= since,
+            cases.c.received_at <= case.received_at,
         )
         .distinct()
     )
-    earlier = earlier_cases(case, session.exec(stmt).all(), window)
+    earlier = earlier_cases(case, session.execute(stmt).all(), window)
     if not earlier:
         return None
     terms = _main_terms(session, [case.id, *(cid for _, cid in earlier)])  # type: ignore[list-item]
@@ -160,7 +162,9 @@ def find_repeat(session: Session, case: Case, keys: Sequence[str]) -> Case | Non
     weights = Weights(session)
     weights.load([*mine, *(t for cid in terms for t in terms[cid])])
     found = pick_repeat(mine, earlier, terms, weights, min_similarity(session))
-    return session.get(Case, found) if found is not None else None
+    if found is None:
+        return None
+    return session.execute(select(cases.c.id, cases.c.number).where(cases.c.id == found)).first()
 
 
 def earlier_cases(
@@ -213,7 +217,7 @@ def hash_and_flag(conn: Any, rows: Sequence[Any], secret: bytes) -> int:
     flag the repeats among them (a migration, or a bulk load that knows the clear
     values: benchmarks). Returns how many repeats were found."""
     cases = Case.__table__  # type: ignore[attr-defined]
-    keys_table = CitizenKey.__table__  # type: ignore[attr-defined]
+    keys_table = CITIZEN_KEYS
     if not rows:
         return 0
     by_key: dict[str, list[tuple[datetime, int]]] = defaultdict(list)

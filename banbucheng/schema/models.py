@@ -134,6 +134,10 @@ REPLY_TEMPLATES = table("reply_templates", column("id"), column("name"), column(
 # A case's helper units, as listing cases reads them (the class CaseHelper is defined
 # only by what adds or removes helpers).
 CASE_HELPERS = table("case_helpers", column("case_id"), column("unit_id"))
+# The citizens' keyed hashes and the settings, as schema/citizens.py writes and reads
+# them while a case is registered: as plain tables, so that defines neither class.
+CITIZEN_KEYS = table("citizen_keys", column("key"), column("case_id"))
+SETTINGS = table("settings", column("key"), column("value"))
 
 
 # ---------------------------------------------------------------- the other tables

@@ -8,7 +8,8 @@ and only that one: a command that never touches them does not pay for defining a
 mapping them. list, show, overdue and daily-report define none of them (the store
 reads settings and calendar with plain SQL, a case's mechanism and helpers are read
 through models.MECHANISMS and models.CASE_HELPERS); register neither the calendar's,
-the mechanisms' nor the templates'.
+the mechanisms', the templates' nor the helpers'; close (without a mechanism) none but
+the chain's and the search index's.
 Creating or checking a store's schema defines them all (models.define_all).
 
 Each table's class is made by a function of its own, called once (define);

@@ -198,9 +198,10 @@ def joined_of(conn: Any, case: Any) -> tuple[str | None, list[str], str | None]:
     read through `conn` (a Session or a Connection) without flushing."""
     from sqlalchemy import select
 
-    from banbucheng.schema.models import Case, CaseHelper, Unit
+    from banbucheng.schema.models import CASE_HELPERS as helpers
+    from banbucheng.schema.models import Case, Unit
 
-    units, helpers = Unit.__table__, CaseHelper.__table__  # type: ignore[attr-defined]
+    units = Unit.__table__  # type: ignore[attr-defined]
     cases = Case.__table__  # type: ignore[attr-defined]
     unit = None
     if case.unit_id is not None:

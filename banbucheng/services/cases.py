@@ -3,10 +3,11 @@
 The lifecycle (domain/lifecycle.py) decides what is allowed and records it; what
 else must happen as a case is registered or closed lives here, in one place the
 lifecycle does not depend on: the similar-case index (schema/index.py), the
-citizens' keyed hashes and the repeat they reveal (schema/citizens.py), reply
-templates and mechanisms (knowledge/mechanisms.py, imported only as a case closes:
-registering never reaches their tables). Every caller that registers or
-closes a case (the commands, the import, the demo) goes through these functions.
+citizens' keyed hashes and the repeat they reveal (schema/citizens.py, imported only
+as a case is registered), reply templates and mechanisms (knowledge/mechanisms.py,
+imported only as a case closes with one: registering never reaches their tables).
+Every caller that registers or closes a case (the commands, the import, the demo)
+goes through these functions.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from banbucheng.core.errors import InvalidInput
 from banbucheng.domain import lifecycle
-from banbucheng.schema import citizens, index
+from banbucheng.schema import index
 from banbucheng.schema.models import Case
 from banbucheng.store import Ctx
 
@@ -25,7 +26,7 @@ class Learning:
     (index, keys, find_repeat, link_of) are methods of their own, so that a bulk
     import (services/bulk.py) keeps the same rules over its in-memory batch."""
 
-    def registered(self, ctx: Ctx, case: Case) -> Case | None:
+    def registered(self, ctx: Ctx, case: Case) -> Any:
         self.index(ctx, case)
         earlier = self.find_repeat(ctx, case, self.keys(ctx, case))
         if earlier is not None:
@@ -36,15 +37,31 @@ class Learning:
         index.index_case(ctx.session, case)
 
     def keys(self, ctx: Ctx, case: Case) -> list[str]:
+        # Imported where used: closing a case does not define the citizens' tables.
+        from banbucheng.schema import citizens
+
         return citizens.record_keys(ctx.session, case, ctx.keyring)
 
-    def find_repeat(self, ctx: Ctx, case: Case, keys: list[str]) -> Case | None:
+    def find_repeat(self, ctx: Ctx, case: Case, keys: list[str]) -> Any:
+        from banbucheng.schema import citizens
+
         return citizens.find_repeat(ctx.session, case, keys)
 
     def link_of(self, ctx: Ctx, case: Case) -> Any:
-        from banbucheng.knowledge import mechanisms
+        """The case's mechanism link (case_id, mechanism_id, role) or None, read through
+        the plain table: the usual close, with no mechanism before or now, neither
+        defines the mechanisms' classes nor loads knowledge/mechanisms.py."""
+        from sqlalchemy import select
 
-        return mechanisms.link_of(ctx.session, case.id)  # type: ignore[arg-type]
+        from banbucheng.schema.models import MECHANISM_CASES as t
+
+        if ctx.session.new:  # a link added in this transaction is read too
+            ctx.session.flush()
+        stmt = select(t.c.case_id, t.c.mechanism_id, t.c.role).where(t.c.case_id == case.id)
+        # The closing case's changes so far need not be written before this read: they
+        # go out with the rest of the close, one UPDATE instead of two.
+        with ctx.session.no_autoflush:
+            return ctx.session.execute(stmt).first()
 
     def reply_text(self, ctx: Ctx, case: Case, kind: str, template: str, result: str) -> str:
         if kind != "replied":
@@ -64,10 +81,12 @@ class Learning:
         the new mechanism's text, or the name of the existing one that served it.
         Without one, a mechanism formed from this case earlier stays; a served link is
         dropped."""
+        existing = self.link_of(ctx, case)
+        if existing is None and not (ref and ref.strip()) and not template:
+            return None  # the usual close: no mechanism, then or now
         from banbucheng.knowledge import mechanisms
         from banbucheng.schema.models import Mechanism
 
-        existing = self.link_of(ctx, case)
         mechanism, created = None, False
         if ref and ref.strip():
             mechanism, created = mechanisms.for_close(ctx, case, ref)
@@ -79,8 +98,10 @@ class Learning:
             if existing is None:
                 return None
             if existing.role == "served":
-                ctx.session.delete(existing)
-                ctx.session.flush()
+                row = mechanisms.link_of(ctx.session, case.id)  # type: ignore[arg-type]
+                if row is not None:
+                    ctx.session.delete(row)
+                    ctx.session.flush()
                 return None
             kept = ctx.session.get(Mechanism, existing.mechanism_id)
             return kept.name if kept else None

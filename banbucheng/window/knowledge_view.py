@@ -1,14 +1,21 @@
 """Terminal output for mechanisms, reply templates and similar cases (rich).
 
-rich is imported by the functions that draw with it: `register` prints its
-suggestions as plain lines (suggestion_lines) and should not pay for rich."""
+rich, and the reports' console, are imported by the functions that draw with them:
+`register` prints its suggestions as plain lines (suggestion_lines) and should not
+pay for either."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from banbucheng.core.timeutil import human
-from banbucheng.reports.render import console
+
+
+def console() -> Any:
+    """render.console, imported on first use (see the module docstring)."""
+    from banbucheng.reports.render import console as shared
+
+    return shared()
 
 
 def _short(text: str | None, n: int = 40) -> str:
