@@ -13,9 +13,10 @@ final state: its last event records the case's state digest (schema/sealed.py), 
 here from the case in memory with the canonical form the store uses on a flushed case,
 and its earlier events none (their states were never a stored row; verify, get_case and
 sealed.differences read the last event's). A new unit's store-level event
-(domain/units.py) takes its place in the chain among the batch's. Each shortcut is tested against the
-general function (tests/trust/test_import_fast_paths.py), and the store an import
-leaves against the one single commands leave (tests/trust/test_import_bulk.py).
+(domain/units.py) takes its place in the chain among the batch's. Each shortcut is
+tested against the general function (tests/trust/test_import_fast_paths.py), and the
+store an import leaves against the one single commands leave
+(tests/trust/test_import_bulk.py).
 
 A row the lifecycle refuses is undone alone (savepoint/rollback): every change the
 batch or the learning makes is recorded with its inverse, nothing has reached the

@@ -22,6 +22,7 @@ from banbucheng.core.labels import (
     CHANNELS,
     OUTCOMES,
     PERSONAL_FIELDS,
+    PLAIN,
     ROLES,
     SATISFACTION,
     STATUS_LABELS,
@@ -124,7 +125,10 @@ def _record(
         new = _tracked(case)
         # Only the fields that differ are looked at (compared in C: most stay as they were).
         for k, b, a in compress(zip(TRACKED, old, new, strict=True), map(ne, old, new)):
-            b, a = snap(b), snap(a)
+            if b.__class__ not in PLAIN:  # snap's own test, without the call for most
+                b = snap(b)
+            if a.__class__ not in PLAIN:
+                a = snap(a)
             if b != a:  # times a microsecond apart snap alike
                 was[k], now[k] = b, a
     extra_before, extra_after = extra_before or {}, extra_after or {}
