@@ -185,7 +185,7 @@ def fragments(values: tuple, old: tuple | None = None, done: list[str] | None = 
 
 
 # A new case's attributes start as these very objects (CaseRow): their texts are made
-# once, and only the values set on top of them are converted at its first event.
+# once, and only the values set on top of them are converted when its state is taken.
 _DEFAULT_VALUES = _SEALED(_CASE_DEFAULTS)
 _DEFAULT_PARTS = fragments(_DEFAULT_VALUES)
 
