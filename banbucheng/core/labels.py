@@ -118,7 +118,10 @@ def more_note(hidden: int) -> str:
     return f"另有 {hidden} 件未显示，用 --all 查看全部"
 
 
-_PLAIN = frozenset({type(None), str, int, bool, float})
+# The types snap gives back as they are (what most fields hold, most of the time):
+# a caller snapping many values (lifecycle._record) checks this first, saving the call.
+PLAIN = frozenset({type(None), str, int, bool, float})
+_PLAIN = PLAIN
 
 
 def snap(value: Any) -> Any:

@@ -8,12 +8,15 @@ the helpers, and give it each event; services/bulk.py keeps the similar-case ind
 the citizens' keys, repeats and mechanisms for the batch. Every few hundred rows
 `flush()` writes what is complete with one executemany per table, sealing the events
 into the hash chain as single writes do (schema/chain.py: seal_new_cases's loop, hashed
-from bytes by chain.digest_bytes, `seal_events`). The case's state digest each event
-records (schema/sealed.py) is taken here, from the case in memory, with the canonical
-form the store uses on a flushed case; a new unit's store-level event (domain/units.py)
-takes its place in the chain among the batch's. Each shortcut is tested against the
-general function (tests/trust/test_import_fast_paths.py), and the store an import
-leaves against the one single commands leave (tests/trust/test_import_bulk.py).
+from bytes by chain.digest_bytes, `seal_events`). A batch case is written once, in its
+final state: its last event records the case's state digest (schema/sealed.py), taken
+here from the case in memory with the canonical form the store uses on a flushed case,
+and its earlier events none (their states were never a stored row; verify, get_case and
+sealed.differences read the last event's). A new unit's store-level event
+(domain/units.py) takes its place in the chain among the batch's. Each shortcut is
+tested against the general function (tests/trust/test_import_fast_paths.py), and the
+store an import leaves against the one single commands leave
+(tests/trust/test_import_bulk.py).
 
 A row the lifecycle refuses is undone alone (savepoint/rollback): every change the
 batch or the learning makes is recorded with its inverse, nothing has reached the
@@ -182,7 +185,7 @@ def fragments(values: tuple, old: tuple | None = None, done: list[str] | None = 
 
 
 # A new case's attributes start as these very objects (CaseRow): their texts are made
-# once, and only the values set on top of them are converted at its first event.
+# once, and only the values set on top of them are converted when its state is taken.
 _DEFAULT_VALUES = _SEALED(_CASE_DEFAULTS)
 _DEFAULT_PARTS = fragments(_DEFAULT_VALUES)
 
@@ -300,9 +303,6 @@ class Batch:
         self._links: dict[int, dict[str, Any]] = {}
         self._helpers: dict[int, list[str]] = {}
         self._unit_names: dict[int, str] = {}  # id → name of the units the batch met
-        # case id → (its sealed values and joined ones, their JSON fragments, the
-        # state's JSON text, its digest) at its last event
-        self._states: dict[int, tuple[tuple, list[str], str, str]] = {}
         self._memos: dict[Any, Callable[[Any], Any]] = {}  # column type → bind processor
         self._totals: CounterOf[tuple[date, str]] = CounterOf()  # running totals to add
 
@@ -371,11 +371,9 @@ class Batch:
         return case
 
     def event(self, case: Any, *, at: Any, actor: str, action: str, detail: dict) -> None:
-        """A case event; its detail gets the case's state digest, as chain.seal gives a
-        single write's from the flushed case."""
-        detail["state"] = self.state(case)
-        row = {"case_id": case.id, "at": at, "actor": actor, "action": action,
-               "detail": detail_text(detail)}  # fmt: skip
+        """A case event; its detail is written at the flush, the last event of each case
+        with the case's state digest (`_seal_states`)."""
+        row = {"case_id": case.id, "at": at, "actor": actor, "action": action, "detail": detail}
         if action in totals.COUNTED:  # what the running totals read of it (JSON-safe values)
             row["after"] = detail["after"]
         self.append(self.events, row)
@@ -386,26 +384,33 @@ class Batch:
         self.append(self.events, row)
 
     def state(self, case: Any) -> str:
-        """sealed.state_digest of a batch case: the joined values from the batch."""
+        """sealed.state_digest of a batch case as it stands: the joined values from the
+        batch, the columns' texts made only for the values set on top of the defaults."""
         unit = None if case.unit_id is None else self._unit_name(case.unit_id)
         repeat = None  # a repeat is found through the learning, which knows its number
         if case.repeat_of_id is not None:
             repeat = self.learning.numbers[case.repeat_of_id]
-        helpers = tuple(self._helpers.get(case.id, ()))
-        raw = (_SEALED(case.__dict__), unit, helpers, repeat)
-        last = self._states.get(case.id)
-        # Unchanged since its last event (values equal as the lifecycle sets them,
-        # bools for flags, ints for counts, aware times: equal canonical forms too).
-        if last is None:  # a new case: its values set on top of the defaults
-            parts = fragments(raw[0], _DEFAULT_VALUES, _DEFAULT_PARTS)
-        elif last[0] == raw:
-            return last[3]
-        else:
-            parts = fragments(raw[0], last[0][0], last[1])
-        text = state_text(parts, unit, helpers, repeat)
-        digest = last[3] if last is not None and last[2] == text else text_digest(text)
-        self._states[case.id] = (raw, parts, text, digest)
-        return digest
+        helpers = self._helpers.get(case.id, ())
+        parts = fragments(_SEALED(case.__dict__), _DEFAULT_VALUES, _DEFAULT_PARTS)
+        return text_digest(state_text(parts, unit, helpers, repeat))
+
+    def _seal_states(self) -> None:
+        """Each case event's detail as JSON text; a case's last event of the batch with
+        the case's state digest, as chain.seal gives a single write's from the flushed
+        case. A batch case is written once, in its final state: the states between its
+        events of the batch were never a stored row, so its earlier events carry none
+        (verify, get_case and sealed.differences read the last event's only)."""
+        last: dict[int, dict[str, Any]] = {}
+        for ev in self.events:
+            if ev["case_id"] is not None:
+                last[ev["case_id"]] = ev
+        for case in self.cases:
+            ev = last.get(case.id)
+            if ev is not None:
+                ev["detail"]["state"] = self.state(case)
+        for ev in self.events:
+            if ev["case_id"] is not None:
+                ev["detail"] = detail_text(ev["detail"])
 
     def _unit_name(self, unit_id: int) -> str | None:
         name = self._unit_names.get(unit_id)
@@ -482,6 +487,7 @@ class Batch:
             else:
                 self._insert(tables[name], self.rows[name])
         if self.events:
+            self._seal_states()
             numbers = {c.id: c.number for c in self.cases}
             head = chain._head(self.session)
             anchors = seal_events(head, self.events, numbers, self.seal_key)
@@ -504,7 +510,6 @@ class Batch:
             self._write_counters()
         self.cases.clear()
         self.events.clear()
-        self._states.clear()
         for rows in self.rows.values():
             rows.clear()
         self._undo.clear()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from itertools import compress
-from operator import attrgetter, ne
+from operator import attrgetter, is_not
 from typing import Any, Protocol
 
 from sqlmodel import select
@@ -22,6 +22,7 @@ from banbucheng.core.labels import (
     CHANNELS,
     OUTCOMES,
     PERSONAL_FIELDS,
+    PLAIN,
     ROLES,
     SATISFACTION,
     STATUS_LABELS,
@@ -122,9 +123,13 @@ def _record(
     if before is not None:  # what tracked_state's dicts show, snapping only what differs
         old = before if isinstance(before, tuple) else tuple(map(before.get, TRACKED))
         new = _tracked(case)
-        # Only the fields that differ are looked at (compared in C: most stay as they were).
-        for k, b, a in compress(zip(TRACKED, old, new, strict=True), map(ne, old, new)):
-            b, a = snap(b), snap(a)
+        # Only the fields that are not the very same objects are looked at (told in C,
+        # without comparing: most stay as they were); equal ones drop out below.
+        for k, b, a in compress(zip(TRACKED, old, new, strict=True), map(is_not, old, new)):
+            if b.__class__ not in PLAIN:  # snap's own test, without the call for most
+                b = snap(b)
+            if a.__class__ not in PLAIN:
+                a = snap(a)
             if b != a:  # times a microsecond apart snap alike
                 was[k], now[k] = b, a
     extra_before, extra_after = extra_before or {}, extra_after or {}

@@ -33,20 +33,19 @@ def case_text_terms(
     where it failed and how it was solved (they count for less in scores). `main`:
     the matter's terms as this function gave them before, when it has not changed."""
     if main is None:
-        main = list(dict.fromkeys(_terms(matter)))
+        main = list(_terms(matter))
     seen = set(main)
-    extra = [
-        t
-        for t in dict.fromkeys(_terms(" ".join(x for x in (department, result, mechanism) if x)))
-        if t not in seen
-    ]
+    other = " ".join(x for x in (department, result, mechanism) if x)
+    extra = [t for t in _terms(other) if t not in seen]
     return main, extra
 
 
-# A case's texts are split again when it is closed, and departments and results repeat
-# across cases (an import splits tens of thousands): the last few thousand are kept.
-# The lists returned are shared, so they are only read.
-_terms = functools.lru_cache(maxsize=4096)(bigrams.terms)
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str) -> tuple[str, ...]:
+    """The text's distinct terms in first-seen order. A case's texts are split again
+    when it is closed, and departments and results repeat across cases (an import
+    splits tens of thousands): the last few thousand are kept."""
+    return tuple(dict.fromkeys(bigrams.terms(text)))
 
 
 def is_postgres(session: Session | Any) -> bool:

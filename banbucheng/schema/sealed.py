@@ -4,10 +4,12 @@ lead unit, helper units and the earlier case it repeats, in one canonical form.
 
 Each event of a case carries, in its detail, `state`: a digest of that canonical form
 as the case stood right after the event (computed by the store as it seals the event,
-chain.py). The event's hash (and its keyed MAC, when a seal key is configured) covers
-the digest, so the case row is sealed by its own last event: `verify` compares the
-digest of each row with the one its last event recorded (integrity.py), and a command
-about to act on a case does the same for that case (lifecycle.get_case).
+chain.py); a case `bbc import` makes, written once in its final state, has it in its
+last event only (domain/batch.py). The event's hash (and its keyed MAC, when a seal key
+is configured) covers the digest, so the case row is sealed by its own last event:
+`verify` compares the digest of each row with the one its last event recorded
+(integrity.py), and a command about to act on a case does the same for that case
+(lifecycle.get_case).
 
 When the digests differ, `differences` names the fields: it replays the case's events
 (`replay`) and compares each field with the row. The replay knows where each field

@@ -114,20 +114,15 @@ class BulkLearning(Learning):
             for cid, main in self.session.execute(stmt).all():
                 self.main[cid] = bigrams.split(main)
 
-    def _weights(self, terms: Iterable[str]) -> dict[str, float]:
-        """IDF weights as schema.index.Weights would read them at this point."""
+    def _weights(self) -> _Weights:
+        """IDF weights as schema.index.Weights would read them at this point, each
+        term's made when it is first asked for (pick_repeat mostly stops at the
+        first, latest candidate: the others' terms need none)."""
         if self.stored_df is None:  # every term's count, read once (tens of thousands)
             table = SearchTerm.__table__  # type: ignore[attr-defined]
             rows = self.session.execute(select(table.c.term, table.c.df)).all()
             self.stored_df = dict(rows)  # type: ignore[arg-type]
-        wanted = set(terms) | {index.DOCS_KEY}
-        stored, delta = self.stored_df, self.delta
-
-        def df(t: str) -> int:
-            return stored.get(t, 0) + delta.get(t, 0)
-
-        n_docs = df(index.DOCS_KEY)
-        return {t: bigrams.weight(t, df(t), n_docs) for t in wanted - {index.DOCS_KEY}}
+        return _Weights(self.stored_df, self.delta)
 
     # ---------------------------------------------------------------- the learning steps
 
@@ -208,8 +203,7 @@ class BulkLearning(Learning):
         if earlier:
             self._load_main([cid for _, cid in earlier if cid not in self.main])
             mine = self.main[case.id]
-            weights = self._weights([*mine, *(t for _, cid in earlier for t in self.main[cid])])
-            cid = citizens.pick_repeat(mine, earlier, self.main, weights, self.threshold)
+            cid = citizens.pick_repeat(mine, earlier, self.main, self._weights(), self.threshold)
             if cid is not None:
                 result = Earlier(id=cid, number=self.numbers[cid])
         for key in keys:
@@ -239,6 +233,21 @@ class BulkLearning(Learning):
             for t, n in self.delta.items():
                 self.stored_df[t] = self.stored_df.get(t, 0) + n
         self.delta = Counter()
+
+
+class _Weights(dict):
+    """Term -> bigrams.weight with its document count (stored plus the batch's
+    delta) and the number of indexed cases as they are now; made on first use."""
+
+    def __init__(self, stored: dict[str, int], delta: Counter[str]) -> None:
+        super().__init__()
+        self.stored, self.delta = stored, delta
+        self.n_docs = stored.get(index.DOCS_KEY, 0) + delta.get(index.DOCS_KEY, 0)
+
+    def __missing__(self, term: str) -> float:
+        df = self.stored.get(term, 0) + self.delta.get(term, 0)
+        value = self[term] = bigrams.weight(term, df, self.n_docs)
+        return value
 
 
 @dataclass

@@ -251,6 +251,8 @@ class Row:
 
 
 def _text(value: Any) -> str:
+    if value.__class__ is str:  # every cell of a CSV
+        return value
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -322,21 +324,25 @@ def _fields() -> tuple[tuple[str, Callable[[Any, datetime], Any]], ...]:
     def limited(label: str, max_len: int = 2000) -> Callable[[Any, datetime], Any]:
         return lambda v, now: text(_text(v), label, max_len)
 
+    # A few values each, on every row: each text's answer kept (a refusal is not).
+    channel, category = cached(lifecycle.normalize_channel), cached(normalize_category)
+    subtype, satisfaction = cached(normalize_subtype), cached(lifecycle.normalize_satisfaction)
+
     return (
         ("name", limited("姓名", 40)),
         ("phone", lambda v, now: phone(_text(v))),
         ("id_number", lambda v, now: normalize_id_number(_text(v), today=now.date())),
         ("matter", limited("反映事项")),
         ("department", limited("受阻部门", 60)),
-        ("channel", lambda v, now: lifecycle.normalize_channel(_text(v))),
+        ("channel", lambda v, now: channel(_text(v))),
         ("received_at", lambda v, now: _when(v, "受理时间")),
-        ("category", lambda v, now: normalize_category(_text(v))),
-        ("subtype", lambda v, now: normalize_subtype(_text(v))),
+        ("category", lambda v, now: category(_text(v))),
+        ("subtype", lambda v, now: subtype(_text(v))),
         ("unit", limited("主办单位", 60)),
         ("closed_at", lambda v, now: _when(v, "办结时间")),
         ("result", limited("办理结果")),
         ("mechanism", limited("长效机制")),
-        ("satisfaction", lambda v, now: lifecycle.normalize_satisfaction(_text(v))),
+        ("satisfaction", lambda v, now: satisfaction(_text(v))),
     )
 
 
@@ -351,11 +357,12 @@ def check_row(
     values: dict[str, Any] = {}
     for key, convert in _fields():
         cell = raw.get(key)
-        if cell is None or (isinstance(cell, str) and not cell.strip()):  # _blank
+        text_cell = isinstance(cell, str)
+        if cell is None or (text_cell and not cell.strip()):  # _blank
             if key in REQUIRED:
                 errors.append(f"缺少{LABELS[key]}")
             continue
-        if isinstance(cell, str) and len(cell) > MAX_CELL:
+        if text_cell and len(cell) > MAX_CELL:
             errors.append(f"{LABELS[key]}过长")
             continue
         try:
