@@ -21,6 +21,7 @@ from banbucheng.commands.common import (
     open_store,
     print_json,
     session,
+    write_chunks,
 )
 from banbucheng.core.errors import InvalidInput
 
@@ -343,7 +344,7 @@ def _show_import(outcome: Any, *, dry_run: bool, as_json: bool) -> None:
     if not n_ok:
         fail(f"错误：没有可导入的行（{n_bad} 行有误）")
     if not as_json:
-        for _, number in outcome.imported:
-            typer.echo(number)
+        # One write, not one per case: 20,000 numbers echoed one by one cost 1.5%.
+        write_chunks(["".join(f"{number}\n" for _, number in outcome.imported)])
     skipped = f"，跳过有误的 {n_bad} 行" if n_bad else ""
     notice(f"已导入 {n_ok} 件案件{skipped}")
