@@ -321,18 +321,31 @@ def walk(
     first_mac: int | None,
     anchor: tuple[int, str] | None,
     share: tuple[int, Any] | None = None,
-) -> str | None:
-    """Pass 1 (module docstring). Returns the hash at the anchor's position, if walked.
-    `share`: (cut, the helper's walk of the events after it, when it is done): this
-    process walks to `cut` only, and the rest too if the helper's walk does not hold."""
+) -> Any:
+    """Pass 1 (module docstring): this process's part of the walk now; returns the
+    function that finishes it (finish), which returns the hash at the anchor's
+    position, if walked. `share`: (cut, the helper's walk of the events after it,
+    when it is done): this process walks to `cut` only now, and when finishing takes
+    the helper's walk of the rest, or walks the rest too if it does not hold. The
+    work between the two (the anchors, this process's cases) so never waits for the
+    helper's walk."""
     walker = _Walker(report, start, prev_hash, key, first_mac, anchor)
     cut = share[0] if share is not None else None
     again, mac = _careful(sql), walker.mac_from is not None
     for rows in _chain(sql, start, cut, mac):
         walker.batch(rows, again)
-    if share is not None and not take_share(walker, share[1]()):
-        for rows in _chain(sql, max(start, share[0]), None, mac):
-            walker.batch(rows, again)
+
+    def finish() -> str | None:
+        if share is not None and not take_share(walker, share[1]()):
+            for rows in _chain(sql, max(start, share[0]), None, mac):
+                walker.batch(rows, again)
+        return _finish(sql, report, walker)
+
+    return finish
+
+
+def _finish(sql: Any, report: Report, walker: _Walker) -> str | None:
+    """The walk's end: events without a place in the chain, and the chain head."""
     report.walked = walker.walked
     last_seq = walker.expected - 1
     report.head_seq, report.head_hash = last_seq, walker.prev.decode("utf-8", "replace")
