@@ -19,8 +19,9 @@ Three passes, none of which holds a list of all events or cases in Python:
    name the fields.
 
 On a large store a helper process walks the later half of the chain and checks the
-cases with the lower ids, while this one walks the earlier half and checks the rest
-(_Helper, walk.take_share, _check_cases_split).
+cases with the lower ids, while this one walks the earlier half, checks the anchors
+and the rest of the cases, and only then takes the helper's walk (_Helper,
+walk.take_share, _own_cases, _check_cases_split): the two meet once, at the end.
 
 Store-level events (calendar, settings, units) are few: they are read apart, by the
 index on (case_id, seq), folded, and compared with the tables (integrity.py).
@@ -196,8 +197,16 @@ def _run(
     share = None
     if helper is not None and helper.cut is not None:
         share = (helper.cut, helper.walked)
+    # This process's part of the walk, then the anchors and its share of the cases,
+    # each kept apart to be reported in the order of one pass after another; the
+    # walk is finished (the helper's part taken, if it holds) only then, so that
+    # nothing here waits for the helper until all of this process's work is done.
     try:
-        anchored = walk(sql, report, start, prev_hash, *walk_args, share=share)
+        finish = walk(sql, report, start, prev_hash, *walk_args, share=share)
+        anchors = Report()
+        _check_anchors(sql, anchors)
+        own = _own_cases(sql, keyring, helper)
+        anchored = finish()
     except BaseException:
         if helper is not None:
             helper.stop()
@@ -210,9 +219,9 @@ def _run(
                 "（若密钥是刚配置的，下一次登记或办理即开始封印）",
             )
         )
-    _check_anchors(sql, report)
+    _extend(report.problems, anchors.problems)
     personal = Problems()
-    _check_cases_split(sql, report, keyring, personal, helper)
+    _check_cases_split(sql, report, keyring, personal, helper, own)
     _check_store(sql, session, report)
     if anchor is not None:
         seq, wanted = anchor
@@ -310,13 +319,15 @@ def _check_anchors(sql: _Sql, report: Report) -> None:
 
 # Splitting the work between two processes (a helper process started by verify itself,
 # not a pool): the helper walks the later part of the chain and checks the cases with
-# the lower ids, while this process walks the earlier part and then checks the rest;
-# each share is about the same CPU time, by these weights (CPU time measured per event
-# walked and per case checked).
+# the lower ids, while this process walks the earlier part, checks the anchors and then
+# the rest of the cases; each share is about the same CPU time, by these weights (CPU
+# time measured per event walked, per case checked and per event in pass 2, on a store
+# of 10^6 cases).
 PARALLEL_FROM = 150_000  # units of work below which one process does it all (a second
 # process costs its start-up, ~0.3 s here)
-CASE_WEIGHT = 3  # one case (row digest and personal data) costs about three events
-CASE_WEIGHT_UNKEYED = 1.5  # without the store's keys (no personal data opened)
+CASE_WEIGHT = 2.7  # one case (row digest and personal data) costs about 2.7 events
+CASE_WEIGHT_UNKEYED = 1.3  # without the store's keys (no personal data opened)
+ANCHOR_WEIGHT = 0.1  # pass 2 (this process's alone), per event of the store
 HELPER_START = 80_000  # the helper's start-up (its imports), in events
 WALK_SHARE_FROM = 20_000  # events below which the helper walks none of the chain
 _HELPER = (
@@ -342,7 +353,7 @@ class _Helper:
 
         events = report.events - start
         weight = CASE_WEIGHT if keyring is not None else CASE_WEIGHT_UNKEYED
-        work = events + weight * report.cases
+        work = events + ANCHOR_WEIGHT * report.events + weight * report.cases
         url = sql.url()
         if work < PARALLEL_FROM or url is None:
             return None
@@ -461,40 +472,48 @@ def _helper_main() -> None:
     out.flush()
 
 
-def _check_cases_split(
-    sql: _Sql, report: Report, keyring: Any, personal: Problems, helper: _Helper | None
-) -> None:
-    """Pass 3, shared with the helper process when there is one. This process checks
-    its own share (the higher ids) first, while the helper still works, its findings
-    kept aside to follow the helper's, as in one pass in order of id. The helper's
-    transaction began a moment after this one: its findings count only if it saw the
-    same chain head, i.e. no event was written in between (every change the tool
-    makes writes one); otherwise this process checks the helper's share too."""
-    if helper is None:
-        check_cases(sql, report, keyring, personal)
-        return
+def _own_cases(sql: _Sql, keyring: Any, helper: _Helper | None) -> tuple[Report, Problems]:
+    """This process's share of pass 3 (all of it without a helper: the higher ids),
+    checked while the helper still works; its findings (the state's, the personal
+    data's) kept aside to follow the helper's, as in one pass in order of id."""
     own, own_personal = Report(), Problems()
-    try:
-        check_cases(sql, own, keyring, own_personal, (helper.high + 1, None))
-    except BaseException:
-        helper.stop()
-        raise
-    found = helper.result()
-    if found is None or not found["ok"] or found["head"] != helper.head:
-        check_cases(sql, report, keyring, personal, (helper.low, helper.high))
-    else:
-        for problem in found["state"]:
-            report.problems.append(problem)
-        report.problems.more += found["state_more"]
-        for problem in found["personal"]:
-            personal.append(problem)
-        personal.more += found["personal_more"]
-    for problem in own.problems:
-        report.problems.append(problem)
-    report.problems.more += own.problems.more
-    for problem in own_personal:
-        personal.append(problem)
-    personal.more += own_personal.more
+    ids = (helper.high + 1, None) if helper is not None else None
+    check_cases(sql, own, keyring, own_personal, ids)
+    return own, own_personal
+
+
+def _check_cases_split(
+    sql: _Sql,
+    report: Report,
+    keyring: Any,
+    personal: Problems,
+    helper: _Helper | None,
+    own: tuple[Report, Problems],
+) -> None:
+    """Pass 3's findings: the helper's share's, then this process's (_own_cases). The
+    helper's transaction began a moment after this one: its findings count only if
+    it saw the same chain head, i.e. no event was written in between (every change
+    the tool makes writes one); otherwise this process checks the helper's share
+    too."""
+    if helper is not None:
+        found = helper.result()
+        if found is None or not found["ok"] or found["head"] != helper.head:
+            check_cases(sql, report, keyring, personal, (helper.low, helper.high))
+        else:
+            for problem in found["state"]:
+                report.problems.append(problem)
+            report.problems.more += found["state_more"]
+            for problem in found["personal"]:
+                personal.append(problem)
+            personal.more += found["personal_more"]
+    _extend(report.problems, own[0].problems)
+    _extend(personal, own[1])
+
+
+def _extend(problems: Problems, more: Problems) -> None:
+    for problem in more:
+        problems.append(problem)
+    problems.more += more.more
 
 
 def _check_store(sql: _Sql, session: Session, report: Report) -> None:

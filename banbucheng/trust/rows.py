@@ -80,15 +80,16 @@ def _fast(
     try:
         for rows in sql.batches(query, params):
             found = _keys(sql, checker, rows)
-            states = [row[2] if type(row[2]) is bytes else b"" for row in rows]
+            helpers = _helpers(sql, rows)
+            states = [_state(row[2], helpers.get(row[0], b"[]"), row[3]) for row in rows]
             digests = list(map(_hexdigest, map(hashlib.sha256, states)))
             for row, digest in zip(rows, digests, strict=True):
-                last = row[3]
+                last = row[4]
                 if last is not None and digest[:cut] != recorded(last):
                     again = sql.one(careful, (row[0],))  # named the careful way
                     _check_row(sql, report, again, None, {}, out)
                 if checker is not None:
-                    checker.case(row[1], row[4:], found.get(row[0], _NONE), out)
+                    checker.case(row[1], row[5:], found.get(row[0], _NONE), out)
                 low = row[0] + 1
             _personal(personal, out)
             out = []
@@ -100,8 +101,9 @@ def _fast(
 
 def _query(sql: Any, private: bool, fast: bool) -> str:
     """Pass 3's query (the cases to be narrowed by id): id, number, the sealed state
-    (its JSON when `fast`, else its columns, lead unit, helpers and repeated case),
-    the last event's detail, and the personal fields when they are checked."""
+    (when `fast` its JSON to the lead unit and the repeated case's number in JSON,
+    else its columns, lead unit, helpers and repeated case), the last event's detail,
+    and the personal fields when they are checked."""
     from banbucheng.schema.personal import FIELDS
 
     if fast:
@@ -125,7 +127,10 @@ def _query(sql: Any, private: bool, fast: bool) -> str:
 def _state_json() -> str:
     """SQLite: a case's canonical form as sealed.digest writes it (compact JSON, no
     ASCII escaping), made by json_array: half the cost of reading the columns and
-    encoding them in Python. Each value goes in as it is stored (a flag of 0 or 1 as
+    encoding them in Python. In two parts, the array to the lead unit and the
+    repeated case's number, between which _fast puts the helpers (_helpers, _state:
+    few cases have any, and a subquery for each case cost a quarter of the query).
+    Each value goes in as it is stored (a flag of 0 or 1 as
     false or true), so the text is a faithful JSON of the row, equal to the recorded
     form only when the row's values are the recorded ones; a row of any other form
     (a time written another way, a value of another type) differs, and is checked
@@ -139,14 +144,9 @@ def _state_json() -> str:
                 f"THEN json(CASE {value} WHEN 1 THEN 'true' ELSE 'false' END) ELSE {value} END"
             )
         values.append(value)
-    helpers = (  # sorted as sealed.canonical sorts them (BINARY: by code point)
-        "json((SELECT json_group_array(name) FROM (SELECT h2.name AS name "
-        "FROM case_helpers h JOIN units h2 ON h2.id = h.unit_id "
-        "WHERE h.case_id = c.id ORDER BY h2.name)))"
-    )
     return (
-        f"CAST(json_array('{sealed.FORMAT}', {', '.join(values)}, u.name, {helpers}, "
-        "r.number) AS BLOB)"
+        f"CAST(json_array('{sealed.FORMAT}', {', '.join(values)}, u.name) AS BLOB), "
+        "CAST(json_quote(r.number) AS BLOB)"
     )
 
 
@@ -158,8 +158,8 @@ def _state_json_pg() -> str:
     characters as lowercase \\u00xx); a number in its text form and a flag as true or
     false, as to_json writes them; times and dates by to_char as _Sql.sealed reads
     them (digits, dashes, colons, a point and a space: nothing to escape), which the
-    careful way takes as they are when they have the canonical length; the helpers
-    sorted by code point (COLLATE "C": UTF-8's byte order). Cheaper per value than
+    careful way takes as they are when they have the canonical length; in two parts,
+    as _state_json (the helpers put in by _fast). Cheaper per value than
     to_json, which looks its type up each time. A row whose text matches its recorded
     digest is then one whose careful form matches it too; any other goes the careful
     way (tests/trust/test_trust_postgres.py shows the texts equal for every kind)."""
@@ -177,13 +177,10 @@ def _state_json_pg() -> str:
             value = f"coalesce(to_json({value})::text, 'null')"
         values.append(value)
     values.append("coalesce(to_json(u.name)::text, 'null')")
-    values.append(
-        "'[' || coalesce((SELECT string_agg(to_json(h2.name)::text, ',' "
-        'ORDER BY h2.name COLLATE "C") FROM case_helpers h JOIN units h2 '
-        "ON h2.id = h.unit_id WHERE h.case_id = c.id), '') || ']'"
+    return (
+        f"convert_to('[' || concat_ws(',', {', '.join(values)}) || ']', 'UTF8'), "
+        "convert_to(coalesce(to_json(r.number)::text, 'null'), 'UTF8')"
     )
-    values.append("coalesce(to_json(r.number)::text, 'null')")
-    return f"convert_to('[' || concat_ws(',', {', '.join(values)}) || ']', 'UTF8')"
 
 
 def _ids(mark: str, low: Any, high: Any) -> tuple[str, tuple[int, ...]]:
@@ -208,6 +205,33 @@ def _keys(sql: Any, checker: Any, rows: list[Any]) -> dict[int, set[str]]:
     for key, case_id in sql.all(keys, (rows[0][0], rows[-1][0])):
         found.setdefault(case_id, set()).add(key)
     return found
+
+
+def _state(head: Any, helpers: bytes, repeat: Any) -> bytes:
+    """A row's canonical form from its parts (_state_json, _helpers), as sealed.digest
+    writes it: b"" when a part is not what SQL makes (it then goes the careful way)."""
+    if type(head) is not bytes or type(repeat) is not bytes:
+        return b""
+    return head[:-1] + b"," + helpers + b"," + repeat + b"]"
+
+
+def _helpers(sql: Any, rows: list[Any]) -> dict[int, bytes]:
+    """The helper units of a batch's cases, by case id, as the JSON sealed.digest
+    writes for them (sealed.canonical's order); a case without any is absent."""
+    m = sql.mark
+    query = (
+        "SELECT h.case_id, h2.name FROM case_helpers h JOIN units h2 ON h2.id = h.unit_id "
+        f"WHERE h.case_id BETWEEN {m} AND {m}"
+    )
+    names: dict[int, list[Any]] = {}
+    if rows:
+        for case_id, name in sql.all(query, (rows[0][0], rows[-1][0])):
+            names.setdefault(case_id, []).append(sealed._text(name) or "")
+    text = sealed._compact_text
+    return {
+        case_id: text(sorted(found)).encode("utf-8", "surrogatepass")
+        for case_id, found in names.items()
+    }
 
 
 def _personal(personal: Problems, found: list[tuple[str, str]]) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from binascii import hexlify
+from collections import deque
 from itertools import repeat
-from operator import getitem, gt, methodcaller
+from operator import getitem, gt
 from typing import Any
 
 from banbucheng.schema.chain import (
@@ -32,6 +34,9 @@ def as_text(value: Any) -> Any:
     """A value read as bytes, as text (undecodable bytes shown, not refused)."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
+
+CHUNK = 500  # events checked at once (_clean): in smaller steps than the batches
+# fetched, whose columns then stay in the processor's cache (10% faster than 5,000)
 
 # chain.digest_bytes's canonical form, with the time given as its two halves around "T".
 _EVENT = b'["' + FORMAT.encode() + b'",%d,"%b","%bT%b",%b,"%b","%b","%b"]'
@@ -55,7 +60,25 @@ class _Actors(dict):
 
 
 _HEAD, _TAIL = slice(0, 10), slice(11, None)  # an event's time around its "T"
-_hexdigest, _encode = methodcaller("hexdigest"), methodcaller("encode")
+_HASH = type(hashlib.sha256())
+_digest, _copy, _update = _HASH.digest, _HASH.copy, _HASH.update
+
+
+def _macs_hold(mac: EventMac, hashes: tuple[bytes, ...], macs: tuple[Any, ...]) -> bool:
+    """Every event's MAC is the HMAC of its hash (as ASCII bytes): EventMac's steps,
+    each one pass in C over the batch rather than a call per event; the MACs compared
+    joined, each checked to be text of 64 characters first."""
+    try:
+        if set(map(len, macs)) != {64}:
+            return False
+        joined = "".join(macs)
+    except TypeError:  # a MAC that is not text (NULL, a number, bytes)
+        return False
+    inner = list(map(_copy, repeat(mac.inner, len(hashes))))
+    deque(map(_update, inner, hashes), 0)
+    outer = list(map(_copy, repeat(mac.outer, len(hashes))))
+    deque(map(_update, outer, map(_digest, inner)), 0)
+    return hexlify(b"".join(map(_digest, outer))).decode() == joined
 
 
 class _Walker:
@@ -80,18 +103,26 @@ class _Walker:
         self.actors = _Actors()
         self.walked = 0
 
-    def batch(self, rows: list[Any]) -> None:
-        if not self._clean(rows):
-            for row in rows:
-                self._row(row)
+    def batch(self, rows: list[Any], again: Any) -> None:
+        """One batch of the fast query (_chain), CHUNK events at a time; `again(rows)`:
+        the same events read with every column (_careful), for _row, when they are
+        not clean."""
+        for k in range(0, len(rows), CHUNK):
+            part = rows[k : k + CHUNK]
+            if not self._clean(part):
+                for row in again(part):
+                    self._row(row)
 
     def _clean(self, rows: list[Any]) -> bool:
         """The whole batch checked at once, each step one pass in C over its column
-        (map, zip, comparisons of lists): True when every event is as the tool wrote
-        it, its hash, link and MAC right; nothing is reported then. Else False, and
-        the batch is walked event by event (_row), which names what is wrong."""
+        (map, zip, comparisons of lists, joined text): True when every event is as
+        the tool wrote it, its hash, link and MAC right; nothing is reported then.
+        Else False, and the batch is read again with every column and walked event
+        by event (_row), which names what is wrong. Hashes and links are compared
+        joined, each checked to be 64 characters long first (so that joined equality
+        is equality of each); a hash or MAC that is not text fails the join."""
         columns = zip(*rows, strict=True)
-        ids, _, seqs, prevs, hashes, macs, ats, actors, actions, details, numbers = columns
+        ids, seqs, prevs, hashes, macs, ats, actors, actions, details, numbers = columns
         n, expected = len(rows), self.expected
         if not (
             seqs == tuple(range(expected, expected + n))
@@ -102,10 +133,13 @@ class _Walker:
             and None not in actors
             and None not in actions
             and None not in ats
+            and None not in prevs
             and set(map(type, ats)) == {bytes}
             and set(map(type, details)) == {bytes}
             and set(map(len, ats)) == {26}
             and set(map(getitem, ats, repeat(10))) == {32}
+            and set(map(len, prevs)) == {64}
+            and prevs[0] == self.prev
         ):
             return False
         escaped = map(
@@ -128,15 +162,20 @@ class _Walker:
                 strict=True,
             ),
         )
-        computed = list(map(_hexdigest, map(hashlib.sha256, canonical)))
-        if computed != list(hashes):
+        computed = hexlify(b"".join(map(_digest, map(hashlib.sha256, canonical))))
+        try:
+            if set(map(len, hashes)) != {64} or computed.decode() != "".join(hashes):
+                return False
+        except TypeError:  # a hash that is not text (NULL, a number, bytes)
             return False
-        raw = list(map(_encode, computed))
-        if prevs[0] != self.prev or list(prevs[1:]) != raw[:-1]:
+        # Each event's link: its prev_hash is the hash before it (the first's, the
+        # hash the walk ended on); the hashes are the computed ones, as bytes.
+        raw = (*prevs[1:], computed[-64:])
+        if b"".join(raw[:-1]) != computed[:-64]:
             return False
         if self.mac_from is not None and self.mac is not None:
             first = max(0, self.mac_from - expected)
-            if first < n and list(map(self.mac, raw[first:])) != list(macs[first:]):
+            if first < n and not _macs_hold(self.mac, raw[first:], macs[first:]):
                 return False
         if self.anchor_seq is not None and expected <= self.anchor_seq < expected + n:
             self.anchored = hashes[self.anchor_seq - expected]
@@ -197,17 +236,45 @@ class _Walker:
         self.expected, self.prev_id, self.prev = seq + 1, event_id, hash_.encode("utf-8", "replace")
 
 
-def _chain(sql: Any, start: int, end: int | None) -> Any:
-    """The chain's events after `start` (to `end`, if given) in order of seq, in batches."""
-    b, m = sql.blob, sql.mark
+def _columns(sql: Any, careful: bool, mac: bool) -> str:
+    """The walk's columns: the fast query's (_Walker._clean: no case_id, the MAC only
+    when it is checked) or the careful one's (_Walker._row: every column)."""
+    b = sql.blob
+    number = f"CASE WHEN e.case_id IS NULL THEN {sql.empty} ELSE {b('c.number')} END"
+    return (
+        f"SELECT e.id, {'e.case_id, ' if careful else ''}e.seq, {b('e.prev_hash')}, e.hash, "
+        f"{'e.mac' if mac or careful else 'NULL'}, {sql.at('e.at')}, {b('e.actor')}, "
+        f"{b('e.action')}, {b('e.detail')}, {number} "
+        "FROM events e LEFT JOIN cases c ON c.id = e.case_id "
+    )
+
+
+def _chain(sql: Any, start: int, end: int | None, mac: bool) -> Any:
+    """The chain's events after `start` (to `end`, if given) in order of seq, in
+    batches, with the fast query's columns."""
+    m = sql.mark
     query = (
-        f"SELECT e.id, e.case_id, e.seq, {b('e.prev_hash')}, e.hash, e.mac, {sql.at('e.at')}, "
-        f"{b('e.actor')}, {b('e.action')}, {b('e.detail')}, "
-        f"CASE WHEN e.case_id IS NULL THEN {sql.empty} ELSE {b('c.number')} END "
-        f"FROM events e LEFT JOIN cases c ON c.id = e.case_id "
-        f"WHERE e.seq > {m}{f' AND e.seq <= {m}' if end is not None else ''} ORDER BY e.seq"
+        _columns(sql, careful=False, mac=mac)
+        + f"WHERE e.seq > {m}{f' AND e.seq <= {m}' if end is not None else ''} ORDER BY e.seq"
     )
     return sql.batches(query, (start,) if end is None else (start, end))
+
+
+def _careful(sql: Any) -> Any:
+    """The events of a batch of the fast query read again with every column, in the
+    same order: its range of seq, less any event of a neighbouring batch (a repeated
+    seq at its edge)."""
+    m = sql.mark
+    query = (
+        _columns(sql, careful=True, mac=True)
+        + f"WHERE e.seq >= {m} AND e.seq <= {m} ORDER BY e.seq"
+    )
+
+    def again(rows: list[Any]) -> list[Any]:
+        ids = {row[0] for row in rows}
+        return [row for row in sql.all(query, (rows[0][1], rows[-1][1])) if row[0] in ids]
+
+    return again
 
 
 def walk_share(
@@ -224,8 +291,9 @@ def walk_share(
     walker = _Walker(report, cut, row[1], key, first_mac, anchor)
     walker.prev_id = row[0]
     began = (walker.expected, walker.prev, walker.prev_id)
-    for rows in _chain(sql, cut, None):
-        walker.batch(rows)
+    again = _careful(sql)
+    for rows in _chain(sql, cut, None, walker.mac_from is not None):
+        walker.batch(rows, again)
         if report.problems or report.problems.more:
             return {"ok": False}  # walked again by the other process, which names them
     return {
@@ -259,17 +327,31 @@ def walk(
     first_mac: int | None,
     anchor: tuple[int, str] | None,
     share: tuple[int, Any] | None = None,
-) -> str | None:
-    """Pass 1 (module docstring). Returns the hash at the anchor's position, if walked.
-    `share`: (cut, the helper's walk of the events after it, when it is done): this
-    process walks to `cut` only, and the rest too if the helper's walk does not hold."""
+) -> Any:
+    """Pass 1 (module docstring): this process's part of the walk now; returns the
+    function that finishes it (finish), which returns the hash at the anchor's
+    position, if walked. `share`: (cut, the helper's walk of the events after it,
+    when it is done): this process walks to `cut` only now, and when finishing takes
+    the helper's walk of the rest, or walks the rest too if it does not hold. The
+    work between the two (the anchors, this process's cases) so never waits for the
+    helper's walk."""
     walker = _Walker(report, start, prev_hash, key, first_mac, anchor)
     cut = share[0] if share is not None else None
-    for rows in _chain(sql, start, cut):
-        walker.batch(rows)
-    if share is not None and not take_share(walker, share[1]()):
-        for rows in _chain(sql, max(start, share[0]), None):
-            walker.batch(rows)
+    again, mac = _careful(sql), walker.mac_from is not None
+    for rows in _chain(sql, start, cut, mac):
+        walker.batch(rows, again)
+
+    def finish() -> str | None:
+        if share is not None and not take_share(walker, share[1]()):
+            for rows in _chain(sql, max(start, share[0]), None, mac):
+                walker.batch(rows, again)
+        return _finish(sql, report, walker)
+
+    return finish
+
+
+def _finish(sql: Any, report: Report, walker: _Walker) -> str | None:
+    """The walk's end: events without a place in the chain, and the chain head."""
     report.walked = walker.walked
     last_seq = walker.expected - 1
     report.head_seq, report.head_hash = last_seq, walker.prev.decode("utf-8", "replace")

@@ -14,7 +14,7 @@ import pytest
 
 from banbucheng.schema import sealed
 from banbucheng.schema.chain import EventMac, event_mac
-from banbucheng.trust import integrity, rows
+from banbucheng.trust import integrity, rows, walk
 
 BROKEN = 5
 
@@ -104,6 +104,12 @@ def test_the_fast_paths_find_what_the_careful_ones_find(
     # clean batches taken at once, the others event by event.
     monkeypatch.setattr(integrity, "BATCH", 3)
     assert _report(bbc) == plain
+    # And each batch checked in steps of two events (walk.CHUNK), a step not clean
+    # read again by its range.
+    monkeypatch.setattr(integrity, "BATCH", 5)
+    monkeypatch.setattr(walk, "CHUNK", 2)
+    assert _report(bbc) == plain
+    monkeypatch.setattr(integrity, "BATCH", 3)
     # And the cases shared with a helper process, whatever the size of the store.
     monkeypatch.setattr(integrity, "PARALLEL_FROM", 0)
     monkeypatch.setattr(integrity, "HELPER_START", 0)
@@ -199,8 +205,6 @@ def test_the_helper_walks_the_later_events_and_a_walk_that_does_not_hold_is_done
     found nothing and begins where this process's walk ended; otherwise, or when the
     helper saw another chain head, this process walks them itself and names what is
     wrong, as one process would."""
-    from banbucheng.trust import walk
-
     monkeypatch.setattr(integrity, "PARALLEL_FROM", 0)
     monkeypatch.setattr(integrity, "HELPER_START", 0)
     monkeypatch.setattr(integrity, "WALK_SHARE_FROM", 0)
