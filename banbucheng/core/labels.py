@@ -121,11 +121,10 @@ def more_note(hidden: int) -> str:
 # The types snap gives back as they are (what most fields hold, most of the time):
 # a caller snapping many values (lifecycle._record) checks this first, saving the call.
 PLAIN = frozenset({type(None), str, int, bool, float})
-_PLAIN = PLAIN
 
 
 def snap(value: Any) -> Any:
-    if value.__class__ in _PLAIN:  # most fields, most of the time (bbc import: 10^5 a second)
+    if value.__class__ in PLAIN:  # most fields, most of the time (bbc import: 10^5 a second)
         return value
     if isinstance(value, date):  # a datetime too
         return _snap_time(value)
@@ -166,6 +165,6 @@ _TRACKED_VALUES = attrgetter(*TRACKED)
 
 def tracked_state(case: Any) -> dict[str, Any]:
     return {
-        f: v if v.__class__ in _PLAIN else snap(v)
+        f: v if v.__class__ in PLAIN else snap(v)
         for f, v in zip(TRACKED, _TRACKED_VALUES(case), strict=True)
     }
