@@ -59,7 +59,6 @@ server on a copy of it.
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import math
@@ -295,20 +294,6 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def import_file(folder: Path, k: int) -> Path:
-    """The k-th file of 20 rows: each run imports rows of its own, never a repeat."""
-    path = folder / f"台账{k}.csv"
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["姓名", "电话", "反映事项", "受理时间", "分类", "主办单位"])
-        for i in range(20):
-            writer.writerow(
-                [f"王{i}", f"138{k:03d}{i:05d}", f"第{k}-{i}件：不动产登记跑了三次还没办下来",
-                 f"2026-11-2{i % 5} 10:{i:02d}", "应办未办", "不动产登记窗口"]
-            )  # fmt: skip
-    return path
-
-
 def commands(folder: Path) -> list[tuple[str, list[str], tuple[int, ...]]]:
     """(name, arguments, accepted exit codes)."""
     return [
@@ -390,6 +375,8 @@ def run_size(
     only: list[str] | None = None,
     in_run: bool = False,
 ) -> list[Result]:
+    import bulkgen  # the sheets `import` reads, as the tests' own
+
     folder = Path(tempfile.mkdtemp(prefix=f"bbc-scale-{db}-{n}-"))
     env = process_env(BBC_DB=url, BBC_NOW=NOW, BBC_OPERATOR="窗口甲", BBC_NO_PROMPT="1")
     closable = open_numbers(url, runs + 1)  # one more for the recorded run
@@ -403,7 +390,7 @@ def run_size(
             def argv(r: int, args: list[str] = args) -> list[str]:
                 fill = {"{open}": closable[r], "{similar}": similar_number}
                 if "{import}" in args:
-                    fill["{import}"] = str(import_file(folder, r))
+                    fill["{import}"] = str(bulkgen.import_sheet(folder / f"台账{r}.csv", r))
                 return ["-m", "banbucheng", *[fill.get(a, a) for a in args]]
 
             writes = name in WRITERS

@@ -22,12 +22,14 @@ the sequences moved past them).
 
 from __future__ import annotations
 
+import csv
 import heapq
 import json
 import random
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from datetime import time as clock
+from pathlib import Path
 from typing import Any
 
 NOW = datetime(2026, 11, 27, 17, 45)  # BBC_NOW for the stores: a Friday, closing time
@@ -452,3 +454,17 @@ def build(
             raw.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     store.close()
     return counts
+
+
+def import_sheet(path: Path, k: int, rows: int = 20) -> Path:
+    """The k-th sheet for `bbc import` into a store this module built (its units, days
+    before NOW): rows of its own for each k, never a repeat of another sheet's."""
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["姓名", "电话", "反映事项", "受理时间", "分类", "主办单位"])
+        for i in range(rows):
+            writer.writerow(
+                [f"王{i}", f"138{k:03d}{i:05d}", f"第{k}-{i}件：不动产登记跑了三次还没办下来",
+                 f"2026-11-2{i % 5} 10:{i:02d}", "应办未办", "不动产登记窗口"]
+            )  # fmt: skip
+    return path
