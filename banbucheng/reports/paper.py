@@ -27,6 +27,12 @@ from banbucheng.core.errors import BbcError
 from banbucheng.reports.document import Document, cell_text
 
 OVERDUE_ROWS = 12  # overdue cases listed by name; the rest are counted
+# The trend's plot is never squeezed below this (mm): on a full page the overdue table
+# lists fewer cases instead (the rest counted, as ever).
+CHART_MIN = 36.0
+_BOTTOM = 297 - 12 - 14  # the lowest the plot goes: room for its axis and the footer
+_ROW, _HEAD_ROW, _REST = 5.6, 6.0, 6.0  # a table's row and header, the 及其余 line (mm)
+_HEADING = 2.5 + 6.5 + 1  # a section heading: space above, its line, space below
 UNIT_ROWS = 8  # units with overdue cases listed by name
 
 # Where a Simplified Chinese font usually is, best first: (path, face in a collection).
@@ -183,12 +189,12 @@ class _Page:
         self.font(9)
         pdf.set_fill_color(*_HEAD_FILL)
         for text, width, align in headers:
-            pdf.cell(width, 6, text, align=align, fill=True)
-        pdf.ln(6)
+            pdf.cell(width, _HEAD_ROW, text, align=align, fill=True)
+        pdf.ln(_HEAD_ROW)
         for row in rows:
             for (_, width, align), text in zip(headers, row, strict=True):
-                pdf.cell(width, 5.6, self.fit(text, width - 1.5), align=align)
-            pdf.ln(5.6)
+                pdf.cell(width, _ROW, self.fit(text, width - 1.5), align=align)
+            pdf.ln(_ROW)
 
     # ------------------------------------------------------------ parts
 
@@ -313,6 +319,10 @@ class _Page:
         )
         total = len(section.rows)
         self.heading(f"三、超期案件（{total} 件，超期最久的在前）")
+        # As many as leave the trend its plot: below the table come the line counting
+        # the rest, the trend's heading and the plot, 4 mm under that heading.
+        room = _BOTTOM - CHART_MIN - 4 - _HEADING - _REST - _HEAD_ROW - self.pdf.get_y()
+        cases = cases[: max(1, min(OVERDUE_ROWS, int(room // _ROW)))]
         if not cases:
             self.font(9.5)
             self.pdf.cell(_W, 6, "无。", new_x="LMARGIN", new_y="NEXT")
@@ -327,7 +337,7 @@ class _Page:
                 str(r.get("days_overdue") or 0),
                 r.get("matter") or "",
             ]
-            for r in cases[:OVERDUE_ROWS]
+            for r in cases
         ]
         self.table(
             [
@@ -340,13 +350,13 @@ class _Page:
             ],
             rows,
         )
-        self.rest(total - OVERDUE_ROWS, "件")
+        self.rest(total - len(cases), "件")
 
     def rest(self, more: int, unit: str) -> None:
         if more > 0:
             self.font(9.5)
-            self.pdf.cell(_W, 6, f"及其余 {more} {unit}（详见同日每日汇总的表格）")
-            self.pdf.ln(6)
+            self.pdf.cell(_W, _REST, f"及其余 {more} {unit}（详见同日每日汇总的表格）")
+            self.pdf.ln(_REST)
 
     def trend(self, doc: Document) -> None:
         """The 30 days as bars: new cases and closures side by side, per day."""
@@ -359,7 +369,7 @@ class _Page:
         top = step * -(-top // step)
         left, width = 27.0, _W - 12 - 24
         y0 = pdf.get_y() + 4
-        bottom = min(y0 + 52, 297 - 12 - 14)  # leave room for the axis and the footer
+        bottom = min(y0 + 52, _BOTTOM)
         height = bottom - y0
         self.font(8, _GREY)
         pdf.set_draw_color(*_RULE)

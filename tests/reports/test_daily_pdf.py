@@ -72,3 +72,43 @@ def test_the_font_is_found(monkeypatch, tmp_path: Path):
     from banbucheng.reports import paper
 
     assert paper.find_font().path == font.path
+
+
+def test_a_full_page_keeps_the_trend_legible(tmp_path):
+    """Many overdue cases and units fill the page: the overdue table lists fewer and
+    counts the rest, rather than squeezing the trend's plot to a sliver whose legend
+    runs into the footer (as it did)."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    import bulkgen
+
+    from banbucheng.reports.paper import CHART_MIN
+
+    _font_or_skip()
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler's pdftotext is not installed (CI installs poppler-utils)")
+    store, pdf = tmp_path / "bbc.sqlite3", tmp_path / "r.pdf"
+    bulkgen.build(f"sqlite:///{store}", 1000)  # 31 overdue cases in 9 units
+    env = dict(os.environ, BBC_DB=str(store), BBC_NOW=f"{bulkgen.NOW:%Y-%m-%d %H:%M}")
+    subprocess.run(
+        [sys.executable, "-m", "banbucheng", "daily-report", "--pdf", str(pdf)],
+        env=env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    words = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    top = {w: float(y) for y, w in re.findall(r'yMin="([\d.]+)"[^>]*>([^<]+)<', words)}
+    bottom = {w: float(y) for y, w in re.findall(r'yMax="([\d.]+)"[^>]*>([^<]+)<', words)}
+    first_day = next(w for w in top if re.fullmatch(r"\d{1,2}/\d{1,2}", w))
+    plot = (top[first_day] - bottom["件数"]) * 25.4 / 72  # from the axis title to the days
+    assert plot >= CHART_MIN, plot
+    assert bottom["休息日"] < top["第"]  # the legend clear of the footer
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    shown = len(re.findall(r"^\s*BB\d{8}-\d{3}", text, re.M))
+    assert 0 < shown < 31 and f"及其余{31 - shown}件" in re.sub(r"\s", "", text)
