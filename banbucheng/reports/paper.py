@@ -1,7 +1,8 @@
 """The daily roll-up on one A4 page, as PDF, for the leading-group office to file.
 
 One page whatever the day brings: the key figures, the units with overdue cases, the
-overdue cases (the most overdue first, at most OVERDUE_ROWS, then a line 及其余 K 件)
+overdue cases (the most overdue first, at most OVERDUE_ROWS and fewer on a full page,
+then a line 及其余 K 件)
 and the 30-day trend drawn as a bar chart. Built from the daily Document
 (layouts.daily_document) with fpdf2; no personal data (the citizen column is left
 out, not just masked).
