@@ -327,8 +327,9 @@ def check_first(number: str | None, action: str, also: Any = None) -> Any:
     """On a terminal, before the first question: the store opens, the case exists and
     the step is allowed in its state (lifecycle.ALLOWED), so nobody answers questions
     for a case that cannot take them. `also(ctx)`, if given, is read in the same
-    look (e.g. the units to choose from); its result is returned. Off a terminal
-    nothing is asked, and the command checks as it saves."""
+    look (e.g. the units to choose from); its result is returned. The case is shown
+    first (guided.case_header). Off a terminal nothing is asked, and the command checks
+    as it saves."""
     from banbucheng.window.guided import interactive
 
     if not interactive():
@@ -339,10 +340,15 @@ def check_first(number: str | None, action: str, also: Any = None) -> Any:
         locate(state.db, create=FILE, make=False)
         return None
     from banbucheng.domain import lifecycle
+    from banbucheng.domain.views import case_dicts
+    from banbucheng.window.guided import case_header
 
     with session(write=False) as ctx:
-        lifecycle.check_allowed(lifecycle.get_case(ctx.session, number, checked=True), action)
-        return also(ctx) if also is not None else None
+        case = lifecycle.get_case(ctx.session, number, checked=True)
+        lifecycle.check_allowed(case, action)
+        found = also(ctx) if also is not None else None
+        case_header(case_dicts(ctx.session, [case], now=ctx.now, calendar=ctx.calendar)[0])
+        return found
 
 
 def _shown(ask: Any, value: Any) -> str:

@@ -275,7 +275,7 @@ def _due(row: dict[str, Any]) -> str:
     return row["due_date"] + ("（暂定）" if row["provisional"] else "")
 
 
-def _left(row: dict[str, Any]) -> str:
+def left_text(row: dict[str, Any]) -> str:
     if row["status"] == "closed":
         return "按期" if row["on_time"] else "超期办结"
     if row["overdue"]:
@@ -306,7 +306,7 @@ def _case_cells(r: dict[str, Any]) -> list[str]:
         r["unit"] or "—",
         human(r["received_at"]),
         _due(r),
-        _left(r),
+        left_text(r),
         r["citizen"],
         r["matter"],
     ]
@@ -389,7 +389,7 @@ def case_detail(data: dict[str, Any], *, source: str | None = None) -> None:
             "期限",
             f"{human(data['due_at'])}"
             + ("（暂定）" if data["provisional"] else "")
-            + (f"  {_left(data)}" if data["due_at"] else ""),
+            + (f"  {left_text(data)}" if data["due_at"] else ""),
         ),
     ]
     if data["unit_due_at"]:

@@ -160,6 +160,24 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def case_header(data: dict[str, Any]) -> None:
+    """The case a guided step is about, shown before its first question: staff holding
+    a number on a slip see which matter it is, where it stands and when it is due."""
+    from banbucheng.core.text import ellipsize
+    from banbucheng.core.timeutil import human
+    from banbucheng.reports.render import clean, columns, left_text, say
+
+    due = "—"
+    if data["due_at"]:
+        due = human(data["due_at"]) + ("（暂定）" if data["provisional"] else "")
+        due += f"  {left_text(data)}"
+    category = (data["category_label"] or "待分类") + (
+        f"/{data['subtype_label']}" if data["subtype_label"] else ""
+    )
+    say(f"{data['number']}  {data['status_label']}  {category}  期限 {due}", "bold")
+    say(ellipsize("事项：" + clean(data["matter"]), min(columns(), 160) - 1))
+
+
 def confirm(title: str, rows: Sequence[tuple[str, str]]) -> bool:
     """Show what is about to be saved and ask; only ever called on a terminal."""
     from rich.console import Console

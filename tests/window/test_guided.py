@@ -88,7 +88,13 @@ def test_visit_and_dispatch_choices(isolated: Path, bbc) -> None:
         "--category", "应办未办", now="2026-11-23 09:00",
     ).stdout.strip()  # fmt: skip
     bbc("units", "add", "省农保中心")
+    due = bbc.json("show", number, now="2026-11-23 10:00")
     child = _spawn(["dispatch", number], isolated, "2026-11-23 10:00")
+    # The case first, so that nobody answers for the wrong one: where it stands, its
+    # deadline, its matter.
+    when = due["due_at"][:16].replace("T", " ")
+    child.expect_exact(f"{number}  待派单  应办未办  期限 {when}  剩{due['days_left']}个工作日")
+    child.expect_exact("事项：养老金停发")
     child.expect("1.省农保中心")
     _answer(child, "主办单位", "1")
     _answer(child, "协办单位", "社保窗口")  # a new unit may be typed
