@@ -33,7 +33,8 @@ OVERDUE_ROWS = 12  # overdue cases listed by name; the rest are counted
 CHART_MIN = 36.0
 _BOTTOM = 297 - 12 - 14  # the lowest the plot goes: room for its axis and the footer
 _ROW, _HEAD_ROW, _REST = 5.6, 6.0, 6.0  # a table's row and header, the 及其余 line (mm)
-_HEADING = 2.5 + 6.5 + 1  # a section heading: space above, its line, space below
+_ABOVE, _LINE, _BELOW = 2.5, 6.5, 1  # a section heading: space above, its line, space below
+_HEADING = _ABOVE + _LINE + _BELOW
 UNIT_ROWS = 8  # units with overdue cases listed by name
 
 # Where a Simplified Chinese font usually is, best first: (path, face in a collection).
@@ -177,12 +178,12 @@ class _Page:
 
     def heading(self, text: str) -> None:
         pdf = self.pdf
-        pdf.ln(2.5)
+        pdf.ln(_ABOVE)
         self.font(11.5)
-        pdf.cell(_W, 6.5, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(_W, _LINE, text, new_x="LMARGIN", new_y="NEXT")
         pdf.set_draw_color(*_RULE)
         pdf.line(15, pdf.get_y(), 15 + _W, pdf.get_y())
-        pdf.ln(1)
+        pdf.ln(_BELOW)
 
     def table(self, headers: list[tuple[str, float, str]], rows: list[list[str]]) -> None:
         """headers: (text, width in mm, align L/R/C); rows of cell texts."""
