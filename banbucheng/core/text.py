@@ -86,13 +86,13 @@ def _wrap_into(lines: list[list[str]], text: str, columns: int) -> None:
         token = stamp or space or cjk or word
         line = lines[-1]
         if space:
-            if line:
-                line.append(" ")
-                used += 1
+            if line:  # kept as typed (two spaces part fields: 群*  电话 …), tabs as one
+                line.append(" " * len(space))
+                used += len(space)
             continue
         size = width(token)
         if used + size > columns and line:
-            while line and line[-1] == " ":
+            while line and line[-1].isspace():
                 line.pop()
             carried: list[str] = []
             # A closing mark stays with the character before it, an opening one with
