@@ -40,6 +40,7 @@ from banbucheng.schema import history
 from banbucheng.schema.chain import (
     GENESIS,
 )
+from banbucheng.trust import walk_pg
 from banbucheng.trust.findings import (  # noqa: F401  (the public names of verify)
     Problem,
     Problems,
@@ -353,7 +354,8 @@ class _Helper:
 
         events = report.events - start
         weight = CASE_WEIGHT if keyring is not None else CASE_WEIGHT_UNKEYED
-        work = events + ANCHOR_WEIGHT * report.events + weight * report.cases
+        step = walk_pg.WEIGHT if sql.postgres and walk_pg.SERVER else 1.0  # per event walked
+        work = step * events + ANCHOR_WEIGHT * report.events + weight * report.cases
         url = sql.url()
         if work < PARALLEL_FROM or url is None:
             return None
@@ -366,11 +368,11 @@ class _Helper:
         # The helper's share: half of all the work, less its start-up; first the later
         # half of the chain's events (this process walks the earlier half meanwhile),
         # then a share of the cases.
-        later = (events - HELPER_START) // 2
+        later = int((events - HELPER_START / step) // 2)
         cut = last - later if later >= WALK_SHARE_FROM and last - later > start else None
         if cut is None:
             later = 0
-        cases = max(0.0, work / 2 - HELPER_START - later) / weight
+        cases = max(0.0, work / 2 - HELPER_START - step * later) / weight
         share = min(1.0, cases / report.cases) if report.cases else 0.0
         top = low + int((high - low + 1) * share) - 1
         if cut is None and top < low:

@@ -27,6 +27,7 @@ from banbucheng.schema.chain import (
     event_mac,
     stored_at,
 )
+from banbucheng.trust import walk_pg
 from banbucheng.trust.findings import Problem, Report, _iso, _span
 
 
@@ -249,15 +250,39 @@ def _columns(sql: Any, careful: bool, mac: bool) -> str:
     )
 
 
+def _order(sql: Any) -> str:
+    """The walk's order. On PostgreSQL, where the walk reads only the ranges the server
+    did not pass (walk_pg.py), a repeated seq's events come in order of id, so that
+    a range read apart lists them as the whole chain read at once would."""
+    return "ORDER BY e.seq, e.id" if sql.postgres else "ORDER BY e.seq"
+
+
 def _chain(sql: Any, start: int, end: int | None, mac: bool) -> Any:
     """The chain's events after `start` (to `end`, if given) in order of seq, in
     batches, with the fast query's columns."""
     m = sql.mark
     query = (
         _columns(sql, careful=False, mac=mac)
-        + f"WHERE e.seq > {m}{f' AND e.seq <= {m}' if end is not None else ''} ORDER BY e.seq"
+        + f"WHERE e.seq > {m}{f' AND e.seq <= {m}' if end is not None else ''} "
+        + _order(sql)
     )
     return sql.batches(query, (start,) if end is None else (start, end))
+
+
+def _walk(sql: Any, walker: _Walker, start: int, end: int | None, again: Any) -> Any:
+    """The walker taken over the events after `start` (to `end`, if given); yields
+    after each step. On PostgreSQL the server checks them a range at a time
+    (walk_pg.py), a range that is not clean walked here as on SQLite."""
+    mac = walker.mac_from is not None
+
+    def here(after: int, to: int | None) -> Any:
+        for rows in _chain(sql, after, to, mac):
+            walker.batch(rows, again)
+            yield
+
+    if sql.postgres and walk_pg.SERVER:
+        return walk_pg.ranges(sql, walker, start, end, here)
+    return here(start, end)
 
 
 def _careful(sql: Any) -> Any:
@@ -267,7 +292,8 @@ def _careful(sql: Any) -> Any:
     m = sql.mark
     query = (
         _columns(sql, careful=True, mac=True)
-        + f"WHERE e.seq >= {m} AND e.seq <= {m} ORDER BY e.seq"
+        + f"WHERE e.seq >= {m} AND e.seq <= {m} "
+        + _order(sql)
     )
 
     def again(rows: list[Any]) -> list[Any]:
@@ -291,9 +317,7 @@ def walk_share(
     walker = _Walker(report, cut, row[1], key, first_mac, anchor)
     walker.prev_id = row[0]
     began = (walker.expected, walker.prev, walker.prev_id)
-    again = _careful(sql)
-    for rows in _chain(sql, cut, None, walker.mac_from is not None):
-        walker.batch(rows, again)
+    for _ in _walk(sql, walker, cut, None, _careful(sql)):
         if report.problems or report.problems.more:
             return {"ok": False}  # walked again by the other process, which names them
     return {
@@ -337,14 +361,14 @@ def walk(
     helper's walk."""
     walker = _Walker(report, start, prev_hash, key, first_mac, anchor)
     cut = share[0] if share is not None else None
-    again, mac = _careful(sql), walker.mac_from is not None
-    for rows in _chain(sql, start, cut, mac):
-        walker.batch(rows, again)
+    again = _careful(sql)
+    for _ in _walk(sql, walker, start, cut, again):
+        pass
 
     def finish() -> str | None:
         if share is not None and not take_share(walker, share[1]()):
-            for rows in _chain(sql, max(start, share[0]), None, mac):
-                walker.batch(rows, again)
+            for _ in _walk(sql, walker, max(start, share[0]), None, again):
+                pass
         return _finish(sql, report, walker)
 
     return finish
