@@ -28,7 +28,8 @@ from operator import methodcaller
 from typing import Any
 
 from banbucheng.schema import sealed
-from banbucheng.trust.findings import MAX_PROBLEMS, Problem, Problems, Report, _shown
+from banbucheng.trust import findings
+from banbucheng.trust.findings import Problem, Problems, Report, _shown
 from banbucheng.trust.walk import as_text
 
 FUSED = True  # pass 2's per-case checks made in pass 3's query (False: pass 2 apart)
@@ -312,7 +313,7 @@ class Anchored:
         self.more = 0
 
     def add(self, case_id: int, problem: Problem) -> None:
-        if len(self.found) < MAX_PROBLEMS:
+        if len(self.found) < findings.MAX_PROBLEMS:
             self.found.append((case_id, problem))
         else:
             self.more += 1
