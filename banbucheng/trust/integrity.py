@@ -304,12 +304,15 @@ def _check_anchors(sql: _Sql) -> tuple[Anchored, Problems]:
 # the lower ids, while this process walks the earlier part, checks the anchors and then
 # the rest of the cases; each share is about the same CPU time, by these weights (CPU
 # time measured per event walked, per case checked and per event in pass 2, on a store
-# of 10^6 cases).
+# of 10^6 cases; since pass 2's per-case checks went into pass 3's query (rows.FUSED)
+# scaled by what changed on the 10^5 store, each against the walk in the same run: a
+# case keyed 3.3 to 2.8 events there, within the noise of a shared machine, kept;
+# unkeyed 1.90 to 1.97; pass 2, now only its anti-joins, 0.10 to 0.015).
 PARALLEL_FROM = 150_000  # units of work below which one process does it all (a second
 # process costs its start-up, ~0.3 s here)
-CASE_WEIGHT = 2.7  # one case (row digest and personal data) costs about 2.7 events
-CASE_WEIGHT_UNKEYED = 1.3  # without the store's keys (no personal data opened)
-ANCHOR_WEIGHT = 0.1  # pass 2 (this process's alone), per event of the store
+CASE_WEIGHT = 2.7  # one case (row digest, anchor and personal data) costs about 2.7 events
+CASE_WEIGHT_UNKEYED = 1.35  # without the store's keys (no personal data opened)
+ANCHOR_WEIGHT = 0.015  # pass 2's anti-joins (this process's alone), per event of the store
 HELPER_START = 80_000  # the helper's start-up (its imports), in events
 WALK_SHARE_FROM = 20_000  # events below which the helper walks none of the chain
 _HELPER = (

@@ -318,11 +318,6 @@ class Anchored:
         else:
             self.more += 1
 
-    def extend(self, other: Anchored) -> None:
-        for case_id, problem in other.found:
-            self.add(case_id, problem)
-        self.more += other.more
-
 
 def merge(problems: Problems, shares: list[Anchored]) -> None:
     """The shares' findings into `problems` in order of case id, as one query would
