@@ -46,6 +46,10 @@ def test_the_fused_anchor_checks_on_postgres_find_what_pass_2_found(
             f"DELETE FROM events WHERE id = (SELECT max(id) FROM events WHERE case_id = {ids[3]})",
             f"UPDATE cases SET phone_mask = '137****9999' WHERE id = {ids[2]}",
             f"UPDATE cases SET matter = '改' WHERE id = {ids[2]}",
+            # a token edited, another moved from one case to another
+            f"UPDATE cases SET citizen_enc = left(citizen_enc, -6) || 'AAAAAA' WHERE id = {ids[5]}",
+            f"UPDATE cases SET phone_enc = (SELECT phone_enc FROM cases WHERE id = {ids[5]}) "
+            f"WHERE id = {ids[4]}",
         ):
             conn.execute(statement)
         # a deleted case between the others (its dependants first: foreign keys)
@@ -63,3 +67,4 @@ def test_the_fused_anchor_checks_on_postgres_find_what_pass_2_found(
         ("inserted", numbers[1]),
     ]
     assert ("state", numbers[2]) in found and ("personal", numbers[2]) in found
+    assert ("personal", numbers[4]) in found and ("personal", numbers[5]) in found
