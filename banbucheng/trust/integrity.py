@@ -10,8 +10,9 @@ Three passes, none of which holds a list of all events or cases in Python:
    again event by event (_Walker._row), which names each finding. Incremental runs
    start after the position the last clean run recorded (chain_verified), once that
    event is found unchanged.
-2. The anchors, as set comparisons in SQL: per case, the number of events and the
-   last one against case_chain; cases without an anchor.
+2. The anchors: per case, the number of events and the last one against case_chain,
+   checked in pass 3's query (trust/rows.py, FUSED); as anti-joins in SQL the
+   case_chain rows whose case is gone and the cases without one.
 3. The cases, streamed once (trust/rows.py): the digest of each row against the one
    its last event recorded (schema/sealed.py; on SQLite of the row's JSON made in
    SQL), and with the store's keys the personal data, which the digest does not
@@ -40,6 +41,7 @@ from banbucheng.schema import history
 from banbucheng.schema.chain import (
     GENESIS,
 )
+from banbucheng.trust import rows as _rows
 from banbucheng.trust import walk_pg
 from banbucheng.trust.findings import (  # noqa: F401  (the public names of verify)
     Problem,
@@ -51,7 +53,7 @@ from banbucheng.trust.findings import (  # noqa: F401  (the public names of veri
     anchor_text,
     parse_anchor,
 )
-from banbucheng.trust.rows import check_cases
+from banbucheng.trust.rows import Anchored, check_cases
 from banbucheng.trust.walk import as_text, walk
 
 BATCH = 5000
@@ -204,8 +206,7 @@ def _run(
     # nothing here waits for the helper until all of this process's work is done.
     try:
         finish = walk(sql, report, start, prev_hash, *walk_args, share=share)
-        anchors = Report()
-        _check_anchors(sql, anchors)
+        anchors = _check_anchors(sql)
         own = _own_cases(sql, keyring, helper)
         anchored = finish()
     except BaseException:
@@ -220,9 +221,8 @@ def _run(
                 "（若密钥是刚配置的，下一次登记或办理即开始封印）",
             )
         )
-    _extend(report.problems, anchors.problems)
     personal = Problems()
-    _check_cases_split(sql, report, keyring, personal, helper, own)
+    _check_cases_split(sql, report, keyring, personal, helper, own, anchors)
     _check_store(sql, session, report)
     if anchor is not None:
         seq, wanted = anchor
@@ -275,47 +275,29 @@ def _resume(sql: _Sql, report: Report, key: bytes | None) -> tuple[int, str]:
     return seq, hash_
 
 
-def _check_anchors(sql: _Sql, report: Report) -> None:
-    """Pass 2: each case's count of events and its last one against case_chain."""
-    query = (
-        "SELECT a.case_id, a.number, a.events, a.last_seq, a.last_hash, x.n, x.last, e.hash, "
-        "c.id, c.number FROM case_chain a "
-        "LEFT JOIN (SELECT case_id, count(*) AS n, max(seq) AS last FROM events "
-        "WHERE case_id IS NOT NULL AND seq IS NOT NULL GROUP BY case_id) x "
-        "ON x.case_id = a.case_id "
-        "LEFT JOIN events e ON e.seq = x.last "
-        "LEFT JOIN cases c ON c.id = a.case_id "
-        "WHERE c.id IS NULL OR x.n IS NULL OR x.n <> a.events OR x.last <> a.last_seq "
-        "OR e.hash <> a.last_hash OR c.number <> a.number ORDER BY a.case_id"
-    )
-    for _, number, events, _last, _hash, have, _, _, case_id, current in sql.stream(query):
-        have = have or 0
-        if case_id is None:
-            message, where = f"案件已被删除（原有 {events} 条事件）", number
-        elif have < events:
-            message, where = (
-                f"应有 {events} 条事件，现有 {have} 条：{events - have} 条被删除",
-                number,
-            )
-        elif have > events:
-            message, where = (
-                f"应有 {events} 条事件，现有 {have} 条：{have - events} 条是插入的",
-                number,
-            )
-        elif current != number:
-            message, where = f"案件编号被改动（原为 {number}）", current
-        else:
-            message, where = "最后一条事件与记录不符：被替换", number
-        kind = "case_deleted" if case_id is None else ("edited" if have == events else (
-            "deleted" if have < events else "inserted"))  # fmt: skip
-        report.problems.append(Problem(kind, message, case=as_text(where)))
+def _check_anchors(sql: _Sql) -> tuple[Anchored, Problems]:
+    """Pass 2's findings that pass 3 does not make: the case_chain rows whose case is
+    gone (by case id, to be merged with pass 3's: _check_cases_split) and the cases
+    without a row of case_chain. With _rows.FUSED off, all of case_chain's here."""
+    gone = Anchored()
+    query = _rows.anchor_query()
+    if _rows.FUSED:
+        query = (
+            "SELECT a.case_id, a.number, a.events, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+            "FROM case_chain a LEFT JOIN cases c ON c.id = a.case_id "
+            "WHERE c.id IS NULL ORDER BY a.case_id"
+        )
+    for row in sql.stream(query):
+        gone.add(row[0], _rows.anchor_problem(row))
+    unanchored = Problems()
     for (number,) in sql.stream(
         "SELECT c.number FROM cases c LEFT JOIN case_chain a ON a.case_id = c.id "
         "WHERE a.case_id IS NULL ORDER BY c.id"
     ):
-        report.problems.append(
+        unanchored.append(
             Problem("inserted", "不在事件链中：案件是直接插入数据库的", case=as_text(number))
         )
+    return gone, unanchored
 
 
 # Splitting the work between two processes (a helper process started by verify itself,
@@ -323,12 +305,15 @@ def _check_anchors(sql: _Sql, report: Report) -> None:
 # the lower ids, while this process walks the earlier part, checks the anchors and then
 # the rest of the cases; each share is about the same CPU time, by these weights (CPU
 # time measured per event walked, per case checked and per event in pass 2, on a store
-# of 10^6 cases).
+# of 10^6 cases; since pass 2's per-case checks went into pass 3's query (rows.FUSED)
+# scaled by what changed on the 10^5 store, each against the walk in the same run: a
+# case keyed 3.3 to 2.8 events there, within the noise of a shared machine, kept;
+# unkeyed 1.90 to 1.97; pass 2, now only its anti-joins, 0.10 to 0.015).
 PARALLEL_FROM = 150_000  # units of work below which one process does it all (a second
 # process costs its start-up, ~0.3 s here)
-CASE_WEIGHT = 2.7  # one case (row digest and personal data) costs about 2.7 events
-CASE_WEIGHT_UNKEYED = 1.3  # without the store's keys (no personal data opened)
-ANCHOR_WEIGHT = 0.1  # pass 2 (this process's alone), per event of the store
+CASE_WEIGHT = 2.7  # one case (row digest, anchor and personal data) costs about 2.7 events
+CASE_WEIGHT_UNKEYED = 1.35  # without the store's keys (no personal data opened)
+ANCHOR_WEIGHT = 0.015  # pass 2's anti-joins (this process's alone), per event of the store
 HELPER_START = 80_000  # the helper's start-up (its imports), in events
 WALK_SHARE_FROM = 20_000  # events below which the helper walks none of the chain
 _HELPER = (
@@ -365,14 +350,17 @@ class _Helper:
             return None
         if not (isinstance(low, int) and isinstance(high, int)):
             low, high = 1, 0
-        # The helper's share: half of all the work, less its start-up; first the later
-        # half of the chain's events (this process walks the earlier half meanwhile),
-        # then a share of the cases.
+        # The helper's share: half of all the work, less half its start-up (which this
+        # process spends working: both then end at half the work and start-up); first
+        # the later half of the chain's events (this process walks the earlier half
+        # meanwhile), then a share of the cases. (Less all of the start-up, as before,
+        # left this process the last by about the start-up: 1.2 s keyed, 0.7 s unkeyed
+        # at 10^5 cases; now within noise either way.)
         later = int((events - HELPER_START / step) // 2)
         cut = last - later if later >= WALK_SHARE_FROM and last - later > start else None
         if cut is None:
             later = 0
-        cases = max(0.0, work / 2 - HELPER_START - step * later) / weight
+        cases = max(0.0, work / 2 - HELPER_START / 2 - step * later) / weight
         share = min(1.0, cases / report.cases) if report.cases else 0.0
         top = low + int((high - low + 1) * share) - 1
         if cut is None and top < low:
@@ -452,11 +440,11 @@ def _helper_main() -> None:
                     walked = {"ok": False}
                 pickle.dump({**walked, "head": head}, out)
                 out.flush()
-            report, personal = Report(), Problems()
+            report, personal, anchors = Report(), Problems(), Anchored()
             found: dict[str, Any] = {"ok": False}
             try:
                 if high >= low:
-                    check_cases(sql, report, keyring, personal, (low, high))
+                    check_cases(sql, report, keyring, personal, (low, high), anchors)
             except Exception:  # the parent process does them again, and reports
                 pass
             else:
@@ -467,6 +455,8 @@ def _helper_main() -> None:
                     "state_more": report.problems.more,
                     "personal": list(personal),
                     "personal_more": personal.more,
+                    "anchors": anchors.found,
+                    "anchors_more": anchors.more,
                 }
     finally:
         store.close()
@@ -474,14 +464,17 @@ def _helper_main() -> None:
     out.flush()
 
 
-def _own_cases(sql: _Sql, keyring: Any, helper: _Helper | None) -> tuple[Report, Problems]:
+def _own_cases(
+    sql: _Sql, keyring: Any, helper: _Helper | None
+) -> tuple[Report, Problems, Anchored]:
     """This process's share of pass 3 (all of it without a helper: the higher ids),
     checked while the helper still works; its findings (the state's, the personal
-    data's) kept aside to follow the helper's, as in one pass in order of id."""
-    own, own_personal = Report(), Problems()
+    data's, the anchors') kept aside to follow the helper's, as in one pass in order
+    of id."""
+    own, own_personal, own_anchors = Report(), Problems(), Anchored()
     ids = (helper.high + 1, None) if helper is not None else None
-    check_cases(sql, own, keyring, own_personal, ids)
-    return own, own_personal
+    check_cases(sql, own, keyring, own_personal, ids, own_anchors)
+    return own, own_personal, own_anchors
 
 
 def _check_cases_split(
@@ -490,26 +483,43 @@ def _check_cases_split(
     keyring: Any,
     personal: Problems,
     helper: _Helper | None,
-    own: tuple[Report, Problems],
+    own: tuple[Report, Problems, Anchored],
+    anchors: tuple[Anchored, Problems],
 ) -> None:
-    """Pass 3's findings: the helper's share's, then this process's (_own_cases). The
-    helper's transaction began a moment after this one: its findings count only if
-    it saw the same chain head, i.e. no event was written in between (every change
-    the tool makes writes one); otherwise this process checks the helper's share
-    too."""
+    """Pass 2's findings (_check_anchors' and those of both shares of pass 3, in order
+    of case id), then pass 3's: the helper's share's, then this process's
+    (_own_cases). The helper's transaction began a moment after this one: its
+    findings count only if it saw the same chain head, i.e. no event was written in
+    between (every change the tool makes writes one); otherwise this process checks
+    the helper's share too."""
+    share, share_personal, share_anchors = Report(), Problems(), Anchored()
     if helper is not None:
         found = helper.result()
         if found is None or not found["ok"] or found["head"] != helper.head:
-            check_cases(sql, report, keyring, personal, (helper.low, helper.high))
+            ids = (helper.low, helper.high)
+            check_cases(sql, share, keyring, share_personal, ids, share_anchors)
         else:
-            for problem in found["state"]:
-                report.problems.append(problem)
-            report.problems.more += found["state_more"]
-            for problem in found["personal"]:
-                personal.append(problem)
-            personal.more += found["personal_more"]
+            _extend(share.problems, _counted(found["state"], found["state_more"]))
+            _extend(share_personal, _counted(found["personal"], found["personal_more"]))
+            share_anchors.found = found["anchors"]
+            share_anchors.more = found["anchors_more"]
+    gone, unanchored = anchors
+    # With FUSED off (a test's reference) _check_anchors found them all already.
+    shares = [gone, share_anchors, own[2]] if _rows.FUSED else [gone]
+    _rows.merge(report.problems, shares)
+    _extend(report.problems, unanchored)
+    _extend(report.problems, share.problems)
+    _extend(personal, share_personal)
     _extend(report.problems, own[0].problems)
     _extend(personal, own[1])
+
+
+def _counted(found: list[Problem], more: int) -> Problems:
+    out = Problems()
+    for problem in found:
+        out.append(problem)
+    out.more += more
+    return out
 
 
 def _extend(problems: Problems, more: Problems) -> None:
