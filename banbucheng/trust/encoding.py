@@ -63,7 +63,10 @@ def decode(data: bytes, encoding: str | None = None) -> str:
         utf8_error = exc
     loose = data.decode("utf-8", errors="surrogateescape")  # bad bytes as U+DC80..U+DCFF
     bad = sum(1 for ch in loose if "\udc80" <= ch <= "\udcff")
-    if len(loose) - sum(ch.isascii() for ch in loose) - bad > bad:  # mostly valid UTF-8
+    # Mostly valid UTF-8: Chinese in UTF-8 is three bytes a character, so only those
+    # count (GBK bytes often pair into valid two-byte ones: 丈丂为 reads as ?Ɂ@Ϊ).
+    wide = sum(1 for ch in loose if ch >= "\u0800") - bad
+    if wide > bad:
         raise InvalidInput(
             f"第 {_row_at(data, utf8_error.start, 'utf-8')} 行有不是 UTF-8 的字节：文件大部分是"
             " UTF-8 编码，但这一行已损坏；请在 Excel/WPS 中核对这一行后另存为 UTF-8 CSV"
