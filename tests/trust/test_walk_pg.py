@@ -22,6 +22,7 @@ from banbucheng.trust import integrity, walk, walk_pg
 bbc = test_postgres.bbc
 BROKEN = 5
 RANGE = 400  # events per server query here: the ~1,100 events make three ranges
+PART = 100  # a range that is not clean is checked again in parts of this many events
 MIDDLE = 555  # an event in the middle of the second range
 
 
@@ -73,6 +74,7 @@ def store(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     the server in ranges of RANGE; one process (the helper's share is tested apart)."""
     bulkgen.build(pg_url, 250)
     monkeypatch.setattr(walk_pg, "RANGE", RANGE)
+    monkeypatch.setattr(walk_pg, "PART", PART)
     monkeypatch.setattr(integrity, "PARALLEL_FROM", 10**9)
     return pg_url
 
@@ -194,6 +196,12 @@ def test_a_tampered_event_in_a_large_range_is_named_as_the_python_walk_names_it(
     assert report["problems"]
     # The server passed the ranges it could; the Python walk read only the others.
     assert any(r[2] for r in paths.ranges) and paths.python < report["events"]
+    # A range that is not clean was checked again in parts; the Python walk read no
+    # more than the parts that were not clean (a repeated event read once more).
+    parts = [r for r in paths.ranges if r[1] is None or r[1] - r[0] < PART]
+    assert parts
+    dirty = [r for r in parts if not r[2]]
+    assert paths.python <= len(dirty) * (PART + 2)
 
 
 def _rehash(url: str, seq: int, actor: str = "to_json(e.actor)::text") -> None:
