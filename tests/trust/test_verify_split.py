@@ -199,23 +199,13 @@ def test_the_lookup_keys_from_precomputed_states_are_the_citizens_keys() -> None
 
 
 def test_the_helper_walks_the_later_events_and_a_walk_that_does_not_hold_is_done_again(
-    bbc, isolated: Path, numbers: list[str], monkeypatch: pytest.MonkeyPatch
+    bbc, isolated: Path, numbers: list[str], split_taken: list[bool], monkeypatch
 ) -> None:
     """The helper's walk of the later events (walk.walk_share) is taken only when it
     found nothing and begins where this process's walk ended; otherwise, or when the
     helper saw another chain head, this process walks them itself and names what is
     wrong, as one process would."""
-    monkeypatch.setattr(integrity, "PARALLEL_FROM", 0)
-    monkeypatch.setattr(integrity, "HELPER_START", 0)
-    monkeypatch.setattr(integrity, "WALK_SHARE_FROM", 0)
-    taken: list[bool] = []
-    take = walk.take_share
-
-    def seen(walker: walk._Walker, found: dict | None) -> bool:
-        taken.append(take(walker, found))
-        return taken[-1]
-
-    monkeypatch.setattr(walk, "take_share", seen)
+    taken = split_taken
     clean = bbc.json("verify", "--full")
     assert clean["ok"] is True and clean["walked"] == clean["events"]
     assert taken == [True]

@@ -297,22 +297,12 @@ def test_the_mac_from_the_key_pads_is_the_event_mac(pg_url: str) -> None:
 
 
 def test_the_helper_walks_its_share_on_the_server_too(
-    bbc: PgBbc, store: str, monkeypatch: pytest.MonkeyPatch
+    bbc: PgBbc, store: str, split_taken: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Split between two processes (integrity._Helper): the helper's walk of the later
     events is taken when clean; after an edit in its share, the findings are the
     same as one process's."""
-    monkeypatch.setattr(integrity, "PARALLEL_FROM", 0)
-    monkeypatch.setattr(integrity, "HELPER_START", 0)
-    monkeypatch.setattr(integrity, "WALK_SHARE_FROM", 0)
-    taken: list[bool] = []
-    take = walk.take_share
-
-    def seen(walker: walk._Walker, found: dict | None) -> bool:
-        taken.append(take(walker, found))
-        return taken[-1]
-
-    monkeypatch.setattr(walk, "take_share", seen)
+    taken = split_taken
     paths = Paths(monkeypatch)
     clean = bbc.json("verify", "--full")
     assert clean["ok"] and clean["walked"] == clean["events"] and taken == [True]
