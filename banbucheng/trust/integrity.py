@@ -69,6 +69,10 @@ class _Sql:
         self.postgres = conn.dialect.name == "postgresql"
         self.dbapi = conn.connection.dbapi_connection
         self.mark = "%s" if self.postgres else "?"
+        if self.postgres:
+            # Its queries read much and compute little a row: PostgreSQL's JIT spent
+            # 2.5 s compiling the case query of 200,000 cases (at 10^6) and saved less.
+            self.dbapi.execute("SET LOCAL jit = off")
 
     def blob(self, column: str) -> str:
         return f"convert_to({column}, 'UTF8')" if self.postgres else f"CAST({column} AS BLOB)"

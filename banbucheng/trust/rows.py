@@ -129,6 +129,12 @@ def _fast(
     return True, None
 
 
+# The repeated case's number, looked up by its id (few cases have one): as a join,
+# PostgreSQL hashed the whole cases table for it and then sorted the rows again by id,
+# 1.3 s of 6.6 for 200,000 cases at 10^6.
+_REPEAT = "(SELECT r.number FROM cases r WHERE r.id = c.repeat_of_id)"
+
+
 def _query(
     sql: Any, private: bool, fast: bool, fused: bool, low: Any, high: Any
 ) -> tuple[str, tuple[Any, ...]]:
@@ -146,7 +152,7 @@ def _query(
         columns = ", ".join(sql.sealed(f"c.{name}", kind) for name, kind in sealed.COLUMNS)
         state = (
             f"{columns}, u.name, (SELECT {sql.names('h2.name')} FROM case_helpers h "
-            "JOIN units h2 ON h2.id = h.unit_id WHERE h.case_id = c.id), r.number"
+            f"JOIN units h2 ON h2.id = h.unit_id WHERE h.case_id = c.id), {_REPEAT}"
         )
     tokens = "".join(f", c.{enc}, c.{mask}" for enc, mask, _ in FIELDS.values())
     where, params = _ids(sql.mark, low, high)
@@ -188,7 +194,7 @@ def _query(
         f"SELECT c.id, c.number, {flag}, {state}, {sql.blob('l.detail')}"
         f"{tokens if private else ''} "
         "FROM cases c LEFT JOIN units u ON u.id = c.unit_id "
-        f"LEFT JOIN cases r ON r.id = c.repeat_of_id {last} {anchor}{where} ORDER BY c.id"
+        f"{last} {anchor}{where} ORDER BY c.id"
     )
     return query, params
 
@@ -215,7 +221,7 @@ def _state_json() -> str:
         values.append(value)
     return (
         f"CAST(json_array('{sealed.FORMAT}', {', '.join(values)}, u.name) AS BLOB), "
-        "CAST(json_quote(r.number) AS BLOB)"
+        f"CAST(json_quote({_REPEAT}) AS BLOB)"
     )
 
 
@@ -248,7 +254,7 @@ def _state_json_pg() -> str:
     values.append("coalesce(to_json(u.name)::text, 'null')")
     return (
         f"convert_to('[' || concat_ws(',', {', '.join(values)}) || ']', 'UTF8'), "
-        "convert_to(coalesce(to_json(r.number)::text, 'null'), 'UTF8')"
+        f"convert_to(coalesce(to_json({_REPEAT})::text, 'null'), 'UTF8')"
     )
 
 
