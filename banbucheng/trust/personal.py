@@ -116,10 +116,10 @@ class Checker:
         case is written out (this runs once per case in verify, most of pass 3's
         time): each token opened with its AEAD made once, its associated data made
         from one prefix (personal.aad's text), the lookup keys from the precomputed
-        HMAC states, without a call for each; a token that does not open so takes
-        Keyring.decrypt, which decides."""
+        HMAC states; a token that does not open so takes Keyring.decrypt, which
+        decides."""
         clear: list[Any] = [None, None, None]
-        prefix = f"bbc-personal:{number}:"  # personal.aad(number, field) is prefix + field
+        prefix = personal.aad(number, "")  # personal.aad(number, field) is prefix + field
         aeads, refused = self.aeads, self.refused
         for i, field, label, masker in self.fields:
             token = values[i]
@@ -150,19 +150,10 @@ class Checker:
             clear[i >> 1] = value
             if values[i + 1] != masker(value):
                 problems.append((number, f"{label}的遮盖形式与密文不符：被直接修改"))
-        # The keys repeats are found by (phone, ID number) must be the case's own:
-        # lookup_keys written out (HMAC-SHA256 from the precomputed states).
+        # The keys repeats are found by (phone, ID number) must be the case's own.
         phone = clear[1]
-        if phone:
-            inner, outer = self.lookup.inner, self.lookup.outer
-            for message in citizens.citizen_messages(phone, clear[2]):
-                mac = inner.copy()
-                mac.update(message)
-                key = outer.copy()
-                key.update(mac.digest())
-                if key.hexdigest()[: citizens.KEY_CHARS] not in found:
-                    problems.append((number, "查找用的键值与个人信息不符（重复反映的判断会出错）"))
-                    break
+        if phone and not found.issuperset(self.lookup_keys(phone, clear[2])):
+            problems.append((number, "查找用的键值与个人信息不符（重复反映的判断会出错）"))
 
 
 def _stale(current: str) -> Any:
