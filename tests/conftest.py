@@ -134,3 +134,25 @@ def pg_db(pg_server: Any) -> Iterator[str]:
 @pytest.fixture
 def pg_url(pg_server: Any, pg_db: str) -> str:
     return pg_server.url(pg_db)
+
+
+@pytest.fixture
+def split_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """verify split between two processes whatever the store's size (integrity._Helper,
+    the helper walking the later events); the list says, run by run, whether the
+    helper's walk was taken (walk.take_share). Ask for it after a fixture that sets
+    the split's sizes otherwise."""
+    from banbucheng.trust import integrity, walk
+
+    monkeypatch.setattr(integrity, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(integrity, "HELPER_START", 0)
+    monkeypatch.setattr(integrity, "WALK_SHARE_FROM", 0)
+    taken: list[bool] = []
+    take = walk.take_share
+
+    def seen(walker: Any, found: dict | None) -> bool:
+        taken.append(take(walker, found))
+        return taken[-1]
+
+    monkeypatch.setattr(walk, "take_share", seen)
+    return taken
