@@ -459,7 +459,7 @@ def _helper_main() -> None:
                     "state_more": report.problems.more,
                     "personal": list(personal),
                     "personal_more": personal.more,
-                    "anchors": anchors.found,
+                    "anchors": list(anchors),
                     "anchors_more": anchors.more,
                 }
     finally:
@@ -505,7 +505,7 @@ def _check_cases_split(
         else:
             _extend(share.problems, _counted(found["state"], found["state_more"]))
             _extend(share_personal, _counted(found["personal"], found["personal_more"]))
-            share_anchors.found = found["anchors"]
+            share_anchors[:] = found["anchors"]
             share_anchors.more = found["anchors_more"]
     gone, unanchored = anchors
     # With FUSED off (a test's reference) _check_anchors found them all already.

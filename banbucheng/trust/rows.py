@@ -28,7 +28,6 @@ from operator import methodcaller
 from typing import Any
 
 from banbucheng.schema import sealed
-from banbucheng.trust import findings
 from banbucheng.trust.findings import Problem, Problems, Report, _shown
 from banbucheng.trust.walk import as_text
 
@@ -312,20 +311,13 @@ def _helpers(sql: Any, rows: list[Any]) -> dict[int, bytes]:
 # ---------------------------------------------------------------- the anchors (pass 2)
 
 
-class Anchored:
-    """Anchor findings by case id, in the order found (of id): the first MAX_PROBLEMS
-    kept, the rest counted, as Problems (what merge needs to give the first ones of
-    several shares in order of id)."""
-
-    def __init__(self) -> None:
-        self.found: list[tuple[int, Problem]] = []
-        self.more = 0
+class Anchored(Problems):
+    """Anchor findings as (case id, problem), in the order found (of id), capped as
+    Problems is (what merge needs to give the first ones of several shares in order
+    of id)."""
 
     def add(self, case_id: int, problem: Problem) -> None:
-        if len(self.found) < findings.MAX_PROBLEMS:
-            self.found.append((case_id, problem))
-        else:
-            self.more += 1
+        self.append((case_id, problem))  # type: ignore[arg-type]
 
 
 def merge(problems: Problems, shares: list[Anchored]) -> None:
@@ -333,7 +325,7 @@ def merge(problems: Problems, shares: list[Anchored]) -> None:
     have given them (each share in that order already)."""
     import heapq
 
-    for _, problem in heapq.merge(*(share.found for share in shares), key=lambda f: f[0]):
+    for _, problem in heapq.merge(*shares, key=lambda f: f[0]):
         problems.append(problem)
     problems.more += sum(share.more for share in shares)
 
