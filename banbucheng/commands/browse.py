@@ -39,7 +39,7 @@ def show(
     """
     from banbucheng.domain.queries import events_of, get_case
     from banbucheng.domain.views import event_dicts
-    from banbucheng.reports import render
+    from banbucheng.reports import detail
 
     with session(write=reveal) as ctx:
         case = get_case(ctx.session, number, for_update=reveal)
@@ -52,7 +52,7 @@ def show(
     if as_json:
         print_json(data)
     else:
-        render.case_detail(data, source=store_label())
+        detail.case_detail(data, source=store_label())
     provisional_notice(data)
 
 

@@ -201,6 +201,11 @@ def _value_text(key: str, value: Any) -> str:
 
 def describe_changes(event: dict[str, Any]) -> str:
     """One line of '字段：旧 → 新' for the timeline, in the staff's words."""
+    return "；".join(change_parts(event))
+
+
+def change_parts(event: dict[str, Any]) -> list[str]:
+    """Each field an event changed, as '字段：旧 → 新' (or '字段：新' when set)."""
     parts = []
     for key, new in event["after"].items():
         if key in _QUIET:
@@ -212,7 +217,7 @@ def describe_changes(event: dict[str, Any]) -> str:
                 parts.append(f"{label}：{old} → {text}")
         else:
             parts.append(f"{label}：{_value_text(key, new)}")
-    return "；".join(parts)
+    return parts
 
 
 # ---------------------------------------------------------------- mechanisms, repeats

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import islice, zip_longest
 from typing import TYPE_CHECKING, Any
 
-from banbucheng.core.labels import OUTCOMES, SATISFACTION, more_note
+from banbucheng.core.labels import more_note
 from banbucheng.core.text import ellipsize, longest_word, width, wrap
 from banbucheng.core.timeutil import human
 
@@ -124,6 +124,7 @@ class Col:
 
 
 GAP = 2  # spaces between two columns
+SHORT = 12  # a text this wide is not wrapped while the table has room for it
 
 
 def fit(
@@ -158,6 +159,11 @@ def fit(
     widths = {i: least(i) for i in keep}
     spare = room - sum(widths.values()) - gap * (len(keep) - 1)
     if wrapped:  # wrapped texts share the room in proportion to their length
+        for i in keep:  # after a short one (a clerk's name) has its whole width
+            grow = full[i] - widths[i]
+            if 0 < grow <= spare and full[i] <= SHORT:
+                widths[i] += grow
+                spare -= grow
         wants = {i: full[i] - widths[i] for i in keep if full[i] > widths[i]}
         total = sum(wants.values())
         if total > spare > 0:
@@ -363,80 +369,6 @@ def case_table_stream(
     if left:
         say(f"（终端较窄，未显示：{'、'.join(left)}；加宽终端或用 --json 查看）", "dim")
     source_line(source)
-
-
-def case_detail(data: dict[str, Any], *, source: str | None = None) -> None:
-    """One case in full: its fields, then its timeline (long texts wrapped, never cut)."""
-    say(f"{data['number']}  {data['status_label']}", "bold")
-    fields = [
-        (
-            "反映人",
-            f"{data['citizen']}  电话 {data['phone']}"
-            + (f"  身份证 {data['id_number']}" if data["id_number"] else ""),
-        ),
-        ("事项", data["matter"]),
-        ("受阻部门", data["department"] or "—"),
-        ("渠道", data["channel_label"]),
-        ("受理", f"{human(data['received_at'])}（{data['registered_by']} 登记）"),
-        (
-            "分类",
-            (data["category_label"] or "待分类")
-            + (f" / {data['subtype_label']}" if data["subtype_label"] else ""),
-        ),
-        ("主办单位", data["unit"] or "—"),
-        ("协办单位", "、".join(data["helpers"]) or "—"),
-        (
-            "期限",
-            f"{human(data['due_at'])}"
-            + ("（暂定）" if data["provisional"] else "")
-            + (f"  {left_text(data)}" if data["due_at"] else ""),
-        ),
-    ]
-    if data["unit_due_at"]:
-        fields.append(("单位期限", human(data["unit_due_at"])))
-    if data["escalated_at"]:
-        fields.append(("上报领导小组", human(data["escalated_at"])))
-    if data["referred_at"]:
-        fields.append(("移交纪检组", human(data["referred_at"])))
-    if data["closed_at"]:
-        fields += [
-            (
-                "办结",
-                f"{human(data['closed_at'])}  {OUTCOMES.get(data['outcome'], '')}  "
-                f"用时{data['working_days_used']}个工作日  {'按期' if data['on_time'] else '超期'}",
-            ),
-            ("结果", data["result"] or ""),
-        ]
-    if data.get("repeat_of"):
-        fields.append(("重复反映", f"与 {data['repeat_of']} 为同一反映人的相似事项"))
-    if data["mechanism"]:
-        mechanism = data["mechanism"]
-        if data.get("mechanism_id"):
-            mechanism = f"#{data['mechanism_id']} {mechanism}"
-        fields.append(("长效机制", mechanism))
-    if data["satisfaction"]:
-        fields.append(
-            ("回访", f"{human(data['visited_at'])}  {SATISFACTION[data['satisfaction']]}")
-        )
-    label_width = max(width(k) for k, _ in fields)
-    for k, v in fields:
-        paragraph(k, v, label_width)
-    rows = [
-        [human(e["at"]), e["actor"], e["action_label"], e["text"], e["changes"]]
-        for e in data.get("events", [])
-    ]
-    say()
-    table(_TIMELINE, rows, title="时间线", wrapped=True)
-    source_line(source)
-
-
-_TIMELINE = [
-    Col("时间", "atom", 0),
-    Col("经办人", "text", 4, 6),
-    Col("操作", "atom", 1),
-    Col("内容", "text", 2, 12),
-    Col("变更", "text", 3, 16),
-]
 
 
 def units_table(rows: list[dict[str, Any]]) -> None:

@@ -131,6 +131,45 @@ def test_show(isolated, store, bbc, columns):
     assert "document" not in text and "revealed" not in text
 
 
+def _timeline(text: str) -> list[str]:
+    return text.split("时间线\n", 1)[1].splitlines()
+
+
+def test_show_at_80_columns_gives_each_event_a_heading_and_each_change_a_line(isolated, store, bbc):
+    lines = _timeline(_screen(isolated, 80, "show", store["late"]))
+    assert "经办人" not in "".join(lines)  # no table: its five columns would not fit
+    headings = [
+        i for i, line in enumerate(lines) if re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", line)
+    ]
+    assert [lines[i] for i in headings] == [
+        "2026-11-16 09:00  登记  窗口甲",
+        "2026-11-16 09:00  分类  窗口甲",
+        "2026-11-16 10:00  派单  窗口甲",
+    ]
+    dispatch = lines[headings[2] + 1 :]
+    # Each change whole on a line of its own, under its event.
+    assert "  主办单位：— → 中心综合协调科" in dispatch
+    assert "  协办单位：— → 市场监管窗口" in dispatch
+    classify = lines[headings[1] + 1 : headings[2]]
+    assert "  时限(工作日)：— → 5" in classify and "  子类：— → 不作为/吃拿卡要" in classify
+    # The matter, wrapped below its first line, every character kept.
+    matter = lines[headings[0] + 1 : headings[1]]
+    assert matter[0].startswith("  诊所") and matter[1].startswith("    ")
+    assert LONG in "".join(line.strip() for line in matter)
+
+
+def test_show_at_160_columns_keeps_the_table_and_a_clerks_name_whole(isolated, store, bbc):
+    lines = _timeline(_screen(isolated, 160, "show", store["late"]))
+    assert re.match(r"时间 +经办人 +操作 +内容 +变更$", lines[0])
+    rows = [line for line in lines if re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", line)]
+    assert len(rows) == 3 and all(re.match(r"\S+ \S+  窗口甲  ", row) for row in rows)
+    # On a pipe: one event a line, for grep.
+    piped = _timeline(bbc("show", store["late"]).stdout)
+    assert sum(bool(re.match(r"\d{4}-\d{2}-\d{2} ", line)) for line in piped) == 3
+    dispatched = [line for line in piped if "主办单位：— → 中心综合协调科" in line]
+    assert len(dispatched) == 1 and "协办单位：— → 市场监管窗口" in dispatched[0]
+
+
 @pytest.mark.parametrize("columns", [80, 160])
 def test_home(isolated, store, columns):
     text = _screen(isolated, columns, "home")
