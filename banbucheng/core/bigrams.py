@@ -104,10 +104,6 @@ def terms(text: str, *, fold: bool = True) -> list[str]:
     return out
 
 
-def term_set(text: str) -> set[str]:
-    return set(terms(text))
-
-
 def is_han(text: str) -> bool:
     return bool(_patterns()[2].fullmatch(text))
 

@@ -62,7 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("score.resolution", "0.3", "综合得分中解决率的权重"),
     Setting("score.satisfaction", "0.4", "综合得分中满意率的权重"),
     Setting("satisfaction.basic", "0.5", "满意率中“基本满意”计入满意的比例（0 到 1）"),
-    # Repeats (issue 5, repeats.py).
+    # Repeats (issue 5, schema/citizens.py).
     Setting(
         "repeat.window_days",
         "90",

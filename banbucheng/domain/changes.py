@@ -14,16 +14,6 @@ from banbucheng.domain.views import iso
 from banbucheng.schema.models import Event
 from banbucheng.store import Ctx
 
-ADOPT = "store_adopt"  # the state found when upgrading to m004 (schema/migrations.py)
-CALENDAR_ACTIONS = (
-    "calendar_add",
-    "calendar_import",
-    "calendar_remove",
-    "calendar_cover",
-    "calendar_uncover",
-)
-CONFIG_ACTIONS = ("config_set",)
-
 
 def record(
     ctx: Ctx,

@@ -37,8 +37,6 @@ from banbucheng.reports.document import (
 )
 from banbucheng.reports.workbook import to_xlsx
 
-FORMATS = ("json", "csv", "md", "xlsx")
-
 
 class ExportError(files.CannotWrite):
     """A report file cannot be written (directory missing, not writable, disk full)."""

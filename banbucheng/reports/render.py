@@ -94,15 +94,6 @@ def console() -> Any:
     return Console(width=max(200, shutil.get_terminal_size().columns), no_color=True)
 
 
-def report_console() -> Any:
-    """Like console(), but piped output is never wrapped, folded or cut."""
-    from rich.console import Console
-
-    if terminal():
-        return Console()
-    return Console(width=UNLIMITED, no_color=True, highlight=False, soft_wrap=True)
-
-
 # ---------------------------------------------------------------- tables that fit
 
 

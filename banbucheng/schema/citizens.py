@@ -102,13 +102,6 @@ def record_keys(session: Session, case: Case, keyring: Keyring | None) -> list[s
     return keys
 
 
-def cases_with_keys(session: Session, keys: Sequence[str]) -> list[int]:
-    """The ids of the cases any of the keys finds."""
-    t = CITIZEN_KEYS
-    stmt = select(t.c.case_id).where(t.c.key.in_(list(keys))).distinct()
-    return list(session.exec(stmt).all())
-
-
 def _setting(session: Session | Any, key: str) -> int:
     table = SETTINGS
     value = session.execute(select(table.c.value).where(table.c.key == key)).scalar()

@@ -74,7 +74,7 @@ class Case(Table, table=True):
     satisfaction: str | None = None
     visited_at: datetime | None = when(default=None)
     reopen_count: int = 0
-    # The earlier case of the same citizen about a similar matter (repeats.py).
+    # The earlier case of the same citizen about a similar matter (schema/citizens.py).
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
 
 

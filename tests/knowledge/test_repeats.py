@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,6 @@ import pytest
 from cases import LI_CITIZEN
 from sqlmodel import select
 
-from banbucheng.core.timeutil import BEIJING
-from banbucheng.knowledge import repeats
 from banbucheng.schema import citizens
 from banbucheng.schema.models import Case, CitizenKey
 from banbucheng.store import Store
@@ -45,17 +42,6 @@ def test_repeats_in_the_fixture(fixture_store: tuple[Store, dict]) -> None:
     }
     # Not repeats: Li about another matter (li_other), the lift out of the window
     # (lift_late, 147 days later), and every citizen who came once.
-
-
-def test_repeat_count_for_period_reports(fixture_store: tuple[Store, dict]) -> None:
-    store, _ = fixture_store
-    with store.session(write=False) as session:
-        assert repeats.repeat_count(session, date(2021, 4, 1), date(2021, 4, 30)) == 2
-        assert repeats.repeat_count(session, date(2021, 4, 3), date(2021, 4, 30)) == 1
-        assert repeats.repeat_count(session, date(2021, 5, 1), date(2021, 6, 30)) == 0
-        start = datetime(2021, 4, 20, 10, 0, tzinfo=BEIJING)
-        assert repeats.repeat_count(session, start, datetime(2021, 4, 21, tzinfo=BEIJING)) == 1
-        assert repeats.repeat_count(session, datetime(2021, 4, 2, 9, 1, tzinfo=BEIJING), start) == 0
 
 
 def test_citizen_keys_hold_no_personal_data(fixture_store: tuple[Store, dict]) -> None:

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from banbucheng.cli import app
 from banbucheng.knowledge import mechanisms as knowledge
-from banbucheng.knowledge import repeats, similar
+from banbucheng.knowledge import similar
 from banbucheng.reports import analysis
 from banbucheng.schema.models import Case
 from banbucheng.store import Store
@@ -91,7 +91,6 @@ def test_repeats_mechanisms_and_analysis_agree(stores: dict[str, tuple[Store, di
             april = (date(2021, 4, 1), date(2021, 4, 30))
             answers[name] = (
                 flagged,
-                repeats.repeat_count(session, *april),
                 knowledge.served_count(session, *april),
                 knowledge.formed_count(session, *april),
                 analysis.analyse(session, *april),

@@ -271,8 +271,11 @@ def test_no_color_on_a_terminal(monkeypatch):
     from banbucheng.reports import render
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert render._colour() is True
     monkeypatch.setenv("NO_COLOR", "1")
-    assert render.report_console().no_color is True
+    assert render._colour() is False
 
 
 # ---------------------------------------------------------------- bbc export
