@@ -107,11 +107,6 @@ def locate(db: str | None, *, create: str = NEVER, make: bool = True) -> Locatio
     )
 
 
-def resolve_url(db: str | None, *, create: str = NEVER) -> str:
-    """The store's URL (see locate)."""
-    return locate(db, create=create).url
-
-
 def _without_password(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")

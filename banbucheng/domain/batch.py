@@ -7,16 +7,16 @@ lifecycle.py and units.py ask the batch for the case number, the case, the unit 
 the helpers, and give it each event; services/bulk.py keeps the similar-case index,
 the citizens' keys, repeats and mechanisms for the batch. Every few hundred rows
 `flush()` writes what is complete with one executemany per table, sealing the events
-into the hash chain as single writes do (schema/chain.py: seal_new_cases's loop, hashed
-from bytes by chain.digest_bytes, `seal_events`). A batch case is written once, in its
-final state: its last event records the case's state digest (schema/sealed.py), taken
-here from the case in memory with the canonical form the store uses on a flushed case,
-and its earlier events none (their states were never a stored row; verify, get_case and
-sealed.differences read the last event's). A new unit's store-level event
-(domain/units.py) takes its place in the chain among the batch's. Each shortcut is
-tested against the general function (tests/trust/test_import_fast_paths.py), and the
-store an import leaves against the one single commands leave
-(tests/trust/test_import_bulk.py).
+into the hash chain as single writes do (schema/chain.py: chain.seal's link, MAC and
+anchor, hashed from bytes by chain.digest_bytes, `seal_events`). A batch case is
+written once, in its final state: its last event records the case's state digest
+(schema/sealed.py), taken here from the case in memory with the canonical form the
+store uses on a flushed case, and its earlier events none (their states were never a
+stored row; verify, get_case and sealed.differences read the last event's). A new
+unit's store-level event (domain/units.py) takes its place in the chain among the
+batch's. Each shortcut is tested against the general function
+(tests/trust/test_import_fast_paths.py), and the store an import leaves against the
+one single commands leave (tests/trust/test_import_bulk.py).
 
 A row the lifecycle refuses is undone alone (savepoint/rollback): every change the
 batch or the learning makes is recorded with its inverse, nothing has reached the
@@ -225,7 +225,7 @@ def _at_bytes(at: Any) -> bytes:
 def seal_events(
     head: Any, events: list[dict[str, Any]], numbers: dict[int, str], key: bytes | None
 ) -> list[dict[str, Any]]:
-    """chain.seal_new_cases's loop (same hashes, MACs and anchors) over the batch's
+    """chain.seal's steps (same hashes, MACs and anchors) over the batch's
     events, hashed by chain.digest_bytes from bytes: the event's time as canonical
     text once per moment, the detail (JSON text this module wrote) as it is. `head`:
     the chain's end (chain._head), moved here."""
@@ -494,7 +494,7 @@ class Batch:
             self.session.add(head)
             self._insert(Event.__table__, self.events)  # type: ignore[attr-defined]
             self._insert(CaseChain.__table__, anchors)  # type: ignore[attr-defined]
-            # As store.py counts sealed events (totals.count_rows), from the "after"
+            # As store.py counts sealed events (totals.count), but from the "after"
             # each event's JSON was made of; added up and written at the last flush.
             for ev in self.events:
                 after = ev.get("after")

@@ -194,37 +194,6 @@ def count_anchor(
     anchor["last_seq"], anchor["last_hash"] = seq, hash_
 
 
-def seal_new_cases(
-    session: Session,
-    events: list[dict[str, Any]],
-    numbers: dict[int, str],
-    key: bytes | None = None,
-) -> list[dict[str, Any]]:
-    """Seal events written in bulk (domain/batch.py), in order, exactly as seal() would
-    one by one: each event dict gets seq, prev_hash, hash and mac, and the head moves.
-    A case event's detail already holds its state digest (the batch computes it from
-    the case in memory); a store-level event (case_id None) has no case number.
-    Returns the `case_chain` rows (anchors) of their cases, all new in this
-    transaction (`numbers`: id → case number), for the caller to insert."""
-    head = _head(session)
-    seq, hash_ = head.seq, head.hash
-    anchors: dict[int, dict[str, Any]] = {}
-    for ev in events:
-        case_id = ev["case_id"]
-        number = numbers[case_id] if case_id is not None else ""
-        seq, ev["prev_hash"], hash_ = _link(
-            seq, hash_, number, ev["at"], ev["actor"], ev["action"], ev["detail"]
-        )
-        ev["seq"], ev["hash"] = seq, hash_
-        ev["mac"] = event_mac(key, hash_) if key else None
-        if case_id is None:
-            continue
-        count_anchor(anchors, case_id, number, seq, hash_)
-    head.seq, head.hash = seq, hash_
-    session.add(head)
-    return list(anchors.values())
-
-
 def _record_state(session: Session, event: Event, case: Case) -> None:
     from banbucheng.schema.sealed import state_digest
 

@@ -49,23 +49,6 @@ def metrics(action: str, detail: str) -> tuple[date, list[str]] | None:
     return _metrics(action, after)
 
 
-# A case event's detail as the lifecycle writes it (json.dumps with sort_keys and the
-# default separators) starts with its "after" member, the only one counted here.
-_AFTER = '{"after": '
-_decode_at = json.JSONDecoder().raw_decode
-
-
-def _written_metrics(action: str, detail: str) -> tuple[date, list[str]] | None:
-    """metrics() of an event this process has just written: only its "after" member is
-    parsed (the rest, before and text, is most of the JSON)."""
-    if detail.startswith(_AFTER):
-        try:
-            return _metrics(action, _decode_at(detail, len(_AFTER))[0])
-        except ValueError:
-            pass
-    return metrics(action, detail)
-
-
 def _metrics(action: str, after: Any) -> tuple[date, list[str]] | None:
     if not isinstance(after, dict):
         return None
@@ -115,12 +98,6 @@ def _add(session: Any, counts: Counter[tuple[date, str]]) -> None:
 def count(session: Any, events: Iterable[Event]) -> None:
     """Add events about to be written (store.py) to their days."""
     _add(session, _tally((e.action, e.detail) for e in events if e.action in COUNTED))
-
-
-def count_rows(session: Any, rows: Iterable[dict[str, Any]]) -> None:
-    """The same for events written by bulk insert (domain/batch.py), as row dicts."""
-    counted = ((r["action"], r["detail"]) for r in rows if r["action"] in COUNTED)
-    _add(session, _tally(counted, _written_metrics))
 
 
 def recount(session: Any) -> Counter[tuple[date, str]]:

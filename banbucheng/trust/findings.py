@@ -28,7 +28,6 @@ history up to that point is the one that was there then.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -169,14 +168,6 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return repr(value)[:40]
-
-
-def _fold_store(recorded: history.State, row: Any) -> None:
-    try:
-        after = json.loads(row.detail).get("after", {})
-    except (ValueError, TypeError, AttributeError):
-        return  # an edited detail is reported by its hash already
-    history.fold(recorded, after)
 
 
 _STORE_WHAT = {

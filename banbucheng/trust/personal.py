@@ -3,15 +3,16 @@ under a new key (bbc key rotate).
 
 The three personal fields are not in the event chain: each is an AES-GCM token whose
 associated data is its case number and field (schema/personal.py), so an edited
-token, or one moved to another case or field, fails to open. `check_personal` opens
-every token with the key and also compares the stored masks and the citizens' keyed
-hashes with the clear values; without the key it can check nothing and says so.
+token, or one moved to another case or field, fails to open. `bbc verify` opens every
+token with the key (Checker, in its one pass over the cases: trust/rows.py) and also
+compares the stored masks and the citizens' keyed hashes with the clear values;
+without the key it can check nothing and says so.
 """
 
 from __future__ import annotations
 
 from binascii import a2b_base64
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -22,55 +23,11 @@ from banbucheng.core import keyring as keys
 from banbucheng.core.keyring import DecryptFailed, Keyring
 from banbucheng.schema import citizens, personal
 from banbucheng.schema.chain import EventMac
-from banbucheng.schema.models import Case, CitizenKey
+from banbucheng.schema.models import Case
 
 BATCH = 500
-CHECK_BATCH = 1000  # cases read and checked at a time
 _NONE: frozenset[str] = frozenset()
 _LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
-
-
-def check_personal(session: Session | Any, keyring: Keyring | None) -> list[tuple[str, str]]:
-    """Problems with the cases' personal data, as (case number, message naming the
-    field, never a value); empty when all is well. Without the key none can be found.
-
-    In constant memory: the cases a batch at a time in order of id (keyset, no
-    cursor held between batches), each batch with the citizens' keys of its ids.
-    (`bbc verify` checks the same, row by row, in its one pass over the cases:
-    trust/integrity.py, with a Checker.)"""
-    if keyring is None:
-        return []
-    problems: list[tuple[str, str]] = []
-    checker = Checker(keyring)
-    for batch, found in _batches(session):
-        for row in batch:
-            checker.case(row[1], row[2:], found.get(row[0], _NONE), problems)
-    return problems
-
-
-def _batches(session: Session | Any) -> Iterator[tuple[list[Any], dict[int, set[str]]]]:
-    """(cases, their citizens' keys by case id), CHECK_BATCH cases at a time."""
-    cases = Case.__table__  # type: ignore[attr-defined]
-    table = CitizenKey.__table__  # type: ignore[attr-defined]
-    columns = [cases.c.id, cases.c.number]
-    for enc, mask, _ in personal.FIELDS.values():
-        columns += [cases.c[enc], cases.c[mask]]
-    last: int | None = None
-    while True:
-        stmt = select(*columns).order_by(cases.c.id).limit(CHECK_BATCH)
-        if last is not None:
-            stmt = stmt.where(cases.c.id > last)
-        batch = session.execute(stmt).all()
-        if not batch:
-            return
-        first, last = batch[0][0], batch[-1][0]
-        found: dict[int, set[str]] = {}
-        keys = select(table.c.key, table.c.case_id).where(table.c.case_id.between(first, last))
-        for key, cid in session.execute(keys):
-            found.setdefault(cid, set()).add(key)
-        yield batch, found
-        if len(batch) < CHECK_BATCH:
-            return
 
 
 class Checker:

@@ -247,12 +247,12 @@ def test_the_json_of_a_case_keeps_its_keys(bbc, two_cases: list[str]) -> None:
 def test_verify_checks_the_personal_data_a_batch_at_a_time(
     bbc, isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """check_personal reads the cases and their citizens' keys in batches (constant
-    memory): findings on either side of a batch's edge, and in the last short batch,
-    are those of one pass over everything."""
-    from banbucheng.trust import personal
+    """verify reads the cases and their citizens' keys in batches (constant memory):
+    findings on either side of a batch's edge, and in the last short batch, are those
+    of one pass over everything."""
+    from banbucheng.trust import integrity
 
-    monkeypatch.setattr(personal, "CHECK_BATCH", 2)
+    monkeypatch.setattr(integrity, "BATCH", 2)
     numbers = [
         _register(bbc, f"群众{i}", f"1390000{i:04d}", None, f"第{i}件：营业执照变更办不下来")
         for i in range(5)

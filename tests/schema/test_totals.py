@@ -84,25 +84,3 @@ def test_doctor_finds_totals_out_of_step_and_fix_recounts(bbc, isolated):
     bbc("doctor", "--fix", now="2021-04-20 09:00")
     stored, recounted = _store(isolated)
     assert stored == recounted and stored[(date(2021, 4, 8), "closed")] == 1
-
-
-def test_events_just_written_count_as_a_full_parse_counts_them(bbc, isolated):
-    """`bbc import` counts its events by parsing only their "after" member (the first,
-    as the lifecycle writes them): the same metrics as parsing the whole detail, for
-    every close and visit, with a mechanism and any text; other texts parse fully."""
-    first = _register(bbc, "社保卡未年检，养老金停发", "2021-04-06 14:20")
-    second = _register(bbc, '诊所两证名称不一致 "引号" \\ 反斜杠', "2021-04-06 15:00")
-    bbc("close", first, "--result", "已补发", now="2021-04-08 10:00")
-    bbc("close", second, "--result", '出具证明 {"after": 1}', "--mechanism", "两证核实后出证")
-    bbc("visit", first, "--satisfaction", "非常满意", now="2021-04-09 10:00")
-    bbc("visit", second, "--satisfaction", "不满意", "--note", "}{", now="2021-04-12 10:00")
-    with sqlite3.connect(isolated) as con:
-        rows = con.execute("SELECT action, detail FROM events WHERE action IN ('close', 'visit')")
-        events = rows.fetchall()
-    assert len(events) == 4
-    for action, detail in events:
-        assert totals._written_metrics(action, detail) == totals.metrics(action, detail)
-        assert totals.metrics(action, detail) is not None
-    # Not in the lifecycle's form (another key first, or not JSON): the full parse decides.
-    for detail in ('{"before": {}, "after": {"visited_at": "2021-04-09"}}', "{", '{"after": ['):
-        assert totals._written_metrics("visit", detail) == totals.metrics("visit", detail)
