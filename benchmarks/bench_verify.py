@@ -20,6 +20,13 @@ and checks a share of the cases: trust/integrity.py) are printed; the CPU
 seconds are both processes' together. Target (issue 14): a full run ≥ 200,000
 events/s, memory that does not grow with the store. `--reuse` with `--store` measures
 an existing store again (its key in $BBC_KEY_DIR) instead of building it.
+
+`--floor` (SQLite) also measures, in the same run, what no verify can do without, in
+CPU seconds of this one process: its own two queries (the walk's and the case pass's)
+with every row fetched into Python, one SHA-256 and one HMAC per event, and per case
+one SHA-256 of its row's canonical form and the AES-GCM opening of its tokens; nothing
+compared, escaped or formatted. Half of that is the least wall time on two idle
+cores; the ratio of verify's CPU seconds to it is how much verify adds to the floor.
 """
 
 from __future__ import annotations
@@ -86,7 +93,65 @@ def counted(url: str) -> tuple[int, int]:
     return events, cases
 
 
-def run(url: str, n: int, label: str, reuse: bool = False) -> None:
+def floor(url: str) -> dict[str, float]:
+    """The floor of a full verify (the docstring's `--floor`), CPU seconds by part."""
+    import hashlib
+    from binascii import a2b_base64
+    from collections import deque
+    from itertools import repeat
+    from operator import itemgetter
+
+    from banbucheng.schema.chain import EventMac
+    from banbucheng.schema.personal import FIELDS, aad
+    from banbucheng.store import Store
+    from banbucheng.trust import integrity, rows, walk
+    from banbucheng.trust.personal import Checker
+
+    store = Store(url)
+    spent = dict.fromkeys(("事件读取", "事件哈希与封印", "案件读取", "案件摘要与解密"), 0.0)
+    sha, digest = hashlib.sha256, walk._digest
+    copy, update = walk._copy, walk._update
+    try:
+        assert store.seal_key is not None and store.keyring is not None, "需要密钥"
+        mac, aeads = EventMac(store.seal_key), Checker(store.keyring).aeads
+        with store.session(write=False) as session:
+            sql = integrity._Sql(session)
+            clock = time.process_time()
+            for batch in walk._chain(sql, 0, None, True):
+                read = time.process_time()
+                hashes = list(map(digest, map(sha, map(itemgetter(8), batch))))
+                inner = list(map(copy, repeat(mac.inner, len(hashes))))
+                deque(map(update, inner, hashes), 0)
+                outer = list(map(copy, repeat(mac.outer, len(hashes))))
+                deque(map(update, outer, map(digest, inner)), 0)
+                deque(map(digest, outer), 0)
+                done = time.process_time()
+                spent["事件读取"] += read - clock
+                spent["事件哈希与封印"] += done - read
+                clock = done
+            query, params = rows._query(sql, True, True, True, None, None)
+            tokens = [(6 + 2 * i, field) for i, field in enumerate(FIELDS)]
+            clock = time.process_time()
+            for batch in sql.batches(query, params):
+                read = time.process_time()
+                deque(map(digest, map(sha, map(itemgetter(3), batch))), 0)
+                for row in batch:
+                    for at, field in tokens:
+                        if row[at]:
+                            key_id, _, body = row[at].partition(":")
+                            raw = a2b_base64(body)
+                            bound = aad(row[1], field).encode()
+                            aeads[key_id].decrypt(raw[:12], raw[12:], bound)
+                done = time.process_time()
+                spent["案件读取"] += read - clock
+                spent["案件摘要与解密"] += done - read
+                clock = done
+    finally:
+        store.close()
+    return spent
+
+
+def run(url: str, n: int, label: str, reuse: bool = False, with_floor: bool = False) -> None:
     started = time.perf_counter()
     events, cases = counted(url) if reuse else build(url, n)
     built = time.perf_counter() - started
@@ -100,6 +165,15 @@ def run(url: str, n: int, label: str, reuse: bool = False) -> None:
             f"（{events / m['cpu']:>9,.0f} 条/秒），重算 {m['report']['walked']:,} 条，"
             f"峰值内存 {m['rss_mb']:.0f} MB"
         )
+        if name.startswith("全量") and with_floor:
+            parts = floor(url)
+            total = sum(parts.values())
+            shown = "、".join(f"{k} {v:.2f}" for k, v in parts.items())
+            print(
+                f"  下限（同一轮，单进程 CPU 秒）：{shown}，共 {total:.2f} 秒；"
+                f"两核全空闲时墙钟至少 {total / 2:.2f} 秒（{events / (total / 2):,.0f} 条/秒）；"
+                f"verify 的 CPU 为下限的 {m['cpu'] / total:.2f} 倍"
+            )
 
 
 def main() -> None:
@@ -107,6 +181,7 @@ def main() -> None:
     parser.add_argument("events", nargs="*", type=int, default=[100_000])
     parser.add_argument("--store", help="SQLite 文件（保留）；默认临时文件")
     parser.add_argument("--postgres", action="store_true", help="同时在 PostgreSQL 上测")
+    parser.add_argument("--floor", action="store_true", help="同一轮测出全量核对的下限（SQLite）")
     parser.add_argument(
         "--reuse", action="store_true", help="--store 的文件已存在时直接沿用（密钥在 $BBC_KEY_DIR）"
     )
@@ -119,7 +194,7 @@ def main() -> None:
             reuse = bool(args.reuse and args.store and path.exists())
             if path.exists() and not reuse:
                 path.unlink()
-            run(f"sqlite:///{path}", n, "SQLite", reuse)
+            run(f"sqlite:///{path}", n, "SQLite", reuse, args.floor)
             if args.postgres:
                 from pg_server import PgServer  # type: ignore[import-not-found]
 
