@@ -290,6 +290,7 @@ class Result:
     rss_mb: float
     query: float
     time: float  # what is compared: CPU seconds on SQLite, wall seconds on PostgreSQL
+    floor: float  # the start-up floor beside this command's runs (Startup), as compared
     exponent: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -394,17 +395,22 @@ def run_size(
                 return ["-m", "banbucheng", *[fill.get(a, a) for a in args]]
 
             writes = name in WRITERS
-            floor.sample()  # the floor taken between commands too, as the machine changes
+            beside = len(floor.samples)  # the floor samples taken next to this command's runs
             if in_run:  # the first timed run records (the gate: one process per command)
                 recorded = folder / "trace.pickle"
                 first = [sys.executable, "-c", TRACER, str(recorded), url, *argv(0)[2:]]
-                times = [measure(first, env, codes)]
-                times += [measure([sys.executable, *argv(r)], env, codes) for r in range(1, runs)]
+                times = [floor.then(measure, first, env, codes)]
+                times += [
+                    floor.then(measure, [sys.executable, *argv(r)], env, codes)
+                    for r in range(1, runs)
+                ]
                 statements = load_trace(recorded)
             else:
                 if not writes:  # recorded first: it also warms the file cache for the runs
                     statements = trace(argv(runs)[2:], env, codes, folder)
-                times = [measure([sys.executable, *argv(r)], env, codes) for r in range(runs)]
+                times = [
+                    floor.then(measure, [sys.executable, *argv(r)], env, codes) for r in range(runs)
+                ]
                 if writes:  # recorded after: the runs timed see the store as it was
                     statements = trace(argv(runs)[2:], env, codes, folder)
             # A writer's statements cannot run again (their rows exist): the time they took.
@@ -420,6 +426,7 @@ def run_size(
                     rss_mb=max(t.rss_mb for t in times),
                     query=query,
                     time=cpu if db == "sqlite" else wall,
+                    floor=floor.of(db, since=beside),
                     extra={"statements": len(statements)},
                 )
             )
@@ -475,11 +482,14 @@ def print_export_ratio(results: list[Result]) -> None:
 
 
 class Startup:
-    """The start-up floor, `python -c "import typer, sqlmodel"`: sampled before the
-    first command and again before each one, its median over the whole run used for
-    every ratio. A floor taken only at the start (5 samples) made every ratio of a run
-    follow how busy the machine happened to be in those seconds: 0.57 s in one run and
-    0.75 s in another, commands 1.3–1.7× in the first and ≤ 1.3× in the second."""
+    """The start-up floor, `python -c "import typer, sqlmodel"`: sampled just before
+    each timed run of every command, and each command compared with the median of the
+    samples taken beside its own runs. A floor taken only at the start (5 samples)
+    made every ratio of a run follow how busy the machine happened to be in those
+    seconds (commands 1.3–1.7× in one run and ≤ 1.3× in another); the median over the
+    whole run then drifted from the moment a command ran: in one run at 10^6 the
+    machine was a quarter slower by its end, and `register`, run last, came out 1.32×
+    against the run's median floor."""
 
     def __init__(self, first: int) -> None:
         self.env = process_env()
@@ -490,34 +500,42 @@ class Startup:
     def sample(self) -> None:
         self.samples.append(measure([sys.executable, "-c", "import typer, sqlmodel"], self.env))
 
-    def of(self, db: str) -> float:
-        """CPU seconds on SQLite, wall seconds on PostgreSQL (what is compared)."""
-        return statistics.median(m.cpu if db == "sqlite" else m.wall for m in self.samples)
+    def then(self, run: Callable[..., Run], *args: Any) -> Run:
+        """`run(*args)` right after a sample of the floor."""
+        self.sample()
+        return run(*args)
+
+    def of(self, db: str, since: int = 0) -> float:
+        """The median of the samples from the `since`-th on: CPU seconds on SQLite,
+        wall seconds on PostgreSQL (what is compared)."""
+        chosen = self.samples[since:] or self.samples
+        return statistics.median(m.cpu if db == "sqlite" else m.wall for m in chosen)
 
 
-def exponents(results: list[Result], startup: float, noise: float) -> None:
+def exponents(results: list[Result], noise: float) -> None:
     by_command: dict[str, list[Result]] = {}
     for r in results:
         by_command.setdefault(r.command, []).append(r)
     for rows in by_command.values():
         rows.sort(key=lambda r: r.n)
         for a, b in itertools.pairwise(rows):
-            ea, eb = max(a.time - startup, noise), max(b.time - startup, noise)
+            ea, eb = max(a.time - a.floor, noise), max(b.time - b.floor, noise)
             b.exponent = math.log(eb / ea) / math.log(b.n / a.n)
 
 
 def print_table(db: str, results: list[Result], startup: float) -> None:
     what = "CPU 时间" if db == "sqlite" else "墙钟时间"
     print(f"\n{db}：比值与增长指数按{what}；启动基准 python -c \"import typer, sqlmodel\" "
-          f"{startup:.2f} 秒")  # fmt: skip
-    print("| 命令 | 件数 | 墙钟秒 | CPU 秒 | 峰值内存 MB | 查询本身秒 | 与（基准+查询）之比 "
-          "| 增长指数 |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "在每次计时运行前各取一次，每个命令与自己那几次的中位数相比"
+          f"（全程中位数 {startup:.2f} 秒）")  # fmt: skip
+    print("| 命令 | 件数 | 墙钟秒 | CPU 秒 | 峰值内存 MB | 查询本身秒 | 启动基准秒 "
+          "| 与（基准+查询）之比 | 增长指数 |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in sorted(results, key=lambda r: (ORDER.index(r.command), r.n)):
         k = "—" if r.exponent is None else f"{r.exponent:.2f}"
         print(
             f"| `{r.command}` | {r.n:,} | {r.wall:.2f} | {r.cpu:.2f} | {r.rss_mb:.0f} | "
-            f"{r.query:.3f} | {r.time / (startup + r.query):.2f} | {k} |"
+            f"{r.query:.3f} | {r.floor:.2f} | {r.time / (r.floor + r.query):.2f} | {k} |"
         )
 
 
@@ -555,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     done()
         startup = floor.of(db)
-        exponents(results, startup, NOISE[db])
+        exponents(results, NOISE[db])
         print_table(db, results, startup)
         print_export_ratio(results)
         if args.gate is not None:
