@@ -26,7 +26,6 @@ from banbucheng.schema.chain import EventMac
 from banbucheng.schema.models import Case
 
 BATCH = 500
-_NONE: frozenset[str] = frozenset()
 _LABELS = {"citizen": "姓名", "phone": "电话", "id_number": "身份证号"}
 
 
