@@ -19,11 +19,11 @@ command runs on a working copy, as its own
 Printed per command and size: wall seconds (median of --runs), the process's CPU
 seconds, its peak memory (getrusage of a parent process of its own), and the ratio
 to its floor: the start-up floor (`python -c "import typer, sqlmodel"`, sampled
-before each command through the run, its median) plus the command's query run by
-the database alone. `export --dir` is also set against the reports whose files it
-writes (daily-report --xlsx, --csv, --json and --pdf, each run as its own command
-in the same run): a line after the table gives its time over their sum (issue 14:
-at most 2).
+just before each of the command's timed runs, their median: Startup) plus the
+command's query run by the database alone. `export --dir` is also set against the
+reports whose files it writes (daily-report --xlsx, --csv, --json and --pdf, each
+run as its own command in the same run): a line after the table gives its time over
+their sum (issue 14: at most 2).
 
 The query alone is the command's own SQL, not a hand-written stand-in, which drifts
 from what the command runs: at 10^5 the roll-up's stand-in read the JSON of every
