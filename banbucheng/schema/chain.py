@@ -15,7 +15,10 @@ import hashlib
 import hmac
 import json
 import re
+from collections import deque
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 from sqlmodel import Session, select
@@ -87,6 +90,20 @@ def event_mac(key: bytes, hash_: str | bytes) -> str:
     return hmac.new(key, MAC_FORMAT + raw, hashlib.sha256).hexdigest()
 
 
+def pads(key: bytes, prefix: bytes = MAC_FORMAT) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner pad for `key` followed by `prefix` (what every message
+    starts with), and its outer pad (RFC 2104): the states EventMac starts from, as
+    bytes (PostgreSQL's walk passes them to the server: trust/walk_pg.py)."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key) + prefix, bytes(b ^ 0x5C for b in key)
+
+
+_HASH = type(hashlib.sha256())
+_digest, _copy, _update = _HASH.digest, _HASH.copy, _HASH.update
+
+
 class EventMac:
     """event_mac for many events under one key, faster: HMAC-SHA256 (RFC 2104) from
     the key's inner and outer states computed once, so each event costs two hash
@@ -96,12 +113,8 @@ class EventMac:
     message, as verify uses it for the citizens' lookup keys: trust/personal.py)."""
 
     def __init__(self, key: bytes, prefix: bytes = MAC_FORMAT) -> None:
-        if len(key) > 64:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(64, b"\0")
-        self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-        self.inner.update(prefix)
-        self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+        inner, outer = pads(key, prefix)
+        self.inner, self.outer = hashlib.sha256(inner), hashlib.sha256(outer)
 
     def __call__(self, raw: bytes) -> str:
         """event_mac(key, raw): `raw` is the event's hash as ASCII bytes."""
@@ -110,6 +123,15 @@ class EventMac:
         outer = self.outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
+
+    def many(self, raws: Sequence[bytes]) -> Iterator[bytes]:
+        """The MACs of many hashes at once, as raw digests, in order: this class's
+        steps, each one pass in C over them rather than a call per event (verify)."""
+        inner = list(map(_copy, repeat(self.inner, len(raws))))
+        deque(map(_update, inner, raws), 0)
+        outer = list(map(_copy, repeat(self.outer, len(raws))))
+        deque(map(_update, outer, map(_digest, inner)), 0)
+        return map(_digest, outer)
 
 
 def stored_at(value: Any) -> tuple[datetime | None, str]:

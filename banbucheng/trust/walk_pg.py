@@ -15,11 +15,10 @@ here: the Python walk decides it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from banbucheng.schema.chain import MAC_FORMAT
+from banbucheng.schema.chain import pads
 
 # Events per query. Each query joins the cases for their numbers, which PostgreSQL does
 # by hashing the whole table (about 0.7 s at 10^6 cases): ranges of 100,000 spent 33 s
@@ -78,15 +77,6 @@ def _query(mac: bool, bounded: bool) -> str:
         + " WHERE e.seq >= %(lo)s"
         + (" AND e.seq <= %(hi)s" if bounded else "")
     )
-
-
-def pads(key: bytes) -> tuple[bytes, bytes]:
-    """HMAC-SHA256's inner pad (with MAC_FORMAT, which every MAC'd message starts
-    with) and outer pad for `key`: chain.EventMac's states, as bytes for SQL."""
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in key) + MAC_FORMAT, bytes(b ^ 0x5C for b in key)
 
 
 def _clean(sql: Any, walker: Any, lo: int, hi: int | None) -> bool:

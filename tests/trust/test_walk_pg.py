@@ -16,7 +16,7 @@ import test_postgres
 from test_postgres import PgBbc
 
 from banbucheng.cli import app
-from banbucheng.schema.chain import event_mac
+from banbucheng.schema.chain import event_mac, pads
 from banbucheng.trust import integrity, walk, walk_pg
 
 bbc = test_postgres.bbc
@@ -286,7 +286,7 @@ def test_the_mac_from_the_key_pads_is_the_event_mac(pg_url: str) -> None:
     hashes = ["0" * 64, "9f2c01ab33d4e5f6" * 4]
     with _connect(pg_url) as conn:
         for key in (b"k" * 16, bytes(range(32)), b"\xff" * 64, b"\x01" * 65, b"long" * 40):
-            ipad, opad = walk_pg.pads(key)
+            ipad, opad = pads(key)
             for hash_ in hashes:
                 found = conn.execute(
                     "SELECT encode(sha256(%s::bytea || sha256(%s::bytea || "
