@@ -64,11 +64,15 @@ class _Sql:
     """The few things the two databases spell differently."""
 
     def __init__(self, session: Session) -> None:
+        import sqlite3
+
         conn = session.connection()
         self.conn = conn
         self.postgres = conn.dialect.name == "postgresql"
         self.dbapi = conn.connection.dbapi_connection
         self.mark = "%s" if self.postgres else "?"
+        # SQLite 3.45 and later read a BLOB that is valid JSONB as JSON (trust/rows.py)
+        self.jsonb = not self.postgres and sqlite3.sqlite_version_info >= (3, 45)
         if self.postgres:
             # Its queries read much and compute little a row: PostgreSQL's JIT spent
             # 2.5 s compiling the case query of 200,000 cases (at 10^6) and saved less.

@@ -146,7 +146,7 @@ def _query(
     from banbucheng.schema.personal import FIELDS
 
     if fast:
-        state = _state_json_pg() if sql.postgres else _state_json()
+        state = _state_json_pg() if sql.postgres else _state_json(sql.jsonb)
     else:
         columns = ", ".join(sql.sealed(f"c.{name}", kind) for name, kind in sealed.COLUMNS)
         state = (
@@ -198,7 +198,12 @@ def _query(
     return query, params
 
 
-def _state_json() -> str:
+# What stops json_array on a value of a row (rows._fast goes on the careful way there):
+# an error SQLite raises whatever its version.
+_REFUSE = "abs(-9223372036854775807 - 1)"
+
+
+def _state_json(jsonb: bool = False) -> str:
     """SQLite: a case's canonical form as sealed.digest writes it (compact JSON, no
     ASCII escaping), made by json_array: half the cost of reading the columns and
     encoding them in Python. In two parts, the array to the lead unit and the
@@ -208,7 +213,15 @@ def _state_json() -> str:
     false or true), so the text is a faithful JSON of the row, equal to the recorded
     form only when the row's values are the recorded ones; a row of any other form
     (a time written another way, a value of another type) differs, and is checked
-    again the careful way, which decides."""
+    again the careful way, which decides. `jsonb`: the SQLite reading (3.45 and later)
+    takes a BLOB that is valid JSONB as JSON (x'00' as null), where the one before
+    refused every BLOB: a BLOB is then refused by _REFUSE, as it was."""
+
+    def guarded(value: str) -> str:
+        if not jsonb:
+            return value
+        return f"CASE WHEN typeof({value}) = 'blob' THEN {_REFUSE} ELSE {value} END"
+
     values = []
     for name, kind in sealed.COLUMNS:
         value = f"c.{name}"
@@ -220,10 +233,10 @@ def _state_json() -> str:
                 f"THEN CASE {value} WHEN 1 THEN json('true') ELSE json('false') END "
                 f"ELSE {value} END"
             )
-        values.append(value)
+        values.append(guarded(value))
     return (
-        f"CAST(json_array('{sealed.FORMAT}', {', '.join(values)}, u.name) AS BLOB), "
-        f"CAST(json_quote({_REPEAT}) AS BLOB)"
+        f"CAST(json_array('{sealed.FORMAT}', {', '.join(values)}, {guarded('u.name')}) AS BLOB), "
+        f"CAST(json_quote({_REPEAT.replace('r.number', guarded('r.number'), 1)}) AS BLOB)"
     )
 
 

@@ -81,6 +81,12 @@ EDITS = [
     "UPDATE cases SET received_at = replace(received_at, ' ', 'T'), matter = '改' WHERE id = {b}",
     "UPDATE cases SET limit_days = '15' || '' WHERE id = {b}",
     "UPDATE cases SET status = 'closed' WHERE id = {b}",
+    # BLOBs that SQLite 3.45 and later read as JSONB (x'00' is JSON null, where the
+    # row has NULL): refused there as SQLite before 3.45 refuses every BLOB
+    # (test_a_blob_that_reads_as_jsonb_is_refused).
+    "UPDATE cases SET closed_at = x'00' WHERE id = {a}",
+    "UPDATE cases SET on_time = x'00', escalated_at = x'00' WHERE id = {a}",
+    "UPDATE units SET name = x'00' WHERE id = (SELECT unit_id FROM cases WHERE id = {b})",
 ]
 
 
@@ -305,3 +311,65 @@ def test_the_personal_check_finds_what_the_general_functions_find() -> None:
                 assert got == _reference_check(ring, number, case_values, case_found)
                 cases += 1
     assert cases == len(names) * len(phones) * 14
+
+
+def _jsonb_text(text: str) -> bytes:
+    """`text` as SQLite's JSONB encodes a string (element type 10, TEXTRAW)."""
+    raw = text.encode()
+    n = len(raw)
+    if n <= 11:
+        return bytes([n << 4 | 10]) + raw
+    if n <= 0xFF:
+        return bytes([0xC0 | 10, n]) + raw
+    return bytes([0xD0 | 10]) + n.to_bytes(2, "big") + raw
+
+
+@pytest.mark.parametrize(
+    ("column", "case"),
+    [("closed_at", "a"), ("on_time", "a"), ("matter", "a"), ("unit", "b"), ("repeat", "a")],
+)
+def test_a_blob_that_reads_as_jsonb_is_refused(
+    bbc, isolated: Path, numbers: list[str], column: str, case: str
+) -> None:
+    """SQLite 3.45 and later (here apsw's; Debian 12's is 3.40) read a BLOB that is
+    valid JSONB as JSON: x'00' where the row has NULL, or a string's JSONB where it
+    has the string, leaves the row's JSON as it was, and its digest would pass. With
+    _Sql.jsonb the case query refuses any BLOB, as SQLite before 3.45 does, and the
+    careful way decides (rows._fast), which reports it (the x'00' rows of EDITS)."""
+    from types import SimpleNamespace
+
+    apsw = pytest.importorskip("apsw")
+    assert tuple(map(int, apsw.sqlite_lib_version().split(".")[:2])) >= (3, 45)
+    ids = {"a": _id(isolated, numbers[2]), "b": _id(isolated, numbers[5])}
+    con = sqlite3.connect(isolated)
+    unit, matter = con.execute(
+        "SELECT unit_id, matter FROM cases WHERE id = ?", (ids[case],)
+    ).fetchone()
+    named = con.execute("SELECT name FROM units WHERE id = ?", (unit,)).fetchone()
+    unit_name = named[0] if named else ""
+    con.close()
+    if column == "repeat":  # a repeated case's number, read as JSON by json_quote
+        sql(isolated, "UPDATE cases SET repeat_of_id = ? WHERE id = ?", ids["b"], ids["a"])
+    edits = {
+        "closed_at": ("UPDATE cases SET closed_at = ? WHERE id = ?", b"\x00", ids[case]),
+        "on_time": ("UPDATE cases SET on_time = ? WHERE id = ?", b"\x00", ids[case]),
+        "matter": ("UPDATE cases SET matter = ? WHERE id = ?", _jsonb_text(matter), ids[case]),
+        "unit": ("UPDATE units SET name = ? WHERE id = ?", _jsonb_text(unit_name), unit),
+        "repeat": ("UPDATE cases SET number = ? WHERE id = ?", _jsonb_text(numbers[5]), ids["b"]),
+    }
+
+    def states(jsonb: bool) -> dict[int, tuple[bytes, bytes]]:
+        reading = SimpleNamespace(postgres=False, mark="?", jsonb=jsonb, blob=lambda c: c)
+        query, params = rows._query(reading, False, True, False, None, None)
+        con = apsw.Connection(str(isolated))
+        try:
+            return {row[0]: (row[3], row[4]) for row in con.execute(query, params)}
+        finally:
+            con.close()
+
+    before = states(False)
+    assert before == states(True)  # the guard changes nothing on the tool's rows
+    sql(isolated, *edits[column])
+    assert states(False) == before  # the edit is unseen without the guard
+    with pytest.raises(apsw.SQLError, match="integer overflow"):
+        states(True)
