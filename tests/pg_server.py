@@ -4,6 +4,11 @@ initdb into a fresh temporary directory, start on a free loopback port (127.0.0.
 only, password auth, its unix socket inside that directory), hand out one new
 database per test, and stop and delete everything at the end. Nothing is installed
 as a service and nothing outside the temporary directory is touched.
+
+A watchdog process (`watch`, this file run as a script) stops the server and deletes
+its directory when the process that started it ends without stopping it (killed, or
+interrupted before its clean-up ran): it waits on a pipe whose other end only that
+process holds, so it wakes the moment the process is gone.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -90,28 +96,32 @@ class PgServer:
         self.port = 0
         self.base: Path | None = None
         self._count = 0
+        self._watchdog: tuple[subprocess.Popen[bytes], int] | None = None
 
     # ------------------------------------------------------------ process control
 
     def _cmd(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         assert self.base is not None
-        kwargs: dict[str, Any] = {}
-        if self.user is not None:
-            kwargs.update(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env.update(LC_ALL="C", LANG="C", HOME=str(self.base), TZ="UTC")
-        result = subprocess.run(
-            [str(self.bindir / tool), *args],
-            cwd=self.base,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            **kwargs,
-        )
+        result = _run(self.bindir, self.base, self.user, tool, *args)
         if check and result.returncode != 0:
             raise RuntimeError(f"{tool} failed ({result.returncode}): {result.stderr.strip()}")
         return result
+
+    def _watch(self) -> None:
+        """The watchdog of this server (module docstring), started once it runs."""
+        assert self.base is not None
+        read, write = os.pipe()  # neither end inherited by any other child
+        user = [str(self.user.pw_uid)] if self.user else []
+        process = subprocess.Popen(
+            [sys.executable, __file__, "watch", str(read), str(self.base), str(self.bindir), *user],
+            pass_fds=(read,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not stopped with this process's group
+        )
+        os.close(read)
+        self._watchdog = (process, write)
 
     def start(self, *, data_from: Path | None = None) -> None:
         """Start on a new cluster, or with `data_from` on a copy of a cluster kept by
@@ -140,6 +150,7 @@ class PgServer:
                 "-o", options, "start", check=False,
             )  # fmt: skip
             if started.returncode == 0:
+                self._watch()
                 return
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         raise RuntimeError(f"PostgreSQL did not start: {started.stderr.strip()}\n{tail}")
@@ -183,6 +194,11 @@ class PgServer:
         finally:
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None
+            if self._watchdog is not None:  # its pipe closed: it finds nothing left to do
+                process, write = self._watchdog
+                os.close(write)
+                process.wait(timeout=60)
+                self._watchdog = None
 
     # ------------------------------------------------------------ databases
 
@@ -205,3 +221,41 @@ class PgServer:
 
     def drop_database(self, name: str) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run(
+    bindir: Path, base: Path, user: pwd.struct_passwd | None, tool: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """A PostgreSQL tool run as the server's user, in `base`, without the caller's PG*
+    environment."""
+    kwargs: dict[str, Any] = {}
+    if user is not None:
+        kwargs.update(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(LC_ALL="C", LANG="C", HOME=str(base), TZ="UTC")
+    return subprocess.run(
+        [str(bindir / tool), *args],
+        cwd=base,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
+
+
+def watch(fd: int, base: Path, bindir: Path, user: pwd.struct_passwd | None) -> None:
+    """Wait until the pipe's other end is closed (its process stopped the server, or
+    died), then stop a server still running in `base` and delete `base`."""
+    with os.fdopen(fd, "rb") as pipe:
+        pipe.read()
+    data = base / "data"
+    if (data / "postmaster.pid").exists():
+        _run(bindir, base, user, "pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["watch"]:
+    fd, base, bindir, *uid = sys.argv[2:]
+    owner = pwd.getpwuid(int(uid[0])) if uid else None
+    watch(int(fd), Path(base), Path(bindir), owner)
