@@ -218,5 +218,9 @@ def _shown(value: Any) -> str:
         return "空"
     if isinstance(value, bool):
         return "是" if value else "否"
+    if isinstance(value, bytes | bytearray | memoryview):  # written behind the tool's back
+        data = bytes(value)
+        more = " …" if len(data) > 8 else ""
+        return f"二进制数据（{len(data)} 字节：{data[:8].hex(' ')}{more}）"
     text = str(value)
     return text[:16].replace("T", " ") if len(text) == 25 and text[10] == "T" else text[:40]

@@ -373,3 +373,17 @@ def test_a_blob_that_reads_as_jsonb_is_refused(
     assert states(False) == before  # the edit is unseen without the guard
     with pytest.raises(apsw.SQLError, match="integer overflow"):
         states(True)
+
+
+def test_a_binary_value_is_shown_as_such(bbc, isolated: Path, numbers: list[str]) -> None:
+    """A value written as a BLOB behind the tool's back is named in Chinese with its
+    length and first bytes, not as Python's b'...' text."""
+    a = _id(isolated, numbers[2])
+    sql(isolated, "UPDATE cases SET closed_at = x'00' WHERE id = ?", a)
+    sql(isolated, "UPDATE cases SET matter = CAST(matter AS BLOB) WHERE id = ?", a)
+    messages = [p["message"] for p in _report(bbc)["problems"]]
+    closed = "「办结时间」为 二进制数据（1 字节：00），时间线记录为 空：案件记录被直接修改"
+    assert closed in messages
+    matter = "第2件：营业执照变更办不下来".encode()
+    shown = f"二进制数据（{len(matter)} 字节：{matter[:8].hex(' ')} …）"
+    assert any(m.startswith(f"「反映事项」为 {shown}，") for m in messages), messages
