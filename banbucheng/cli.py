@@ -209,6 +209,25 @@ def main(
         home()
 
 
+def _unfailing_output() -> None:
+    """Standard output and error that no character can fail. Redirected to a file or a
+    pipe on Chinese Windows they are in the ANSI code page (GBK, cp936), which has no
+    byte for the BOM every CSV starts with, nor for rarer characters of names
+    (生僻字, such as 䶮): a command stopped there with an internal error. Such a stream
+    is written in UTF-8 instead (the CSV's BOM then tells Excel and WPS so); a terminal
+    keeps its encoding, a character it cannot show printed as "?"."""
+    import codecs
+
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        if codecs.lookup(encoding).name == "utf-8" or not hasattr(stream, "reconfigure"):
+            continue
+        if stream.isatty():
+            stream.reconfigure(errors="replace")
+        else:
+            stream.reconfigure(encoding="utf-8")
+
+
 def run() -> None:
     """Entry point: `bbc`.
 
@@ -222,6 +241,7 @@ def run() -> None:
     themselves (with-blocks, store.close), not by that collection."""
     gc.disable()
     state.one_command = True
+    _unfailing_output()
     try:
         app(prog_name="bbc")
     finally:

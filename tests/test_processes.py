@@ -110,3 +110,61 @@ def test_windows_registering_at_once_never_collide(isolated: Path) -> None:
     assert sorted(r["matter"] for r in listed) == sorted(
         f"窗口{i}第{j}件" for i in range(6) for j in range(8)
     )
+
+
+def _rare_name_case() -> str:
+    """A case whose citizen and matter have 䶮, a character of CJK Extension A that
+    GBK (Chinese Windows' code page 936) has no byte for."""
+    out = run(
+        "register", "--name", "王䶮", "--phone", "13712343333", "--matter",
+        "䶮字姓名的户籍证明办不下来", "--category", "应办未办",
+        env={"BBC_NOW": "2021-04-01 10:30"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_output_redirected_in_a_gbk_code_page_is_utf8(isolated: Path) -> None:
+    """On Chinese Windows a redirected standard output (bbc list --csv > 案件.csv) is in
+    code page 936 (GBK), simulated here with PYTHONIOENCODING: it is written in UTF-8
+    instead, the CSV with its BOM, a name's rare character kept; a message on the
+    standard error too. (In GBK the BOM alone stopped every CSV with an internal
+    error.)"""
+    number = _rare_name_case()
+    gbk = {"PYTHONIOENCODING": "gbk", "BBC_NOW": "2021-04-02 09:00"}
+    for args in (["list", "--csv"], ["list"], ["show", number], ["list", "--json"]):
+        done = subprocess.run(
+            [BBC or sys.executable, *([] if BBC else ["-m", "banbucheng"]), *args],
+            capture_output=True, env=dict(os.environ, **gbk), timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+        assert "䶮字姓名的户籍证明办不下来" in done.stdout.decode("utf-8"), args
+    csv = subprocess.run(
+        [BBC or sys.executable, *([] if BBC else ["-m", "banbucheng"]), "list", "--csv"],
+        capture_output=True, env=dict(os.environ, **gbk), timeout=120,
+    ).stdout  # fmt: skip
+    assert csv.startswith("\ufeff编号".encode())
+    wrong = subprocess.run(
+        [BBC or sys.executable, *([] if BBC else ["-m", "banbucheng"]), "show", "BB2021"],
+        capture_output=True, env=dict(os.environ, **gbk), timeout=120,
+    )  # fmt: skip
+    assert wrong.returncode == 1
+    assert wrong.stderr.decode("utf-8").startswith("错误：")
+
+
+def test_a_gbk_terminal_shows_what_it_can(isolated: Path) -> None:
+    """A terminal whose encoding is GBK keeps it (its Chinese shows), and a character
+    it cannot show is printed as "?", not an internal error."""
+    import pexpect
+
+    number = _rare_name_case()
+    env = dict(os.environ, PYTHONIOENCODING="gbk", BBC_NOW="2021-04-02 09:00")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "banbucheng", "show", number], env=env, timeout=60,
+        dimensions=(24, 160),
+    )  # fmt: skip
+    out = child.read().decode("gbk")
+    child.close()
+    assert child.exitstatus == 0, out
+    assert "?字姓名的户籍证明办不下来" in out
+    assert "内部错误" not in out
