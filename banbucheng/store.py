@@ -364,7 +364,8 @@ class Store:
             if self.is_sqlite:
                 note = self._note_path()
                 pid, doing = note.read_text().split() if note is not None else ("", "")
-                os.kill(int(pid), 0)  # ProcessLookupError: a note left by a killed import
+                if not _WINDOWS:  # there os.kill(pid, 0) would end it (TerminateProcess)
+                    os.kill(int(pid), 0)  # ProcessLookupError: a note left by a killed import
             else:
                 with self.engine.connect() as conn:
                     name = conn.exec_driver_sql(
@@ -377,6 +378,9 @@ class Store:
         except (OSError, ValueError, DBAPIError):
             return None
         return WRITERS.get(doing)
+
+
+_WINDOWS = os.name == "nt"
 
 
 def _seal_new_events(session: Session, flush_context: object, instances: object) -> None:

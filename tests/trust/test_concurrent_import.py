@@ -110,6 +110,25 @@ def test_a_writer_names_itself_and_a_note_left_by_a_killed_one_is_ignored(tmp_pa
     store.close()
 
 
+def test_on_windows_the_writer_s_process_is_not_probed(tmp_path, monkeypatch):
+    """os.kill(pid, 0) ends the process on Windows (TerminateProcess): a writer that
+    waits must not kill the import it waits for. There the note is believed."""
+    import os
+
+    from banbucheng import store as store_module
+
+    store = store_module.Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    monkeypatch.setattr(store_module, "_WINDOWS", True)
+
+    def kill(pid: int, sig: int) -> None:
+        raise AssertionError("os.kill called on Windows")
+
+    monkeypatch.setattr(os, "kill", kill)
+    with store.announce("import"):
+        assert store.writer() == "导入"
+    store.close()
+
+
 def test_a_writer_waits_saying_so_and_gives_up_at_the_bound(bbc, isolated, monkeypatch):
     from banbucheng import dialects
 
