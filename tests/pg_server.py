@@ -8,17 +8,20 @@ as a service and nothing outside the temporary directory is touched.
 A watchdog process (`watch`, this file run as a script) stops the server and deletes
 its directory when the process that started it ends without stopping it (killed, or
 interrupted before its clean-up ran): it waits on a pipe whose other end only that
-process holds, so it wakes the moment the process is gone.
+process holds, so it wakes the moment the process is gone. Told to stop itself
+(SIGTERM, SIGHUP, SIGINT), it stops the server first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -116,11 +119,14 @@ class PgServer:
             [sys.executable, __file__, "watch", str(read), str(self.base), str(self.bindir), *user],
             pass_fds=(read,),
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # not stopped with this process's group
         )
         os.close(read)
+        assert process.stdout is not None
+        process.stdout.readline()  # it watches: told to stop from now on, it stops the server
+        process.stdout.close()
         self._watchdog = (process, write)
 
     def start(self, *, data_from: Path | None = None) -> None:
@@ -246,9 +252,19 @@ def _run(
 
 def watch(fd: int, base: Path, bindir: Path, user: pwd.struct_passwd | None) -> None:
     """Wait until the pipe's other end is closed (its process stopped the server, or
-    died), then stop a server still running in `base` and delete `base`."""
-    with os.fdopen(fd, "rb") as pipe:
+    died) or this process is told to stop, then stop a server still running in `base`
+    and delete `base`."""
+
+    def told(signum: int, frame: Any) -> None:
+        raise InterruptedError
+
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, told)
+    print("watching", flush=True)
+    with os.fdopen(fd, "rb") as pipe, contextlib.suppress(InterruptedError):
         pipe.read()
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)  # the clean-up, once begun, is finished
     data = base / "data"
     if (data / "postmaster.pid").exists():
         _run(bindir, base, user, "pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")

@@ -3,17 +3,23 @@ that started it, even one killed before its clean-up."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 
-def test_a_killed_run_leaves_no_server_behind(pg_server: Any, tmp_path: Path) -> None:
+@pytest.fixture
+def started(pg_server: Any, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, int, int]]:
+    """A server started by another process, which then waits: (that process, the
+    server's directory, its port, its watchdog's pid)."""
     script = tmp_path / "start.py"
     script.write_text(
         "import sys, time\n"
@@ -21,26 +27,20 @@ def test_a_killed_run_leaves_no_server_behind(pg_server: Any, tmp_path: Path) ->
         "from pg_server import PgServer\n"
         "server = PgServer()\n"
         "server.start()\n"
-        "print(server.base, server.port, flush=True)\n"
+        "print(server.base, server.port, server._watchdog[0].pid, flush=True)\n"
         "time.sleep(600)\n"
     )
     process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    base, port = process.stdout.readline().split()
+    base, port, watchdog = process.stdout.readline().split()
     data = Path(base) / "data"
     try:
         assert (data / "postmaster.pid").exists()
         socket.create_connection(("127.0.0.1", int(port)), timeout=5).close()
-        process.kill()  # no clean-up of its own runs
-        process.wait()
-        deadline = time.monotonic() + 60
-        while Path(base).exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not Path(base).exists()
-        with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", int(port)), timeout=5).close()
+        yield process, Path(base), int(port), int(watchdog)
     finally:
         process.kill()
+        process.wait()
         if (data / "postmaster.pid").exists():  # the watchdog failed: not left running
             subprocess.run(
                 [str(pg_server.bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
@@ -48,3 +48,26 @@ def test_a_killed_run_leaves_no_server_behind(pg_server: Any, tmp_path: Path) ->
                 check=False,
                 capture_output=True,
             )
+
+
+def _gone(base: Path, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while base.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not base.exists()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def test_a_killed_run_leaves_no_server_behind(started: tuple) -> None:
+    process, base, port, _ = started
+    process.kill()  # no clean-up of its own runs
+    process.wait()
+    _gone(base, port)
+
+
+def test_a_watchdog_told_to_stop_stops_its_server(started: tuple) -> None:
+    process, base, port, watchdog = started
+    os.kill(watchdog, signal.SIGTERM)
+    _gone(base, port)
+    assert process.poll() is None  # the run itself goes on
