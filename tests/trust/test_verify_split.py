@@ -338,7 +338,8 @@ def test_a_blob_that_reads_as_jsonb_is_refused(
     careful way decides (rows._fast), which reports it (the x'00' rows of EDITS)."""
     from types import SimpleNamespace
 
-    apsw = pytest.importorskip("apsw")
+    import apsw  # the test extras' SQLite of 3.45 or later
+
     assert tuple(map(int, apsw.sqlite_lib_version().split(".")[:2])) >= (3, 45)
     ids = {"a": _id(isolated, numbers[2]), "b": _id(isolated, numbers[5])}
     con = sqlite3.connect(isolated)
