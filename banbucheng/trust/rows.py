@@ -131,7 +131,8 @@ def _fast(
 # The repeated case's number, looked up by its id (few cases have one): as a join,
 # PostgreSQL hashed the whole cases table for it and then sorted the rows again by id,
 # 1.3 s of 6.6 for 200,000 cases at 10^6.
-_REPEAT = "(SELECT r.number FROM cases r WHERE r.id = c.repeat_of_id)"
+_REPEAT_OF = "(SELECT {} FROM cases r WHERE r.id = c.repeat_of_id)"
+_REPEAT = _REPEAT_OF.format("r.number")
 
 
 def _query(
@@ -227,16 +228,19 @@ def _state_json(jsonb: bool = False) -> str:
         value = f"c.{name}"
         if kind == "flag":
             # json() of a constant, which SQLite computes once per statement rather than
-            # once per row (the case query 9.6 to 9.0 µs a case at 10^5).
+            # once per row (the case query 9.6 to 9.0 µs a case at 10^5); only the
+            # stored value of the ELSE can be a BLOB.
             value = (
                 f"CASE WHEN typeof({value}) = 'integer' AND {value} IN (0, 1) "
                 f"THEN CASE {value} WHEN 1 THEN json('true') ELSE json('false') END "
-                f"ELSE {value} END"
+                f"ELSE {guarded(value)} END"
             )
-        values.append(guarded(value))
+        else:
+            value = guarded(value)
+        values.append(value)
     return (
         f"CAST(json_array('{sealed.FORMAT}', {', '.join(values)}, {guarded('u.name')}) AS BLOB), "
-        f"CAST(json_quote({_REPEAT.replace('r.number', guarded('r.number'), 1)}) AS BLOB)"
+        f"CAST(json_quote({_REPEAT_OF.format(guarded('r.number'))}) AS BLOB)"
     )
 
 
