@@ -21,8 +21,12 @@ def run(
     full_env = dict(os.environ, **(env or {}))
     if tz:
         full_env["TZ"] = tz
-    cmd = [BBC, *args] if BBC else [sys.executable, "-m", "banbucheng", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=120)
+    return subprocess.run(command(*args), capture_output=True, text=True, env=full_env, timeout=120)
+
+
+def command(*args: str) -> list[str]:
+    """The installed `bbc` with `args` (python -m banbucheng where it is not installed)."""
+    return [BBC, *args] if BBC else [sys.executable, "-m", "banbucheng", *args]
 
 
 def test_cli_import_stays_light() -> None:
@@ -132,20 +136,18 @@ def test_output_redirected_in_a_gbk_code_page_is_utf8(isolated: Path) -> None:
     error.)"""
     number = _rare_name_case()
     gbk = {"PYTHONIOENCODING": "gbk", "BBC_NOW": "2021-04-02 09:00"}
+    out = {}
     for args in (["list", "--csv"], ["list"], ["show", number], ["list", "--json"]):
         done = subprocess.run(
-            [BBC or sys.executable, *([] if BBC else ["-m", "banbucheng"]), *args],
+            command(*args),
             capture_output=True, env=dict(os.environ, **gbk), timeout=120,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
         assert "䶮字姓名的户籍证明办不下来" in done.stdout.decode("utf-8"), args
-    csv = subprocess.run(
-        [BBC or sys.executable, *([] if BBC else ["-m", "banbucheng"]), "list", "--csv"],
-        capture_output=True, env=dict(os.environ, **gbk), timeout=120,
-    ).stdout  # fmt: skip
-    assert csv.startswith("\ufeff编号".encode())
+        out[args[-1]] = done.stdout
+    assert out["--csv"].startswith("\ufeff编号".encode())
     wrong = subprocess.run(
-        [BBC or sys.executable, *([] if BBC else ["-m", "banbucheng"]), "show", "BB2021"],
+        command("show", "BB2021"),
         capture_output=True, env=dict(os.environ, **gbk), timeout=120,
     )  # fmt: skip
     assert wrong.returncode == 1
