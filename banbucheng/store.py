@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
-from banbucheng.core.errors import BbcError, StoreError
+from banbucheng.core.errors import BbcError, StoreError, Tampered
 from banbucheng.core.files import create_empty, path_problem
 from banbucheng.core.keyring import KeyProblem, Keyring
 from banbucheng.core.paths import default_db_path
@@ -120,6 +120,26 @@ def _store_id(conn: Any) -> str | None:
     from banbucheng.schema.personal import store_id
 
     return store_id(conn)
+
+
+UNREADABLE = "数据库中有无法读取的值（可能被直接改动），请运行 bbc verify 查看是哪一条"
+
+# Where SQLAlchemy turns a stored value into a Python one (a time, a date) as rows are
+# read; its compiled modules name the frame with its module ("sqlalchemy.engine.
+# _result_cy._apply_processors"), the pure-Python ones without.
+_CONVERTING = ("_apply_processors", "process_result_value")
+
+
+def _unreadable_value(exc: BaseException) -> bool:
+    """A row read had a value its column's type cannot hold (on SQLite, which keeps
+    any type anywhere: closed_at = x'00' typed in by hand). Not a bug of ours, but a
+    store changed behind the tool's back."""
+    import traceback
+
+    return any(
+        frame.f_code.co_name.rpartition(".")[2] in _CONVERTING
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
 
 
 def _stamp_if_free(conn: Any) -> None:
@@ -312,7 +332,13 @@ class Store:
                         # write lock is already ours, so this never waits.
                         session.connection().exec_driver_sql("PRAGMA optimize")
         except DBAPIError as exc:
+            if "could not decode to utf-8" in str(exc.orig).lower():  # SQLite, text edited
+                raise Tampered(UNREADABLE) from None
             raise StoreError(_db_message(exc)) from None
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, BbcError) or not _unreadable_value(exc):
+                raise
+            raise Tampered(UNREADABLE) from None
 
     @contextmanager
     def context(self, *, actor: str, now: datetime, write: bool = True) -> Iterator[Ctx]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlmodel import Session
@@ -138,6 +139,22 @@ class _Sql:
         finally:
             cursor.close()
 
+    @contextmanager
+    def lenient_text(self) -> Iterator[None]:
+        """Text that is not UTF-8 (typed into SQLite behind the tool's back) read with
+        U+FFFD in place of what cannot be decoded, not refused: the row then differs
+        from its digest and is named. Only for the careful way: a Python call per
+        text value."""
+        if self.postgres:  # the server keeps only valid text
+            yield
+            return
+        before = self.dbapi.text_factory
+        self.dbapi.text_factory = _decoded
+        try:
+            yield
+        finally:
+            self.dbapi.text_factory = before
+
     def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         cursor = self.dbapi.cursor()
         try:
@@ -145,6 +162,10 @@ class _Sql:
             return cursor.fetchone()
         finally:
             cursor.close()
+
+
+def _decoded(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
 
 
 def verified_mac(key: bytes, seq: int, hash_: str) -> str:

@@ -375,6 +375,36 @@ def test_a_helper_added_behind_the_tools_back_stops_the_case(bbc, store, isolate
     assert "协办单位" in bbc.refused("escalate", store["li"], "--reason", "x", code=TAMPERED)
 
 
+# SQLite keeps any type in any column: values no time, date or text can be read as.
+UNREADABLE_EDITS = [
+    ("closed_at", "x'00'"),
+    ("closed_at", "'昨天下午'"),
+    ("received_at", "12345"),
+    ("due_date", "x'00'"),
+    ("due_date", "'2021-13-45'"),
+    ("matter", "CAST(x'ff' AS TEXT)"),  # not UTF-8
+]
+
+
+@pytest.mark.parametrize(("column", "value"), UNREADABLE_EDITS)
+def test_a_value_no_command_can_read_is_named_as_an_edit(
+    bbc, store, isolated, snapshot, column, value
+):
+    """Not 内部错误 (exit 70) from deep inside the database library: the same line for
+    every command that reads the row, pointing to verify, which names the field."""
+    sql(isolated, f"UPDATE cases SET {column} = {value} WHERE number = ?", store["huo"])
+    check = snapshot()
+    for command in (
+        ("list",), ("list", "--all", "--csv"), ("list", "--json"), ("show", store["huo"]),
+    ):  # fmt: skip
+        message = bbc.refused(*command, code=TAMPERED)
+        assert message == (
+            "错误：数据库中有无法读取的值（可能被直接改动），请运行 bbc verify 查看是哪一条"
+        ), command
+    check()
+    assert any(p["case"] == store["huo"] for p in found(bbc))
+
+
 # ---------------------------------------------------------------- incremental
 
 
