@@ -334,7 +334,9 @@ def describe(session: Session, hits: Sequence[Hit]) -> list[dict[str, Any]]:
         numbers = dict(session.execute(select(c.id, c.number).where(c.id.in_(earlier))).all())
     out = []
     for hit in hits:
-        case = cases[hit.case_id]
+        case = cases.get(hit.case_id)
+        if case is None:  # indexed, but its case is gone (deleted behind the tool's back)
+            continue
         mechanism = links.get(hit.case_id)
         if mechanism is not None:
             mechanism = dict(mechanism)
