@@ -9,6 +9,8 @@ and `doing`), not imported here: store.py imports this module."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -207,3 +209,21 @@ def _enable_wal(cursor: Any) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+@contextmanager
+def time_limit(conn: Any, seconds: float) -> Iterator[None]:
+    """Statements on `conn` stopped (an error) once `seconds` have passed: on SQLite all
+    of them together (a progress handler), on PostgreSQL each (statement_timeout, for
+    the transaction only). For a look that must not keep the user waiting."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+        yield
+        return
+    raw = conn.connection.dbapi_connection
+    deadline = time.monotonic() + seconds
+    raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+    try:
+        yield
+    finally:
+        raw.set_progress_handler(None, 0)

@@ -73,11 +73,10 @@ def dump_store(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     if not db.exists():
         return {}
     con = sqlite3.connect(db)
-    con.text_factory = bytes  # text as stored, even where it is not UTF-8
+    # Text as stored, even where it is not UTF-8 (an edit's test), compared so.
+    con.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
     try:
-        tables = [
-            r[0].decode() for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        ]
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
     finally:
         con.close()

@@ -469,3 +469,30 @@ def test_concurrent_registration_numbers_are_unique_and_gap_free(
         check=True,
     )
     assert [u["name"] for u in json.loads(units.stdout)] == ["协调科"]
+
+
+def test_a_status_edited_behind_the_tools_back_is_named(
+    bbc: PgBbc, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL keeps each column's type, but not the record's closed lists: a status
+    that is none of the lifecycle's stops a list with the case and field named (exit 7),
+    not 内部错误."""
+    import psycopg
+
+    bbc("register", "--name", "霍某某", "--phone", "13712341111", "--matter", "诊所两证",
+        now="2021-04-01 09:31")  # fmt: skip
+    with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("UPDATE cases SET status = 'bogus'")
+    monkeypatch.delenv("BBC_DEBUG")
+    result = bbc("list", "--json", code=7)
+    assert result.stderr.strip() == (
+        f"错误：数据库中有无法读取的值：案件 {HUO} 的「状态」（可能被直接改动），"
+        "请运行 bbc verify 查看"
+    )
+
+
+def test_a_look_at_the_store_is_stopped_in_time_on_postgres(bbc: PgBbc, pg_url: str) -> None:
+    from test_store import _stopped_within
+
+    bbc("units", "add", "协调科")
+    assert _stopped_within(pg_url, 0.3) < 3

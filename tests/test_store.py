@@ -73,3 +73,37 @@ def test_a_current_store_is_known_by_one_number(bbc, isolated: Path) -> None:
     with sqlite3.connect(isolated) as con:
         names = {r[0] for r in con.execute("SELECT name FROM schema_migrations")}
     assert last in names and user_version() == stamp()
+
+
+# A query that runs for minutes unless stopped.
+_ENDLESS = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+def _stopped_within(url: str, seconds: float) -> float:
+    """How long the endless query ran under dialects.time_limit(seconds) before it was
+    stopped (it must be)."""
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
+    from banbucheng.dialects import time_limit
+    from banbucheng.store import Store
+
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn, conn.begin():
+            started = time.monotonic()
+            with pytest.raises(DBAPIError), time_limit(conn, seconds):
+                conn.exec_driver_sql(_ENDLESS).all()
+            return time.monotonic() - started
+    finally:
+        store.close()
+
+
+def test_a_look_at_the_store_is_stopped_in_time(bbc, isolated: Path) -> None:
+    """What a failed command does before it says so (store.Store.unreadable: at 10^6
+    cases a full look takes 20 s) never keeps the user waiting past its limit."""
+    bbc("units", "add", "协调科")
+    assert _stopped_within(f"sqlite:///{isolated}", 0.3) < 3

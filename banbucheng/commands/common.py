@@ -163,6 +163,26 @@ def open_store(*, create: str | None = None, announce: bool = True) -> Any:
     return store
 
 
+def unreadable_store() -> str | None:
+    """After a command failed unexpectedly: the values of its store that no command
+    can read, as the message to give (store.Store.unreadable); None if there are
+    none, or the store was never opened, or cannot be opened to look."""
+    if state.location is None:
+        return None
+    from banbucheng.store import Store
+
+    try:
+        store = Store(state.location.url)
+    except Exception:  # the message about the first failure is the one to give
+        return None
+    try:
+        return store.unreadable()
+    except Exception:
+        return None
+    finally:
+        store.close()
+
+
 def waiting_notice(seconds: float, doing: str | None) -> None:
     """A write waiting for another writer (dialects.WRITE_WAIT_S at most; Ctrl-C stops it)."""
     what = f"（{doing}）" if doing else ""

@@ -4,12 +4,14 @@ refuse to act on a case whose row disagrees with its history (issue 13)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from banbucheng.cli import app
 from banbucheng.core.timeutil import BEIJING
 from banbucheng.schema.chain import GENESIS, event_hash, event_mac
 
@@ -151,6 +153,15 @@ def test_inserted_and_deleted_cases_are_named(bbc, store, isolated):
         sql(isolated, f"DELETE FROM {table} WHERE case_id = ?", huo)
     sql(isolated, "DELETE FROM cases WHERE id = ?", huo)
     assert any(p["kind"] == "case_deleted" and p["case"] == store["huo"] for p in found(bbc))
+
+
+def test_search_passes_over_a_case_deleted_alone(bbc, store, isolated):
+    """Its row deleted by hand, its search terms left: search shows the rest and does
+    not stop (verify names the deletion)."""
+    sql(isolated, "DELETE FROM cases WHERE number = ?", store["huo"])
+    shown = bbc.json("search", "诊所两证")
+    assert store["huo"] not in json.dumps(shown, ensure_ascii=False)
+    assert any(p["case"] == store["huo"] for p in found(bbc))
 
 
 # ---------------------------------------------------------------- store-level tables
@@ -375,34 +386,56 @@ def test_a_helper_added_behind_the_tools_back_stops_the_case(bbc, store, isolate
     assert "协办单位" in bbc.refused("escalate", store["li"], "--reason", "x", code=TAMPERED)
 
 
-# SQLite keeps any type in any column: values no time, date or text can be read as.
+# SQLite keeps any type in any column: values no command can read as their field's.
 UNREADABLE_EDITS = [
-    ("closed_at", "x'00'"),
-    ("closed_at", "'昨天下午'"),
-    ("received_at", "12345"),
-    ("due_date", "x'00'"),
-    ("due_date", "'2021-13-45'"),
-    ("matter", "CAST(x'ff' AS TEXT)"),  # not UTF-8
+    ("closed_at", "x'00'", "办结时间"),
+    ("closed_at", "'昨天下午'", "办结时间"),
+    ("received_at", "12345", "受理时间"),
+    ("due_date", "x'00'", "到期日"),
+    ("due_date", "'2021-13-45'", "到期日"),
+    ("status", "'bogus'", "状态"),
+    ("citizen_mask", "x'00'", "反映人"),
+    ("matter", "CAST(x'ff' AS TEXT)", None),  # not UTF-8: found, not placed
 ]
 
 
-@pytest.mark.parametrize(("column", "value"), UNREADABLE_EDITS)
+@pytest.mark.parametrize(("column", "value", "label"), UNREADABLE_EDITS)
 def test_a_value_no_command_can_read_is_named_as_an_edit(
-    bbc, store, isolated, snapshot, column, value
+    bbc, store, isolated, snapshot, column, value, label
 ):
-    """Not 内部错误 (exit 70) from deep inside the database library: the same line for
-    every command that reads the row, pointing to verify, which names the field."""
+    """Not 内部错误 (exit 70) from wherever the value first breaks something (the
+    database library, a label looked up, a table drawn): one line naming the case
+    and the field, the same for every command that falls over it, pointing to verify."""
     sql(isolated, f"UPDATE cases SET {column} = {value} WHERE number = ?", store["huo"])
     check = snapshot()
-    for command in (
-        ("list",), ("list", "--all", "--csv"), ("list", "--json"), ("show", store["huo"]),
-    ):  # fmt: skip
-        message = bbc.refused(*command, code=TAMPERED)
-        assert message == (
-            "错误：数据库中有无法读取的值（可能被直接改动），请运行 bbc verify 查看是哪一条"
-        ), command
+    if label is None:
+        wanted = "错误：数据库中有无法读取的值（可能被直接改动），请运行 bbc verify 查看是哪一条"
+    else:
+        wanted = (
+            f"错误：数据库中有无法读取的值：案件 {store['huo']} 的「{label}」"
+            "（可能被直接改动），请运行 bbc verify 查看"
+        )
+    assert bbc.refused("list", "--json", code=TAMPERED) == wanted
+    for command in (("list",), ("list", "--all", "--csv"), ("show", store["huo"])):
+        result = bbc.runner.invoke(app, list(command))
+        # A command that reads the field shows what it holds, or stops so, never 70.
+        assert result.exit_code in (0, TAMPERED), (command, result.stderr)
+        if result.exit_code:
+            assert result.stderr.strip() == wanted, command
     check()
     assert any(p["case"] == store["huo"] for p in found(bbc))
+
+
+def test_a_real_bug_is_still_an_internal_error(bbc, store, monkeypatch):
+    """Only a store that holds such values turns an unexpected failure into exit 7."""
+    from banbucheng.domain import queries
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(queries, "list_cases", broken)
+    message = bbc.refused("list", code=70)
+    assert message.startswith("内部错误（KeyError）")
 
 
 # ---------------------------------------------------------------- incremental
