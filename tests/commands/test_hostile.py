@@ -659,3 +659,43 @@ def test_verify_and_doctor_survive_any_tampering(store, template, table, pick, d
     assert "Traceback" not in doctor.stdout + doctor.stderr
     assert doctor.exit_code in (0, 5), (shown, doctor.stdout[-800:], doctor.stderr)
     assert (doctor.exit_code == 5) >= (verified.exit_code == 5)
+
+
+# What window staff run all day, each reading every field of the cases it shows.
+READING = (["list", "--all", "--json"], ["list", "--all"], ["overdue", "--json"], ["due"],
+           ["daily-report", "--json"], ["search", "证明"])  # fmt: skip
+
+
+@examples(30)
+@given(pick=st.integers(0, 1000), data=st.data(), value=STORED)
+def test_reading_commands_survive_any_tampering_with_a_case(store, template, pick, data, value):
+    """Whatever someone writes into a case's row with sqlite3, the reading commands show
+    it or stop with one line naming the case and field (exit 7, pointing to verify),
+    never 内部错误 (70) or a traceback; and the store stays as it was."""
+    import sqlite3
+
+    from conftest import dump_store
+
+    _fresh(template, store)
+    con = sqlite3.connect(store)
+    rowids = [r[0] for r in con.execute("SELECT rowid FROM cases ORDER BY rowid")]
+    column = data.draw(st.sampled_from([*CASE_COLUMNS, "matter", "citizen_mask", "received_at"]))
+    try:
+        con.execute(
+            f"UPDATE cases SET {column} = ? WHERE rowid = ?", (value, rowids[pick % len(rowids)])
+        )
+        con.commit()
+    except sqlite3.IntegrityError:
+        return  # the schema itself refused it
+    finally:
+        con.close()
+    before = dump_store(store)
+    runner = CliRunner()
+    for command in READING:
+        result = runner.invoke(app, ["--db", str(store), *command])
+        shown = (column, value, command, result.stderr)
+        assert "Traceback" not in result.stdout + result.stderr, shown
+        assert result.exit_code in (0, 4, 5, 7), shown  # 4, 5: overdue, due soon
+        if result.exit_code == 7:
+            assert "无法读取的值" in result.stderr and "bbc verify" in result.stderr, shown
+    assert dump_store(store) == before
