@@ -125,8 +125,8 @@ def _store_id(conn: Any) -> str | None:
 
 UNREADABLE = "数据库中有无法读取的值（可能被直接改动），请运行 bbc verify 查看是哪一条"
 # How long a failed command looks for such values before it says what it failed with:
-# every case and event of 10^5 cases, the newest 3 × 10^5 or so of 10^6 (a full look
-# there takes 20 s).
+# every case and event of 10^5 cases; of 10^6, the newest 3 × 10^5 or so cases (a full
+# look there, events too, takes 20–30 s).
 UNREADABLE_LOOK_S = 3.0
 
 # Where SQLAlchemy turns a stored value into a Python one (a time, a date) as rows are

@@ -107,7 +107,7 @@ def _number(sqlite: bool, column: str) -> str:
 def places(conn: Any) -> list[str]:
     """Where the store holds values it cannot read, in words: up to LIMIT places, each
     naming the case (or event, or unit) and the field, the newest first; [] when there
-    are none. The scan reads every row: at 10^6 cases 20 s, so a caller limits its
+    are none. The scan reads every row: at 10^6 cases 20–30 s, so a caller limits its
     time (store.Store.unreadable), and a query stopped so ends the look."""
     sqlite = conn.dialect.name == "sqlite"
     number = _number(sqlite, "number")
