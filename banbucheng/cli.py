@@ -43,7 +43,7 @@ from banbucheng.commands.chinese import (  # noqa: E402
     usage_message,
 )
 from banbucheng.commands.common import fail, state, unreadable_store  # noqa: E402
-from banbucheng.core.errors import BbcError, Tampered  # noqa: E402
+from banbucheng.core.errors import BbcError, Unreadable  # noqa: E402
 
 if _COLLECTING:  # as it was for whoever imported this module (tests, other tools)
     gc.enable()
@@ -115,7 +115,7 @@ class _Root(ChineseHelp, TyperGroup):
             # tool's back), which is what the user must hear about instead.
             unreadable = unreadable_store()
             if unreadable is not None:
-                fail(f"错误：{unreadable}", Tampered.exit_code)
+                fail(f"错误：{unreadable}", Unreadable.exit_code)
             fail(f"内部错误（{type(exc).__name__}），操作未保存；设置 BBC_DEBUG=1 可查看详情", 70)
 
     def main(

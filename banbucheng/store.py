@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
-from banbucheng.core.errors import BbcError, StoreError, Tampered
+from banbucheng.core.errors import BbcError, StoreError, Unreadable
 from banbucheng.core.files import create_empty, path_problem
 from banbucheng.core.keyring import KeyProblem, Keyring
 from banbucheng.core.paths import default_db_path
@@ -338,12 +338,12 @@ class Store:
                         session.connection().exec_driver_sql("PRAGMA optimize")
         except DBAPIError as exc:
             if "could not decode to utf-8" in str(exc.orig).lower():  # SQLite, text edited
-                raise Tampered(self.unreadable() or UNREADABLE) from None
+                raise Unreadable(self.unreadable() or UNREADABLE) from None
             raise StoreError(_db_message(exc)) from None
         except (TypeError, ValueError) as exc:
             if isinstance(exc, BbcError) or not _unreadable_value(exc):
                 raise
-            raise Tampered(self.unreadable() or UNREADABLE) from None
+            raise Unreadable(self.unreadable() or UNREADABLE) from None
 
     def unreadable(self, seconds: float = UNREADABLE_LOOK_S) -> str | None:
         """After a command failed on the store's data: which values it holds that no

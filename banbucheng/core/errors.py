@@ -36,6 +36,11 @@ class Tampered(BbcError):
     exit_code = 7
 
 
+class Unreadable(Tampered):
+    """A value in the store that its column's type cannot be read as (written behind the
+    tool's back): the command stops on it, naming it where it can (store.Store.unreadable)."""
+
+
 class OutOfCalendar(InvalidInput, ValueError):
     """A date, or a deadline counted from one, outside the years the working-day
     calendar spans (2000–2099). A ValueError for the engine's callers, one Chinese

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from banbucheng.core.errors import BbcError, Tampered
+from banbucheng.core.errors import BbcError, Unreadable
 from banbucheng.core.files import file_mode, mode_label
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -278,15 +278,14 @@ def diagnose(
         try:
             with store.context(actor=actor, now=now, write=False) as ctx:
                 checks.append(_calendar(ctx, now))
-        except (ValueError, TypeError, KeyError, StatementError, Tampered):
+        except (ValueError, TypeError, KeyError, StatementError, Unreadable):
             checks.append(
                 Check("calendar", "日历", FAIL, "无法读取中心设置或日历条目（可能被直接修改）")
             )
         try:
             with store.context(actor=actor, now=now, write=fix) as ctx:
                 checks.append(_deadlines(ctx, fix))
-        # Tampered: a value the store's reads could not convert (store.Store.session).
-        except (ValueError, TypeError, KeyError, OverflowError, StatementError, Tampered):
+        except (ValueError, TypeError, KeyError, OverflowError, StatementError, Unreadable):
             checks.append(
                 Check(
                     "deadlines", "期限", FAIL, "无法重算期限：案件记录、设置或日历中有无法读取的值"
