@@ -75,7 +75,7 @@ def check_cases(
     query, params = _query(sql, checker is not None, False, fused is not None, low, high)
     with sql.lenient_text():
         for rows in sql.batches(query, params):
-            found = _keys(sql, checker, rows)
+            found = _by_case(_keys(sql, checker, rows))
             out: list[tuple[str, str]] = []
             for row in rows:
                 if row[2] and fused is not None:
@@ -118,9 +118,9 @@ def _fast(
                 if last is not None and digest[:cut] != recorded(last):
                     again = sql.one(careful, (row[0],))  # named the careful way
                     _check_row(sql, report, again, None, {}, out)
-                if checker is not None:
-                    checker.case(row[1], row[6:], found.get(row[0], _NONE), out)
                 low = row[0] + 1
+            if checker is not None:
+                checker.many(rows, 6, found, out)
             _personal(personal, out)
             out = []
     except sqlite3.OperationalError:
@@ -290,14 +290,19 @@ def _ids(mark: str, low: Any, high: Any) -> tuple[str, tuple[int, ...]]:
     return (" WHERE " + " AND ".join(where) if where else ""), tuple(params)
 
 
-def _keys(sql: Any, checker: Any, rows: list[Any]) -> dict[int, set[str]]:
-    """The citizens' keys of a batch's cases, by case id (none without the keyring)."""
-    found: dict[int, set[str]] = {}
+def _keys(sql: Any, checker: Any, rows: list[Any]) -> set[tuple[int, str]]:
+    """The citizens' keys of a batch's cases, as (case id, key) pairs (none without
+    the keyring)."""
     if checker is None or not rows:
-        return found
+        return set()
     m = sql.mark
-    keys = f"SELECT key, case_id FROM citizen_keys WHERE case_id BETWEEN {m} AND {m}"
-    for key, case_id in sql.all(keys, (rows[0][0], rows[-1][0])):
+    keys = f"SELECT case_id, key FROM citizen_keys WHERE case_id BETWEEN {m} AND {m}"
+    return set(map(tuple, sql.all(keys, (rows[0][0], rows[-1][0]))))
+
+
+def _by_case(pairs: set[tuple[int, str]]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for case_id, key in pairs:
         found.setdefault(case_id, set()).add(key)
     return found
 

@@ -388,3 +388,88 @@ def test_a_binary_value_is_shown_as_such(bbc, isolated: Path, numbers: list[str]
     matter = "第2件：营业执照变更办不下来".encode()
     shown = f"二进制数据（{len(matter)} 字节：{matter[:8].hex(' ')} …）"
     assert any(m.startswith(f"「反映事项」为 {shown}，") for m in messages), messages
+
+
+def _personal_rows(ring, cases: list[dict]) -> tuple[list[tuple], set[tuple[int, str]]]:
+    """Rows as rows._fast reads them (id, number, four columns, then each field's token
+    and mask) and the stored (case id, key) pairs, from cases described by `cases`."""
+    from banbucheng.schema import citizens
+    from banbucheng.schema.personal import FIELDS, aad
+
+    rows, pairs = [], set()
+    for i, case in enumerate(cases, start=1):
+        number = case.get("number", f"BB20210401-{i:03d}")
+        values: list = []
+        for field, (_, _, masker) in FIELDS.items():
+            clear = case.get(field)
+            token = ring.encrypt(clear, aad(number, field)) if clear else None
+            mask = masker(clear) if clear else None
+            values += [case.get(f"{field}_token", token), case.get(f"{field}_mask", mask)]
+        rows.append((i, number, None, None, None, None, *values))
+        made = citizens.citizen_keys(ring.lookup_key, case.get("phone"), case.get("id_number"))
+        kept = {True: len(made), "phone": 1, False: 0}[case.get("keys", True)]
+        pairs.update((i, key) for key in made[:kept])
+    return rows, pairs
+
+
+def test_the_personal_data_of_a_batch_checked_at_once_is_checked_as_case_by_case() -> None:
+    """Checker.many (a batch at once, trust/rows.py's fast way) gives what Checker.case
+    gives row by row, in the same order, for batches clean and not: tokens missing,
+    under another key, swapped or not text; masks edited; keys missing; phones of
+    every shape (an extension or spaces make their messages the long way)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from banbucheng.core import keyring as keys
+    from banbucheng.trust.personal import Checker
+
+    ring = keys.generate("store-for-the-test")
+    other = keys.generate("another-store")
+    checker = Checker(ring)
+    forged = other.encrypt("张三", "bbc-personal:BB20210401-001:citizen")
+    kinds = st.fixed_dictionaries(
+        {
+            "citizen": st.sampled_from(["李海清", "霍某", "欧阳海清", "John Smith", "王"]),
+            "phone": st.sampled_from(
+                ["13900001111", "0571-87654321-808", " 13900002222", "12345", None]
+            ),
+            "id_number": st.sampled_from([None, None, "11010519491231002x", "短号"]),
+        },
+        optional={
+            "citizen_token": st.sampled_from([None, "", 7, b"x", forged, "k:!!", "nokey"]),
+            "citizen_mask": st.sampled_from(["李*清", None, "*"]),
+            "phone_mask": st.sampled_from(["139****9999", ""]),
+            "id_number_mask": st.sampled_from(["110105********002x", "**"]),
+            "keys": st.sampled_from([False, "phone"]),
+            "number": st.sampled_from([b"BB20210401-001", "BB20210401-001"]),
+        },
+    )
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(kinds, min_size=1, max_size=6))
+    def check(cases: list[dict]) -> None:
+        rows, pairs = _personal_rows(ring, cases)
+        by_case: dict[int, set[str]] = {}
+        for case_id, key in pairs:
+            by_case.setdefault(case_id, set()).add(key)
+        wanted: list[tuple[str, str]] = []
+        for row in rows:
+            checker.case(row[1], row[6:], by_case.get(row[0], frozenset()), wanted)
+        found: list[tuple[str, str]] = []
+        checker.many(rows, 6, pairs, found)
+        assert found == wanted
+
+    check()
+    # And a batch as the tool writes them passes at once (the fast way's own test).
+    rows, pairs = _personal_rows(
+        ring, [{"citizen": "李海清", "phone": f"139{i:08d}"} for i in range(50)]
+    )
+    assert checker._clean(rows, 6, pairs)
+    rows, pairs = _personal_rows(ring, [{"citizen": "李海清", "phone": "13900001111"}] * 3)
+    assert not checker._clean(rows, 6, pairs - {next(iter(pairs))})
+    # An ID number's key missing, where every phone is plain.
+    case = {"citizen": "李海清", "phone": "13900001111", "id_number": "11010519491231002x"}
+    rows, pairs = _personal_rows(ring, [case, {**case, "keys": "phone"}])
+    found = []
+    checker.many(rows, 6, pairs, found)
+    assert found == [("BB20210401-002", "查找用的键值与个人信息不符（重复反映的判断会出错）")]
