@@ -3,9 +3,20 @@ a batch at a time.
 
 Each event's hash is recomputed from its fields read as bytes (the bytes
 chain.digest_bytes hashes), its link to the one before checked, gaps and duplicates
-found, its keyed MAC checked when a seal key is given. A batch is checked at once, one
-C-level pass per step (_Walker._clean); a batch with anything unusual is walked again
-event by event (_Walker._row), which names each finding.
+found. A batch is checked at once, one C-level pass per step (_Walker._clean); a batch
+with anything unusual is walked again event by event (_Walker._row), which names each
+finding.
+
+The keyed MACs (with a seal key): each event's hash covers the one before it, so the
+MAC of the last event walked, checked at the end (_head_sealed), authenticates every
+event before it once the chain holds. A batch taken at once then needs only its MACs
+present and of their form; an event walked on its own has its MAC checked. When the
+last MAC does not hold (history rewritten and rehashed without the key, or another
+key), the walk is done again checking every event's MAC (every_mac), which names them
+from the first that does not hold, exactly as a walk that checked each would. What is
+not reported so: a MAC edited on its own on an event the chain authenticates (the
+record is as written; only the seal column differs). Measured at 10^6 cases: a MAC
+for each event was 3 µs of 17 per event walked.
 """
 
 from __future__ import annotations
@@ -75,6 +86,12 @@ def _macs_hold(mac: EventMac, hashes: tuple[bytes, ...], macs: tuple[Any, ...]) 
     return hexlify(b"".join(mac.many(hashes))).decode() == joined
 
 
+def _macs_formed(macs: tuple[Any, ...]) -> bool:
+    """Every event's MAC there and of its form (text of 64 characters): what a batch
+    needs when only the last event's MAC is computed (_head_sealed)."""
+    return set(map(type, macs)) == {str} and set(map(len, macs)) == {64}
+
+
 class _Walker:
     """Pass 1's state between batches: where the chain should go on."""
 
@@ -86,8 +103,10 @@ class _Walker:
         key: bytes | None,
         first_mac: int | None,
         anchor: tuple[int, str] | None,
+        every_mac: bool = False,
     ) -> None:
         self.problems = report.problems
+        self.every_mac = every_mac  # each clean batch's MACs computed (module docstring)
         self.expected, self.prev_id, self.anchored = start + 1, 0, None
         self.prev = prev_hash.encode("ascii", "replace")
         self.key = key
@@ -169,7 +188,11 @@ class _Walker:
             return False
         if self.mac_from is not None and self.mac is not None:
             first = max(0, self.mac_from - expected)
-            if first < n and not _macs_hold(self.mac, raw[first:], macs[first:]):
+            if first < n and not (
+                _macs_hold(self.mac, raw[first:], macs[first:])
+                if self.every_mac
+                else _macs_formed(macs[first:])
+            ):
                 return False
         if self.anchor_seq is not None and expected <= self.anchor_seq < expected + n:
             self.anchored = hashes[self.anchor_seq - expected]
@@ -351,7 +374,9 @@ def walk(
     when it is done): this process walks to `cut` only now, and when finishing takes
     the helper's walk of the rest, or walks the rest too if it does not hold. The
     work between the two (the anchors, this process's cases) so never waits for the
-    helper's walk."""
+    helper's walk. When the last event's MAC does not hold (_head_sealed), the walk's
+    findings are set aside and it is done again, every MAC checked, to name them."""
+    found, more = len(report.problems), report.problems.more
     walker = _Walker(report, start, prev_hash, key, first_mac, anchor)
     cut = share[0] if share is not None else None
     again = _careful(sql)
@@ -359,12 +384,40 @@ def walk(
         pass
 
     def finish() -> str | None:
+        nonlocal walker
         if share is not None and not take_share(walker, share[1]()):
             for _ in _walk(sql, walker, max(start, share[0]), None, again):
+                pass
+        if not _head_sealed(sql, walker):
+            del report.problems[found:]
+            report.problems.more = more
+            walker = _Walker(report, start, prev_hash, key, first_mac, anchor, every_mac=True)
+            for _ in _walk(sql, walker, start, None, again):
                 pass
         return _finish(sql, report, walker)
 
     return finish
+
+
+def _head_sealed(sql: Any, walker: _Walker) -> bool:
+    """Whether the last event walked carries the MAC of the hash the walk ended on
+    (True when no MAC is due, or every one was checked already): with the chain
+    holding, that MAC authenticates every event before it (module docstring)."""
+    if walker.mac_from is None or walker.every_mac or walker.key is None:
+        return True
+    last = walker.expected - 1
+    if last < walker.mac_from:
+        return True
+    found = sql.all(f"SELECT hash, mac FROM events WHERE seq = {sql.mark}", (last,))
+    if len(found) != 1:
+        return False
+    hash_, mac = found[0]
+    return (
+        type(hash_) is str
+        and type(mac) is str
+        and hash_.encode("ascii", "replace") == walker.prev
+        and hmac.compare_digest(mac, event_mac(walker.key, hash_))
+    )
 
 
 def _finish(sql: Any, report: Report, walker: _Walker) -> str | None:

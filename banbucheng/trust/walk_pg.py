@@ -4,7 +4,8 @@ Reading every event into Python costs more than hashing it (psycopg's per-row wo
 so on PostgreSQL each range of `seq` is checked by one query that returns aggregates
 only: every event's hash recomputed with the server's sha256() over the canonical
 text that walk._Walker._clean hashes (walk._EVENT), its link to the event before,
-its keyed MAC (HMAC-SHA256 from the key's pads, as chain.EventMac), no NULLs, the
+its keyed MAC there and of its form (computed, HMAC-SHA256 from the key's pads as
+chain.EventMac, only when the walk checks every MAC: walk.py), no NULLs, the
 positions contiguous and unique, the ids increasing. The conditions are those of
 _Walker._clean, so a range found clean is one the Python walk would pass without a
 finding; a range that is not clean is walked again by the Python walk (`fallback`),
@@ -48,8 +49,12 @@ _MAC = (
 )
 
 
-def _holds(mac: bool) -> str:
-    """One event as _Walker._clean takes it (NULL counts as not)."""
+_FORMED = "char_length(e.mac) = 64"  # walk._macs_formed: the MAC there, of its form
+
+
+def _holds(mac: bool, every: bool) -> str:
+    """One event as _Walker._clean takes it (NULL counts as not); `every`: its MAC
+    computed (walk._Walker.every_mac), else only its form checked."""
     return (
         # Its place: the first after the walk's end, linked to it; each later one
         # linked to the event just before it in the range, with a lower id.
@@ -62,14 +67,14 @@ def _holds(mac: bool) -> str:
         # JSON spells these as \u00XX: left to the Python walk (chain._json_string).
         "AND e.actor !~ '[\\x01-\\x07\\x0b\\x0e-\\x1f]' "
         f"AND e.hash = encode(sha256(convert_to({_CANONICAL}, 'UTF8')), 'hex')"
-        + (f" AND (e.seq < %(mac_from)s OR {_MAC})" if mac else "")
+        + (f" AND (e.seq < %(mac_from)s OR {_MAC if every else _FORMED})" if mac else "")
     )
 
 
-def _query(mac: bool, bounded: bool) -> str:
+def _query(mac: bool, every: bool, bounded: bool) -> str:
     return (
         "SELECT count(*), min(e.seq), max(e.seq), max(e.id), "
-        f"count(*) FILTER (WHERE ({_holds(mac)}) IS NOT TRUE), "
+        f"count(*) FILTER (WHERE ({_holds(mac, every)}) IS NOT TRUE), "
         "max(e.hash) FILTER (WHERE e.seq = %(anchor)s) "
         "FROM events e LEFT JOIN cases c ON c.id = e.case_id "
         "LEFT JOIN events p ON p.seq = e.seq - 1 AND p.seq >= %(lo)s"
@@ -92,10 +97,13 @@ def _clean(sql: Any, walker: Any, lo: int, hi: int | None) -> bool:
         "prev_id": walker.prev_id,
         "anchor": walker.anchor_seq,
     }
+    every = mac and walker.every_mac
     if mac:
-        params["ipad"], params["opad"] = pads(walker.key)
         params["mac_from"] = walker.mac_from
-    n, first, last, last_id, bad, anchored = sql.one(_query(mac, hi is not None), params)
+    if every:
+        params["ipad"], params["opad"] = pads(walker.key)
+    query = _query(mac, every, hi is not None)
+    n, first, last, last_id, bad, anchored = sql.one(query, params)
     if n == 0:
         return hi is None  # nothing after lo: nothing to walk
     if bad or first != lo or last - lo + 1 != n or (hi is not None and last != hi):

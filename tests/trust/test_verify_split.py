@@ -473,3 +473,49 @@ def test_the_personal_data_of_a_batch_checked_at_once_is_checked_as_case_by_case
     found = []
     checker.many(rows, 6, pairs, found)
     assert found == [("BB20210401-002", "查找用的键值与个人信息不符（重复反映的判断会出错）")]
+
+
+def test_the_last_mac_stands_for_the_chain_and_a_resealed_history_is_named_from_its_start(
+    bbc, isolated: Path, numbers: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each event's hash covers the one before it, so the last event's MAC, checked
+    at the end, authenticates the chain (trust/walk.py): a MAC edited on its own on an
+    earlier event is no finding. When the last MAC does not hold, every MAC is
+    checked and each that does not hold is named, the earlier one too, exactly as a
+    walk that computes every MAC from the start names them."""
+    con = sqlite3.connect(isolated)
+    try:
+        events = con.execute("SELECT seq, hash FROM events ORDER BY seq").fetchall()
+    finally:
+        con.close()
+    last = events[-1][0]
+    sql(isolated, "UPDATE events SET mac = ? WHERE seq = 3", "0" * 64)
+    assert bbc.json("verify", "--full")["ok"] is True
+    # From the fifth event on, sealed with another key (a history rehashed by someone
+    # without this store's key would be sealed so): named from there.
+    for seq, hash_ in events[4:]:
+        sql(isolated, "UPDATE events SET mac = ? WHERE seq = ?", event_mac(b"k" * 32, hash_), seq)
+    report = _report(bbc)
+    assert [(p["kind"], p["seq"]) for p in report["problems"]] == [
+        ("mac", seq) for seq in [3, *range(5, last + 1)]
+    ]
+    with monkeypatch.context() as every:  # every MAC computed from the start
+        every.setattr(walk, "_head_sealed", lambda sql, walker: False)
+        assert _report(bbc) == report
+    # Only the last event's MAC edited: named, and no other.
+    key = _seal_key(isolated)
+    for seq, hash_ in events[2:]:
+        sql(isolated, "UPDATE events SET mac = ? WHERE seq = ?", event_mac(key, hash_), seq)
+    sql(isolated, "UPDATE events SET mac = ? WHERE seq = ?", "0" * 64, last)
+    assert [(p["kind"], p["seq"]) for p in _report(bbc)["problems"]] == [("mac", last)]
+
+
+def _seal_key(db: Path) -> bytes:
+    from banbucheng.store import Store
+
+    store = Store(f"sqlite:///{db}")
+    try:
+        assert store.seal_key is not None
+        return store.seal_key
+    finally:
+        store.close()

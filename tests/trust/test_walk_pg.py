@@ -135,9 +135,12 @@ EDITS: dict[str, Any] = {
     "detail quoted": (
         "UPDATE events SET detail = replace(detail, '\"', '\\\"') WHERE seq = " + str(MIDDLE)
     ),
-    "mac": f"UPDATE events SET mac = repeat('0', 64) WHERE seq = {MIDDLE}",
+    # A MAC edited on its own is named on the last event, whose MAC is computed (every
+    # event's then, to name them); on another it is no finding (test_a_mac_edited_...).
+    "mac": "UPDATE events SET mac = repeat('0', 64) WHERE seq = (SELECT max(seq) FROM events)",
     "mac of another event": (
-        f"UPDATE events SET mac = (SELECT mac FROM events WHERE seq = 3) WHERE seq = {MIDDLE}"
+        "UPDATE events SET mac = (SELECT mac FROM events WHERE seq = 3) "
+        "WHERE seq = (SELECT max(seq) FROM events)"
     ),
     "mac removed": f"UPDATE events SET mac = NULL WHERE seq = {MIDDLE}",
     "relinked": f"UPDATE events SET prev_hash = repeat('0', 64) WHERE seq = {MIDDLE}",
@@ -202,6 +205,22 @@ def test_a_tampered_event_in_a_large_range_is_named_as_the_python_walk_names_it(
     assert parts
     dirty = [r for r in parts if not r[2]]
     assert paths.python <= len(dirty) * (PART + 2)
+
+
+def test_a_mac_edited_on_its_own_in_the_middle_is_no_finding_on_either_path(
+    bbc: PgBbc, store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last event's MAC authenticates the chain before it (trust/walk.py): a MAC
+    edited alone on an earlier event changes no record, and neither walk computes it;
+    both pass the chain, the server without the Python walk reading any of it."""
+    with _connect(store) as conn:
+        conn.execute(f"UPDATE events SET mac = repeat('0', 64) WHERE seq = {MIDDLE}")
+    for server in (False, True):
+        monkeypatch.setattr(walk_pg, "SERVER", server)
+        paths = Paths(monkeypatch)
+        report = bbc.json("verify", "--full")
+        assert report["ok"] and report["sealed"] == "checked"
+        assert paths.python == (0 if server else report["events"])
 
 
 def _rehash(url: str, seq: int, actor: str = "to_json(e.actor)::text") -> None:
