@@ -15,8 +15,8 @@ last MAC does not hold (history rewritten and rehashed without the key, or anoth
 key), the walk is done again checking every event's MAC (every_mac), which names them
 from the first that does not hold, exactly as a walk that checked each would. What is
 not reported so: a MAC edited on its own on an event the chain authenticates (the
-record is as written; only the seal column differs). Measured at 10^6 cases: a MAC
-for each event was 3 µs of 17 per event walked.
+record is as written; only the seal column differs). Measured at 10^5 cases: a MAC
+for each event was 3 µs of the 14 an event walked took.
 """
 
 from __future__ import annotations
