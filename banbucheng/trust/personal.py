@@ -95,11 +95,17 @@ class Checker:
         which names what is wrong."""
         if not rows or self._clean(rows, at, found):
             return
+        keys = self.by_case(found)
+        for row in rows:
+            self.case(row[1], row[at:], keys.get(row[0], _NONE), problems)
+
+    @staticmethod
+    def by_case(found: AbstractSet[tuple[int, str]]) -> dict[int, set[str]]:
+        """(case id, key) pairs as each case's keys, as `case` takes them."""
         keys: dict[int, set[str]] = {}
         for case_id, key in found:
             keys.setdefault(case_id, set()).add(key)
-        for row in rows:
-            self.case(row[1], row[at:], keys.get(row[0], _NONE), problems)
+        return keys
 
     def _clean(
         self, rows: Sequence[Sequence[Any]], at: int, found: AbstractSet[tuple[int, str]]

@@ -75,7 +75,7 @@ def check_cases(
     query, params = _query(sql, checker is not None, False, fused is not None, low, high)
     with sql.lenient_text():
         for rows in sql.batches(query, params):
-            found = _by_case(_keys(sql, checker, rows))
+            found = checker.by_case(_keys(sql, checker, rows)) if checker else {}
             out: list[tuple[str, str]] = []
             for row in rows:
                 if row[2] and fused is not None:
@@ -298,13 +298,6 @@ def _keys(sql: Any, checker: Any, rows: list[Any]) -> set[tuple[int, str]]:
     m = sql.mark
     keys = f"SELECT case_id, key FROM citizen_keys WHERE case_id BETWEEN {m} AND {m}"
     return set(map(tuple, sql.all(keys, (rows[0][0], rows[-1][0]))))
-
-
-def _by_case(pairs: set[tuple[int, str]]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {}
-    for case_id, key in pairs:
-        found.setdefault(case_id, set()).add(key)
-    return found
 
 
 def _state(head: Any, helpers: bytes, repeat: Any) -> bytes:
