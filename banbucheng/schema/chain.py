@@ -93,7 +93,7 @@ def event_mac(key: bytes, hash_: str | bytes) -> str:
 def pads(key: bytes, prefix: bytes = MAC_FORMAT) -> tuple[bytes, bytes]:
     """HMAC-SHA256's inner pad for `key` followed by `prefix` (what every message
     starts with), and its outer pad (RFC 2104): the states EventMac starts from, as
-    bytes (PostgreSQL's walk passes them to the server: trust/walk_pg.py)."""
+    bytes (PostgreSQL's walk passes them to the server: trust/walk_db.py)."""
     if len(key) > 64:
         key = hashlib.sha256(key).digest()
     key = key.ljust(64, b"\0")

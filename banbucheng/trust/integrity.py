@@ -2,11 +2,13 @@
 
 Three passes, none of which holds a list of all events or cases in Python:
 
-1. The chain, streamed in order of `seq` through a plain cursor (a server-side one on
-   PostgreSQL), in batches: each event's hash recomputed from its fields read as
-   bytes (the bytes chain.digest_bytes hashes), its link to the one before, gaps and
-   duplicates; with a seal key, the keyed MAC of the last event, which through the
-   chain authenticates every one (each MAC when it does not hold: walk.py). A batch
+1. The chain, checked by the database a range at a time (walk_db.py: only aggregates
+   come back); a range that is not clean streamed in order of `seq` through a plain
+   cursor (a server-side one on PostgreSQL), in batches: each event's hash recomputed
+   from its fields read as bytes (the bytes chain.digest_bytes hashes), its link to
+   the one before, gaps and duplicates; with a seal key, the keyed MAC of the last
+   event, which through the chain authenticates every one (each MAC when it does not
+   hold: walk.py). A batch
    is checked at once, one C-level pass per step (_Walker._clean); a batch with
    anything unusual is walked again event by event (_Walker._row), which names each
    finding. Incremental runs start after the position the last clean run recorded
@@ -44,7 +46,7 @@ from banbucheng.schema.chain import (
     GENESIS,
 )
 from banbucheng.trust import rows as _rows
-from banbucheng.trust import walk_pg
+from banbucheng.trust import walk_db
 from banbucheng.trust.findings import (  # noqa: F401  (the public names of verify)
     Problem,
     Problems,
@@ -369,7 +371,9 @@ class _Helper:
 
         events = report.events - start
         weight = CASE_WEIGHT if keyring is not None else CASE_WEIGHT_UNKEYED
-        step = walk_pg.WEIGHT if sql.postgres and walk_pg.SERVER else 1.0  # per event walked
+        step = 1.0  # per event walked, in Python
+        if walk_db.SERVER:  # or by the database (walk_db.py)
+            step = walk_db.WEIGHT if sql.postgres else walk_db.SQLITE_WEIGHT
         work = step * events + ANCHOR_WEIGHT * report.events + weight * report.cases
         url = sql.url()
         if work < PARALLEL_FROM or url is None:

@@ -1,5 +1,6 @@
 """Pass 1 of `verify` (trust/integrity.py): the event chain walked in order of `seq`,
-a batch at a time.
+a batch at a time. Usually the database checks it first, a range at a time
+(walk_db.py), and only a range that is not clean is walked here.
 
 Each event's hash is recomputed from its fields read as bytes (the bytes
 chain.digest_bytes hashes), its link to the one before checked, gaps and duplicates
@@ -38,7 +39,7 @@ from banbucheng.schema.chain import (
     event_mac,
     stored_at,
 )
-from banbucheng.trust import walk_pg
+from banbucheng.trust import walk_db
 from banbucheng.trust.findings import Problem, Report, _iso, _span
 
 
@@ -72,6 +73,29 @@ class _Actors(dict):
 
 
 _HEAD, _TAIL = slice(0, 10), slice(11, None)  # an event's time around its "T"
+
+
+def event_hash(actors: _Actors) -> Any:
+    """_Walker._clean's hash of one event, for SQLite to call on each event of a range
+    (walk_db.py): from the same values (walk_db._FIELDS, as bytes), the same canonical
+    text; None for an event _clean would not take (a NULL, a time of another form),
+    which the Python walk then decides."""
+    sha256, event, actor_json = hashlib.sha256, _EVENT, actors.__getitem__
+
+    def hashed(
+        seq: Any, number: Any, at: Any, actor: Any, action: Any, detail: Any, prev: Any
+    ) -> str | None:
+        try:
+            if len(at) != 26 or at[10] != 32:
+                return None
+            escaped = detail.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+            head, tail, shown = at[_HEAD], at[_TAIL], actor_json(actor)
+            text = event % (seq, number, head, tail, shown, action, escaped, prev)
+        except Exception:  # a value of another type: not clean, whatever it is
+            return None
+        return sha256(text).hexdigest()
+
+    return hashed
 
 
 def _macs_hold(mac: EventMac, hashes: tuple[bytes, ...], macs: tuple[Any, ...]) -> bool:
@@ -266,11 +290,10 @@ def _columns(sql: Any, careful: bool, mac: bool) -> str:
     )
 
 
-def _order(sql: Any) -> str:
-    """The walk's order. On PostgreSQL, where the walk reads only the ranges the server
-    did not pass (walk_pg.py), a repeated seq's events come in order of id, so that
-    a range read apart lists them as the whole chain read at once would."""
-    return "ORDER BY e.seq, e.id" if sql.postgres else "ORDER BY e.seq"
+# The walk's order. The walk reads only the ranges the database did not pass
+# (walk_db.py): a repeated seq's events come in order of id, so that a range read apart
+# lists them as the whole chain read at once would.
+_ORDER = "ORDER BY e.seq, e.id"
 
 
 def _chain(sql: Any, start: int, end: int | None, mac: bool) -> Any:
@@ -280,15 +303,15 @@ def _chain(sql: Any, start: int, end: int | None, mac: bool) -> Any:
     query = (
         _columns(sql, careful=False, mac=mac)
         + f"WHERE e.seq > {m}{f' AND e.seq <= {m}' if end is not None else ''} "
-        + _order(sql)
+        + _ORDER
     )
     return sql.batches(query, (start,) if end is None else (start, end))
 
 
 def _walk(sql: Any, walker: _Walker, start: int, end: int | None, again: Any) -> Any:
     """The walker taken over the events after `start` (to `end`, if given); yields
-    after each step. On PostgreSQL the server checks them a range at a time
-    (walk_pg.py), a range that is not clean walked here as on SQLite."""
+    after each step. The database checks them a range at a time (walk_db.py), a range
+    that is not clean walked here."""
     mac = walker.mac_from is not None
 
     def here(after: int, to: int | None) -> Any:
@@ -296,9 +319,11 @@ def _walk(sql: Any, walker: _Walker, start: int, end: int | None, again: Any) ->
             walker.batch(rows, again)
             yield
 
-    if sql.postgres and walk_pg.SERVER:
-        return walk_pg.ranges(sql, walker, start, end, here)
-    return here(start, end)
+    if not walk_db.SERVER:
+        return here(start, end)
+    if not sql.postgres:
+        walk_db.register(sql, event_hash(walker.actors), walker.mac)
+    return walk_db.ranges(sql, walker, start, end, here)
 
 
 def _careful(sql: Any) -> Any:
@@ -306,11 +331,7 @@ def _careful(sql: Any) -> Any:
     same order: its range of seq, less any event of a neighbouring batch (a repeated
     seq at its edge)."""
     m = sql.mark
-    query = (
-        _columns(sql, careful=True, mac=True)
-        + f"WHERE e.seq >= {m} AND e.seq <= {m} "
-        + _order(sql)
-    )
+    query = _columns(sql, careful=True, mac=True) + f"WHERE e.seq >= {m} AND e.seq <= {m} " + _ORDER
 
     def again(rows: list[Any]) -> list[Any]:
         ids = {row[0] for row in rows}

@@ -1,6 +1,6 @@
 """`verify`'s chain pass on PostgreSQL, checked by the server a range of events at a
-time (trust/walk_pg.py): it is the path taken there, and whatever is done to an event
-in a large range, the findings are exactly those of the Python walk (walk_pg.SERVER
+time (trust/walk_db.py): it is the path taken there, and whatever is done to an event
+in a large range, the findings are exactly those of the Python walk (walk_db.SERVER
 False), which walks a range that is not clean again and names each finding. Values
 that the server's canonical text could spell otherwise than Python's are rewritten
 with a hash the server's way, which must never pass for clean unless the Python walk
@@ -17,7 +17,7 @@ from test_postgres import PgBbc
 
 from banbucheng.cli import app
 from banbucheng.schema.chain import event_mac, pads
-from banbucheng.trust import integrity, walk, walk_pg
+from banbucheng.trust import integrity, walk, walk_db
 
 bbc = test_postgres.bbc
 BROKEN = 5
@@ -50,7 +50,7 @@ class Paths:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.ranges: list[tuple[int, int | None, bool]] = []
         self.python = 0
-        clean, batch = walk_pg._clean, walk._Walker.batch
+        clean, batch = walk_db._clean, walk._Walker.batch
 
         def seen_clean(sql: Any, walker: Any, lo: int, hi: int | None) -> bool:
             self.ranges.append((lo, hi, clean(sql, walker, lo, hi)))
@@ -60,7 +60,7 @@ class Paths:
             self.python += len(rows)
             batch(walker, rows, again)
 
-        monkeypatch.setattr(walk_pg, "_clean", seen_clean)
+        monkeypatch.setattr(walk_db, "_clean", seen_clean)
         monkeypatch.setattr(walk._Walker, "batch", seen_batch)
 
     def clear(self) -> None:
@@ -73,8 +73,8 @@ def store(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """250 cases (about 1,100 events, all sealed with the store's key), walked by
     the server in ranges of RANGE; one process (the helper's share is tested apart)."""
     bulkgen.build(pg_url, 250)
-    monkeypatch.setattr(walk_pg, "RANGE", RANGE)
-    monkeypatch.setattr(walk_pg, "PART", PART)
+    monkeypatch.setattr(walk_db, "RANGE", RANGE)
+    monkeypatch.setattr(walk_db, "PART", PART)
     monkeypatch.setattr(integrity, "PARALLEL_FROM", 10**9)
     return pg_url
 
@@ -82,9 +82,9 @@ def store(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def _both(bbc: PgBbc, monkeypatch: pytest.MonkeyPatch, paths: Paths | None = None) -> dict:
     """The report with the Python walk (the reference) and with the server's, which
     must be the same; the server's returned (`paths`: what its walk did)."""
-    monkeypatch.setattr(walk_pg, "SERVER", False)
+    monkeypatch.setattr(walk_db, "SERVER", False)
     reference = bbc.json("verify", "--full", code=BROKEN)
-    monkeypatch.setattr(walk_pg, "SERVER", True)
+    monkeypatch.setattr(walk_db, "SERVER", True)
     if paths is not None:
         paths.clear()
     found = bbc.json("verify", "--full", code=BROKEN)
@@ -216,7 +216,7 @@ def test_a_mac_edited_on_its_own_in_the_middle_is_no_finding_on_either_path(
     with _connect(store) as conn:
         conn.execute(f"UPDATE events SET mac = repeat('0', 64) WHERE seq = {MIDDLE}")
     for server in (False, True):
-        monkeypatch.setattr(walk_pg, "SERVER", server)
+        monkeypatch.setattr(walk_db, "SERVER", server)
         paths = Paths(monkeypatch)
         report = bbc.json("verify", "--full")
         assert report["ok"] and report["sealed"] == "checked"
@@ -229,7 +229,7 @@ def _rehash(url: str, seq: int, actor: str = "to_json(e.actor)::text") -> None:
     forger who trusted the server's canonical form would write."""
     key = _key(url)
     actor = f"CASE WHEN e.seq = {seq} THEN {actor} ELSE to_json(e.actor)::text END"
-    canonical = walk_pg._CANONICAL.replace("to_json(e.actor)::text", actor)
+    canonical = walk_db._CANONICAL.replace("to_json(e.actor)::text", actor)
     with _connect(url) as conn:
         last = conn.execute("SELECT max(seq) FROM events").fetchone()[0]
         prev = conn.execute("SELECT prev_hash FROM events WHERE seq = %s", (seq,)).fetchone()[0]
@@ -291,16 +291,16 @@ def test_values_spelt_otherwise_by_the_server_are_decided_by_the_python_walk(
         seq = last - 30  # inside the last range: the rest of the chain rehashed after it
         conn.execute(f"UPDATE events SET {change} WHERE seq = %s", (seq,))
     _rehash(store, seq, actor or "to_json(e.actor)::text")
-    monkeypatch.setattr(walk_pg, "SERVER", False)
+    monkeypatch.setattr(walk_db, "SERVER", False)
     reference = _verify(bbc)
     if passes is not None:
         assert reference[0] == (0 if passes else BROKEN), reference[1]
-    monkeypatch.setattr(walk_pg, "SERVER", True)
+    monkeypatch.setattr(walk_db, "SERVER", True)
     assert _verify(bbc) == reference
 
 
 def test_the_mac_from_the_key_pads_is_the_event_mac(pg_url: str) -> None:
-    """walk_pg.pads as the server uses them: HMAC-SHA256 as chain.event_mac, for keys
+    """walk_db.pads as the server uses them: HMAC-SHA256 as chain.event_mac, for keys
     shorter and longer than SHA-256's block."""
     hashes = ["0" * 64, "9f2c01ab33d4e5f6" * 4]
     with _connect(pg_url) as conn:
