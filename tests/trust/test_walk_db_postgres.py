@@ -14,10 +14,11 @@ import bulkgen
 import pytest
 import test_postgres
 from test_postgres import PgBbc
+from walk_paths import Paths
 
 from banbucheng.cli import app
 from banbucheng.schema.chain import event_mac, pads
-from banbucheng.trust import integrity, walk, walk_db
+from banbucheng.trust import integrity, walk_db
 
 bbc = test_postgres.bbc
 BROKEN = 5
@@ -41,31 +42,6 @@ def _key(url: str) -> bytes:
         return store.seal_key
     finally:
         store.close()
-
-
-class Paths:
-    """What each path of the walk did: the server's verdict per range, and the events
-    the Python walk read."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.ranges: list[tuple[int, int | None, bool]] = []
-        self.python = 0
-        clean, batch = walk_db._clean, walk._Walker.batch
-
-        def seen_clean(sql: Any, walker: Any, lo: int, hi: int | None) -> bool:
-            self.ranges.append((lo, hi, clean(sql, walker, lo, hi)))
-            return self.ranges[-1][2]
-
-        def seen_batch(walker: Any, rows: list[Any], again: Any) -> None:
-            self.python += len(rows)
-            batch(walker, rows, again)
-
-        monkeypatch.setattr(walk_db, "_clean", seen_clean)
-        monkeypatch.setattr(walk._Walker, "batch", seen_batch)
-
-    def clear(self) -> None:
-        self.ranges.clear()
-        self.python = 0
 
 
 @pytest.fixture

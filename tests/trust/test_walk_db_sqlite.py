@@ -16,6 +16,7 @@ from typing import Any
 
 import bulkgen
 import pytest
+from walk_paths import Paths
 
 from banbucheng.cli import app
 from banbucheng.schema.chain import digest_bytes, event_mac
@@ -26,31 +27,6 @@ RANGE = 400  # events per query here: the ~1,100 events make three ranges
 PART = 100  # a range that is not clean is checked again in parts of this many events
 MIDDLE = 555  # an event in the middle of the second range
 ZEROS = "substr(hex(zeroblob(32)), 1, 64)"  # 64 zeros
-
-
-class Paths:
-    """What each path of the walk did: SQLite's verdict per range, and the events the
-    Python walk read."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.ranges: list[tuple[int, int | None, bool]] = []
-        self.python = 0
-        clean, batch = walk_db._clean, walk._Walker.batch
-
-        def seen_clean(sql: Any, walker: Any, lo: int, hi: int | None) -> bool:
-            self.ranges.append((lo, hi, clean(sql, walker, lo, hi)))
-            return self.ranges[-1][2]
-
-        def seen_batch(walker: Any, rows: list[Any], again: Any) -> None:
-            self.python += len(rows)
-            batch(walker, rows, again)
-
-        monkeypatch.setattr(walk_db, "_clean", seen_clean)
-        monkeypatch.setattr(walk._Walker, "batch", seen_batch)
-
-    def clear(self) -> None:
-        self.ranges.clear()
-        self.python = 0
 
 
 @pytest.fixture(scope="module")
