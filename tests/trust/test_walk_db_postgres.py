@@ -14,7 +14,7 @@ import bulkgen
 import pytest
 import test_postgres
 from test_postgres import PgBbc
-from walk_paths import Paths
+from walk_paths import Paths, both
 
 from banbucheng.cli import app
 from banbucheng.schema.chain import event_mac, pads
@@ -56,16 +56,7 @@ def store(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _both(bbc: PgBbc, monkeypatch: pytest.MonkeyPatch, paths: Paths | None = None) -> dict:
-    """The report with the Python walk (the reference) and with the server's, which
-    must be the same; the server's returned (`paths`: what its walk did)."""
-    monkeypatch.setattr(walk_db, "SERVER", False)
-    reference = bbc.json("verify", "--full", code=BROKEN)
-    monkeypatch.setattr(walk_db, "SERVER", True)
-    if paths is not None:
-        paths.clear()
-    found = bbc.json("verify", "--full", code=BROKEN)
-    assert found == reference
-    return found
+    return both(bbc, monkeypatch, paths, BROKEN)
 
 
 def test_the_server_walks_a_clean_chain_and_python_reads_none_of_it(
@@ -173,14 +164,7 @@ def test_a_tampered_event_in_a_large_range_is_named_as_the_python_walk_names_it(
     paths = Paths(monkeypatch)
     report = _both(bbc, monkeypatch, paths)
     assert report["problems"]
-    # The server passed the ranges it could; the Python walk read only the others.
-    assert any(r[2] for r in paths.ranges) and paths.python < report["events"]
-    # A range that is not clean was checked again in parts; the Python walk read no
-    # more than the parts that were not clean (a repeated event read once more).
-    parts = [r for r in paths.ranges if r[1] is None or r[1] - r[0] < PART]
-    assert parts
-    dirty = [r for r in parts if not r[2]]
-    assert paths.python <= len(dirty) * (PART + 2)
+    paths.only_what_was_not_clean(report, PART)
 
 
 def test_a_mac_edited_on_its_own_in_the_middle_is_no_finding_on_either_path(

@@ -16,7 +16,7 @@ from typing import Any
 
 import bulkgen
 import pytest
-from walk_paths import Paths
+from walk_paths import Paths, both
 
 from banbucheng.cli import app
 from banbucheng.schema.chain import digest_bytes, event_mac
@@ -63,16 +63,7 @@ def _run(db: Path, change: str | Callable[[sqlite3.Connection], None], *params: 
 def _both(
     bbc: Any, monkeypatch: pytest.MonkeyPatch, paths: Paths | None = None, code: int = BROKEN
 ) -> dict:
-    """The report with the Python walk (the reference) and with SQLite's, which must
-    be the same; SQLite's returned (`paths`: what its walk did)."""
-    monkeypatch.setattr(walk_db, "SERVER", False)
-    reference = bbc.json("verify", "--full", code=code)
-    monkeypatch.setattr(walk_db, "SERVER", True)
-    if paths is not None:
-        paths.clear()
-    found = bbc.json("verify", "--full", code=code)
-    assert found == reference
-    return found
+    return both(bbc, monkeypatch, paths, code)
 
 
 def test_sqlite_walks_a_clean_chain_and_python_reads_none_of_it(
@@ -190,14 +181,7 @@ def test_a_tampered_event_in_a_large_range_is_named_as_the_python_walk_names_it(
     paths = Paths(monkeypatch)
     report = _both(bbc, monkeypatch, paths)
     assert report["problems"]
-    # SQLite passed the ranges it could; the Python walk read only the others.
-    assert any(r[2] for r in paths.ranges) and paths.python < report["events"]
-    # A range that is not clean was checked again in parts; the Python walk read no
-    # more than the parts that were not clean (a repeated event read once more).
-    parts = [r for r in paths.ranges if r[1] is None or r[1] - r[0] < PART]
-    assert parts
-    dirty = [r for r in parts if not r[2]]
-    assert paths.python <= len(dirty) * (PART + 2)
+    paths.only_what_was_not_clean(report, PART)
 
 
 # The same record in another form: no finding. The Python walk reads every hashed value
