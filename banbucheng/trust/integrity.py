@@ -8,11 +8,11 @@ Three passes, none of which holds a list of all events or cases in Python:
    from its fields read as bytes (the bytes chain.digest_bytes hashes), its link to
    the one before, gaps and duplicates; with a seal key, the keyed MAC of the last
    event, which through the chain authenticates every one (each MAC when it does not
-   hold: walk.py). A batch
-   is checked at once, one C-level pass per step (_Walker._clean); a batch with
-   anything unusual is walked again event by event (_Walker._row), which names each
-   finding. Incremental runs start after the position the last clean run recorded
-   (chain_verified), once that event is found unchanged.
+   hold: walk.py). A batch is checked at once, one C-level pass per step
+   (_Walker._clean); a batch with anything unusual is walked again event by event
+   (_Walker._row), which names each finding. Incremental runs start after the
+   position the last clean run recorded (chain_verified), once that event is found
+   unchanged.
 2. The anchors: per case, the number of events and the last one against case_chain,
    checked in pass 3's query (trust/rows.py, FUSED); as anti-joins in SQL the
    case_chain rows whose case is gone and the cases without one.
