@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from binascii import hexlify
+from collections.abc import Callable
 from itertools import repeat
 from operator import getitem, gt
 from typing import Any
@@ -75,7 +76,7 @@ class _Actors(dict):
 _HEAD, _TAIL = slice(0, 10), slice(11, None)  # an event's time around its "T"
 
 
-def event_hash(actors: _Actors) -> Any:
+def event_hash(actors: _Actors) -> Callable[..., str | None]:
     """_Walker._clean's hash of one event, for SQLite to call on each event of a range
     (walk_db.py): from the same values (walk_db._FIELDS, as bytes), the same canonical
     text; None for an event _clean would not take (a NULL, a time of another form),

@@ -88,19 +88,6 @@ def _holds(mac: bool, every: bool) -> str:
     )
 
 
-def _query(mac: bool, every: bool, bounded: bool) -> str:
-    return (
-        "SELECT count(*), min(e.seq), max(e.seq), max(e.id), "
-        f"count(*) FILTER (WHERE ({_holds(mac, every)}) IS NOT TRUE), "
-        "max(e.hash) FILTER (WHERE e.seq = %(anchor)s) "
-        "FROM events e LEFT JOIN cases c ON c.id = e.case_id "
-        "LEFT JOIN events p ON p.seq = e.seq - 1 AND p.seq >= %(lo)s"
-        + (" AND p.seq < %(hi)s" if bounded else "")
-        + " WHERE e.seq >= %(lo)s"
-        + (" AND e.seq <= %(hi)s" if bounded else "")
-    )
-
-
 # ---------------------------------------------------------------------- SQLite
 
 # The values _Walker._clean hashes, as it reads them (walk._columns: bytes).
@@ -130,19 +117,6 @@ def _holds_sqlite(mac: bool, every: bool) -> str:
     )
 
 
-def _query_sqlite(mac: bool, every: bool, bounded: bool) -> str:
-    return (
-        "SELECT count(*), min(e.seq), max(e.seq), max(e.id), "
-        f"sum(CASE WHEN {_holds_sqlite(mac, every)} THEN 0 ELSE 1 END), "
-        "max(CASE WHEN e.seq = :anchor THEN e.hash END) "
-        "FROM events e LEFT JOIN cases c ON c.id = e.case_id "
-        "LEFT JOIN events p ON p.seq = e.seq - 1 AND p.seq >= :lo"
-        + (" AND p.seq < :hi" if bounded else "")
-        + " WHERE e.seq >= :lo"
-        + (" AND e.seq <= :hi" if bounded else "")
-    )
-
-
 def register(sql: Any, event_hash: Callable[..., str | None], mac: Any) -> None:
     """SQLite: the functions its query calls on this connection: `event_hash`, an
     event's hash from _FIELDS as _Walker._clean makes it (walk.event_hash), None for
@@ -159,6 +133,23 @@ def register(sql: Any, event_hash: Callable[..., str | None], mac: Any) -> None:
 
 
 # ---------------------------------------------------------------------- both
+
+
+def _query(postgres: bool, mac: bool, every: bool, bounded: bool) -> str:
+    """One range's aggregates: its count, first and last position, last id, how many
+    events do not hold (_holds, _holds_sqlite) and the hash at the anchor's position."""
+    holds = (_holds if postgres else _holds_sqlite)(mac, every)
+    lo, hi, anchor = ("%(lo)s", "%(hi)s", "%(anchor)s") if postgres else (":lo", ":hi", ":anchor")
+    return (
+        "SELECT count(*), min(e.seq), max(e.seq), max(e.id), "
+        f"sum(CASE WHEN {holds} THEN 0 ELSE 1 END), "
+        f"max(CASE WHEN e.seq = {anchor} THEN e.hash END) "
+        "FROM events e LEFT JOIN cases c ON c.id = e.case_id "
+        f"LEFT JOIN events p ON p.seq = e.seq - 1 AND p.seq >= {lo}"
+        + (f" AND p.seq < {hi}" if bounded else "")
+        + f" WHERE e.seq >= {lo}"
+        + (f" AND e.seq <= {hi}" if bounded else "")
+    )
 
 
 def _clean(sql: Any, walker: Any, lo: int, hi: int | None) -> bool:
@@ -179,7 +170,7 @@ def _clean(sql: Any, walker: Any, lo: int, hi: int | None) -> bool:
         params["mac_from"] = walker.mac_from
     if every and sql.postgres:
         params["ipad"], params["opad"] = pads(walker.key)
-    query = (_query if sql.postgres else _query_sqlite)(mac, every, hi is not None)
+    query = _query(sql.postgres, mac, every, hi is not None)
     n, first, last, last_id, bad, anchored = sql.one(query, params)
     if n == 0:
         return hi is None  # nothing after lo: nothing to walk
