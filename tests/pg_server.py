@@ -14,12 +14,12 @@ process holds, so it wakes the moment the process is gone. Told to stop itself
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import pwd
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -31,6 +31,7 @@ from typing import Any
 
 SUPERUSER = "postgres"
 START_ATTEMPTS = 3
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 # A test server: durability is not wanted, speed is.
 SERVER_OPTIONS = (
     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -254,16 +255,16 @@ def watch(fd: int, base: Path, bindir: Path, user: pwd.struct_passwd | None) -> 
     """Wait until the pipe's other end is closed (its process stopped the server, or
     died) or this process is told to stop, then stop a server still running in `base`
     and delete `base`."""
-
-    def told(signum: int, frame: Any) -> None:
-        raise InterruptedError
-
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, told)
+    # A signal only wakes the wait (through a second pipe), never raises: one raised
+    # between the "watching" line and the wait would end this process with nothing done.
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, lambda signum, frame: None)
     print("watching", flush=True)
-    with os.fdopen(fd, "rb") as pipe, contextlib.suppress(InterruptedError):
-        pipe.read()
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    select.select([fd, wake_read], [], [])
+    for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)  # the clean-up, once begun, is finished
     data = base / "data"
     if (data / "postmaster.pid").exists():

@@ -71,3 +71,26 @@ def test_a_watchdog_told_to_stop_stops_its_server(started: tuple) -> None:
     os.kill(watchdog, signal.SIGTERM)
     _gone(base, port)
     assert process.poll() is None  # the run itself goes on
+
+
+def test_a_stop_signal_the_moment_it_starts_watching_is_not_lost(tmp_path: Path) -> None:
+    """The signal lands right after the watchdog's "watching" line, before its wait:
+    the one moment a signal used to end it with its server left running."""
+    base = tmp_path / "server"
+    (base / "data").mkdir(parents=True)  # no postmaster.pid: nothing for pg_ctl to stop
+    script = tmp_path / "watch.py"
+    script.write_text(
+        "import builtins, os, signal, sys\n"
+        "from pathlib import Path\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import pg_server\n"
+        "def announce(*args, **kwargs):\n"
+        "    builtins.print(*args, **kwargs)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "pg_server.print = announce\n"
+        "read, write = os.pipe()  # its other end stays open: only the signal ends the wait\n"
+        f"pg_server.watch(read, Path({str(base)!r}), Path('/nonexistent'), None)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "watching\n", "")
+    assert not base.exists()
